@@ -1,0 +1,1 @@
+"""hwnas: hardware-aware one-shot neural architecture search."""

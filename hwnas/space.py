@@ -1,0 +1,270 @@
+"""The search space: pure data loaded from YAML, and the one place op names are decoded.
+
+A space file describes a MobileNetV2-style macro layout::
+
+    name: demo
+    input: {resolution: 16, channels: 1}     # square images, H = W = resolution
+    num_classes: 10
+    stem: {channels: 16, stride: 1}          # conv3x3-BN-ReLU6
+    ops: [mb_k3_e3, mb_k5_e6, zero]          # candidates of every searchable layer
+    zero_where_allowed: false                # true: add `zero` to every layer that can hold it
+    stages:                                  # each stage: `depth` searchable layers;
+      - {channels: 16, depth: 2, stride: 1}  # the first has the stage's stride, the rest stride 1
+      - {channels: 24, depth: 2, stride: 2, ops: [mb_k3_e3, mb_k3_e6]}   # per-stage override
+    head: {channels: 128}                    # conv1x1-BN-ReLU6, global average pool, linear
+
+Everything downstream (supernet, latency-table keys, derived subnet) is computed from the
+`SearchSpace` returned by `load_space`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+ZERO = "zero"
+_MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)")
+
+
+class SpaceError(ValueError):
+    """A space file (or an op name) that cannot be used; the message names what to fix."""
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """A decoded candidate op: an MBConv (kernel, expand ratio) or `zero` (skip the layer)."""
+
+    name: str
+    kernel: int = 0  # depthwise kernel size, odd; 0 for zero
+    expand: int = 0  # expansion ratio of the inverted bottleneck; 0 for zero
+
+    @property
+    def is_zero(self) -> bool:
+        return self.name == ZERO
+
+
+def parse_op(name: str) -> OpSpec:
+    """Decode an op name. The grammar, the only one in hwnas:
+
+    - ``mb_k{K}_e{E}``: MBConv (inverted residual) with a K×K depthwise conv (K odd) and
+      expansion ratio E ≥ 1 (E = 1 skips the 1×1 expansion conv);
+    - ``zero``: the layer computes nothing; where the layer has a residual, it becomes identity.
+    """
+    if name == ZERO:
+        return OpSpec(name)
+    match = _MBCONV_NAME.fullmatch(name)
+    if match is None:
+        raise SpaceError(f"unknown op {name!r}: ops are 'mb_k<kernel>_e<expand>' (e.g. mb_k3_e6) or 'zero'")
+    kernel, expand = int(match[1]), int(match[2])
+    if kernel % 2 == 0 or expand < 1:
+        raise SpaceError(f"op {name!r}: the kernel must be odd and the expand ratio at least 1")
+    return OpSpec(name, kernel, expand)
+
+
+def conv_output_resolution(resolution: int, stride: int) -> int:
+    """Output side of a conv with odd kernel k, padding k // 2 and this stride (any k)."""
+    return (resolution - 1) // stride + 1
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """What a searchable layer sees: channels in/out, stride, input side in pixels."""
+
+    in_channels: int
+    out_channels: int
+    stride: int
+    resolution: int
+
+    @property
+    def has_residual(self) -> bool:
+        """MBConv adds its input back when the shape is unchanged; only such a layer can be zero."""
+        return self.stride == 1 and self.in_channels == self.out_channels
+
+    @property
+    def out_resolution(self) -> int:
+        return conv_output_resolution(self.resolution, self.stride)
+
+
+@dataclass(frozen=True)
+class SearchableLayer:
+    index: int
+    shape: LayerShape
+    candidates: tuple[str, ...]  # op names; alphas follow this order
+
+
+@dataclass(frozen=True)
+class Stage:
+    channels: int
+    depth: int
+    stride: int
+    ops: tuple[str, ...] | None = None  # overrides the space's `ops` for this stage
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    resolution: int  # input side in pixels
+    in_channels: int
+    num_classes: int
+    stem_channels: int
+    stem_stride: int
+    head_channels: int
+    ops: tuple[str, ...]
+    stages: tuple[Stage, ...]
+    zero_where_allowed: bool = False
+
+    @property
+    def stem_shape(self) -> LayerShape:
+        return LayerShape(self.in_channels, self.stem_channels, self.stem_stride, self.resolution)
+
+    def layers(self) -> list[SearchableLayer]:
+        """The searchable layers in order, with their shapes and candidate lists."""
+        layers: list[SearchableLayer] = []
+        channels, resolution = self.stem_channels, self.stem_shape.out_resolution
+        for stage in self.stages:
+            for depth_index in range(stage.depth):
+                stride = stage.stride if depth_index == 0 else 1
+                shape = LayerShape(channels, stage.channels, stride, resolution)
+                candidates = list(stage.ops or self.ops)
+                if self.zero_where_allowed and shape.has_residual and ZERO not in candidates:
+                    candidates.append(ZERO)
+                layers.append(SearchableLayer(len(layers), shape, tuple(candidates)))
+                channels, resolution = stage.channels, shape.out_resolution
+        return layers
+
+    @property
+    def head_shape(self) -> LayerShape:
+        """The head's input: the last stage's channels at the final resolution."""
+        last = self.layers()[-1].shape
+        return LayerShape(last.out_channels, self.head_channels, 1, last.out_resolution)
+
+    def fingerprint(self) -> str:
+        """12 hex digits identifying everything that shapes the network (not the name).
+
+        Latency tables and arch files record it; a mismatch means they were made for
+        another space or input resolution.
+        """
+        structure = asdict(self)
+        del structure["name"]
+        structure["layers"] = [asdict(layer) for layer in self.layers()]
+        canonical = json.dumps(structure, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def load_space(path: str | Path) -> SearchSpace:
+    """Read and validate a space YAML file; every error names the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpaceError(f"{path}: no such space file (the shipped ones are in recipes/spaces/)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise SpaceError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    reader = _FieldReader(path, raw if isinstance(raw, dict) else None)
+    stage_items = reader.get("stages", list)
+    if not stage_items:
+        raise SpaceError(f"{path}: field 'stages' must list at least one stage")
+    space = SearchSpace(
+        name=reader.get("name", str),
+        resolution=reader.positive_int("input.resolution"),
+        in_channels=reader.positive_int("input.channels"),
+        num_classes=reader.positive_int("num_classes"),
+        stem_channels=reader.positive_int("stem.channels"),
+        stem_stride=reader.positive_int("stem.stride"),
+        head_channels=reader.positive_int("head.channels"),
+        ops=reader.op_list("ops"),
+        stages=tuple(
+            Stage(
+                channels=reader.positive_int(f"stages[{i}].channels"),
+                depth=reader.positive_int(f"stages[{i}].depth"),
+                stride=reader.positive_int(f"stages[{i}].stride"),
+                ops=reader.op_list(f"stages[{i}].ops") if reader.has(f"stages[{i}].ops") else None,
+            )
+            for i in range(len(stage_items))
+        ),
+        zero_where_allowed=reader.get("zero_where_allowed", bool, default=False),
+    )
+    _check_zero_placement(path, space)
+    return space
+
+
+def _check_zero_placement(path: Path, space: SearchSpace) -> None:
+    """An explicitly listed `zero` must be holdable by every layer it applies to."""
+    for layer in space.layers():
+        if ZERO in layer.candidates and not layer.shape.has_residual:
+            stage, field = _stage_of(space, layer.index)
+            s = layer.shape
+            raise SpaceError(
+                f"{path}: field '{field}' lists 'zero', but layer {layer.index} (stage {stage}) has "
+                f"stride {s.stride} and {s.in_channels}->{s.out_channels} channels; zero needs stride 1 "
+                f"and equal channels: remove it there, or use zero_where_allowed: true"
+            )
+
+
+def _stage_of(space: SearchSpace, layer_index: int) -> tuple[int, str]:
+    first = 0
+    for stage_index, stage in enumerate(space.stages):
+        if layer_index < first + stage.depth:
+            return stage_index, f"stages[{stage_index}].ops" if stage.ops else "ops"
+        first += stage.depth
+    raise IndexError(layer_index)
+
+
+class _FieldReader:
+    """Reads dotted fields (`stages[1].channels`) from the parsed YAML with typed errors."""
+
+    _MISSING = object()
+
+    def __init__(self, path: Path, raw: dict | None):
+        if raw is None:
+            raise SpaceError(f"{path}: a space file must be a YAML mapping (see recipes/spaces/demo.yaml)")
+        self.path, self.raw = path, raw
+
+    def _lookup(self, field: str):
+        node = self.raw
+        for part in re.findall(r"[A-Za-z_]+|\[\d+\]", field):
+            if part.startswith("["):
+                index = int(part[1:-1])
+                node = node[index] if isinstance(node, list) and index < len(node) else self._MISSING
+            else:
+                node = node.get(part, self._MISSING) if isinstance(node, dict) else self._MISSING
+            if node is self._MISSING:
+                return node
+        return node
+
+    def has(self, field: str) -> bool:
+        return self._lookup(field) is not self._MISSING
+
+    def get(self, field: str, kind: type, default=_MISSING):
+        value = self._lookup(field)
+        if value is self._MISSING:
+            if default is not self._MISSING:
+                return default
+            raise SpaceError(f"{self.path}: missing field '{field}'")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise SpaceError(f"{self.path}: field '{field}' must be a {kind.__name__}, got {value!r}")
+        return value
+
+    def positive_int(self, field: str) -> int:
+        value = self.get(field, int)
+        if value < 1:
+            raise SpaceError(f"{self.path}: field '{field}' must be at least 1, got {value}")
+        return value
+
+    def op_list(self, field: str) -> tuple[str, ...]:
+        names = self.get(field, list)
+        if not names:
+            raise SpaceError(f"{self.path}: field '{field}' must list at least one op")
+        for name in names:
+            try:
+                parse_op(str(name))
+            except SpaceError as error:
+                raise SpaceError(f"{self.path}: field '{field}': {error}") from None
+        if len(set(names)) != len(names):
+            raise SpaceError(f"{self.path}: field '{field}' lists an op twice")
+        return tuple(str(name) for name in names)
