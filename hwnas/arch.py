@@ -1,9 +1,11 @@
-"""`arch.json`: the one hand-off between stages (one op name per searchable layer), and the
-plain subnet it describes.
+"""`arch.json`: the one hand-off between stages, and the plain subnet it describes.
 
     {"format": "hwnas.arch", "version": 1,
-     "space": {"name": "demo", "fingerprint": "3f9a…"},
-     "ops": ["mb_k3_e6", "zero", …]}
+     "space": {"name": "demo", "fingerprint": "8cd7…", "definition": {…the space file…}},
+     "ops": ["mb_k3_e6", "zero", …]}          # one op name per searchable layer
+
+The space definition travels inside the file, so an arch can be predicted, retrained or
+exported without the YAML it was searched in; the fingerprint guards against edits.
 """
 
 from __future__ import annotations
@@ -15,39 +17,36 @@ from pathlib import Path
 from torch import nn
 
 from hwnas.atomic import write_json
+from hwnas.errors import HwnasError
 from hwnas.ops import Head, build_layer, build_stem
-from hwnas.space import SearchSpace
+from hwnas.space import SearchSpace, SpaceError, parse_space
 
 FORMAT = "hwnas.arch"
 VERSION = 1
 
 
-class ArchError(ValueError):
-    """An arch file that cannot be used; the message says what to do."""
+class ArchError(HwnasError):
+    """An arch that cannot be used; the message says what to do."""
 
 
 @dataclass(frozen=True)
 class Arch:
-    space_name: str
-    space_fingerprint: str
+    space: SearchSpace
     ops: tuple[str, ...]  # one op name per searchable layer, in order
+
+    def __post_init__(self):
+        layers = self.space.layers()
+        if len(self.ops) != len(layers):
+            raise ArchError(f"arch has {len(self.ops)} ops, space {self.space.name} has {len(layers)} searchable layers")
+        for layer, op in zip(layers, self.ops):
+            if op not in layer.candidates:
+                raise ArchError(f"arch: layer {layer.index} op {op!r} is not one of {list(layer.candidates)}")
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION,
-                "space": {"name": self.space_name, "fingerprint": self.space_fingerprint},
+                "space": {"name": self.space.name, "fingerprint": self.space.fingerprint(),
+                          "definition": self.space.to_dict()},
                 "ops": list(self.ops)}
-
-    def check_space(self, space: SearchSpace, source: str = "arch") -> None:
-        """Raise unless this arch was derived from `space` and names a candidate in every layer."""
-        if self.space_fingerprint != space.fingerprint():
-            raise ArchError(f"{source} was derived for space {self.space_name} ({self.space_fingerprint}), "
-                            f"not {space.name} ({space.fingerprint()}): pass the space it was searched in")
-        layers = space.layers()
-        if len(self.ops) != len(layers):
-            raise ArchError(f"{source} has {len(self.ops)} ops, the space has {len(layers)} searchable layers")
-        for layer, op in zip(layers, self.ops):
-            if op not in layer.candidates:
-                raise ArchError(f"{source}: layer {layer.index} op {op!r} is not one of {list(layer.candidates)}")
 
 
 def save_arch(arch: Arch, path: str | Path) -> None:
@@ -56,19 +55,33 @@ def save_arch(arch: Arch, path: str | Path) -> None:
 
 def load_arch(path: str | Path) -> Arch:
     path = Path(path)
+    redo = "derive it again with `hwnas search`"
     try:
         data = json.loads(path.read_text())
-        if data.get("format") != FORMAT or data.get("version") != VERSION:
-            raise ArchError(f"{path}: not an hwnas arch file of version {VERSION}: derive it again with `hwnas search`")
-        return Arch(str(data["space"]["name"]), str(data["space"]["fingerprint"]), tuple(map(str, data["ops"])))
     except FileNotFoundError:
         raise ArchError(f"{path}: no such arch file (a search run writes RUN_DIR/arch.json)") from None
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
-        raise ArchError(f"{path}: malformed arch file ({type(error).__name__}: {error}): derive it again") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArchError(f"{path}: not valid JSON ({error}): {redo}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
+        raise ArchError(f"{path}: not an hwnas arch file of version {VERSION}: {redo}")
+    try:
+        space = parse_space(data["space"]["definition"], f"{path} (space definition)")
+        ops = tuple(map(str, data["ops"]))
+        fingerprint = str(data["space"]["fingerprint"])
+    except (KeyError, TypeError) as error:
+        raise ArchError(f"{path}: malformed arch file ({type(error).__name__}: {error}): {redo}") from None
+    except SpaceError as error:
+        raise ArchError(str(error)) from None
+    if fingerprint != space.fingerprint():
+        raise ArchError(f"{path}: the space definition was edited (fingerprint {space.fingerprint()}, "
+                        f"file says {fingerprint}): {redo}")
+    try:
+        return Arch(space, ops)
+    except ArchError as error:
+        raise ArchError(f"{path}: {error}") from None
 
 
-def build_subnet(space: SearchSpace, arch: Arch) -> nn.Sequential:
+def build_subnet(arch: Arch) -> nn.Sequential:
     """The searched network as a plain module: stem → one deployed layer per op → head."""
-    arch.check_space(space)
-    layers = [build_layer(op, layer.shape) for layer, op in zip(space.layers(), arch.ops)]
-    return nn.Sequential(build_stem(space), *layers, Head(space))
+    layers = [build_layer(op, layer.shape) for layer, op in zip(arch.space.layers(), arch.ops)]
+    return nn.Sequential(build_stem(arch.space), *layers, Head(arch.space))

@@ -27,11 +27,13 @@ from pathlib import Path
 
 import yaml
 
+from hwnas.errors import HwnasError
+
 ZERO = "zero"
 _MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)")
 
 
-class SpaceError(ValueError):
+class SpaceError(HwnasError):
     """A space file (or an op name) that cannot be used; the message names what to fix."""
 
 
@@ -143,6 +145,20 @@ class SearchSpace:
         last = self.layers()[-1].shape
         return LayerShape(last.out_channels, self.head_channels, 1, last.out_resolution)
 
+    def to_dict(self) -> dict:
+        """The space as the mapping a space file holds; `parse_space(space.to_dict(), …)` == space."""
+        return {
+            "name": self.name,
+            "input": {"resolution": self.resolution, "channels": self.in_channels},
+            "num_classes": self.num_classes,
+            "stem": {"channels": self.stem_channels, "stride": self.stem_stride},
+            "ops": list(self.ops),
+            "zero_where_allowed": self.zero_where_allowed,
+            "stages": [{"channels": st.channels, "depth": st.depth, "stride": st.stride,
+                        **({"ops": list(st.ops)} if st.ops else {})} for st in self.stages],
+            "head": {"channels": self.head_channels},
+        }
+
     def fingerprint(self) -> str:
         """12 hex digits identifying everything that shapes the network (not the name).
 
@@ -165,10 +181,15 @@ def load_space(path: str | Path) -> SearchSpace:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise SpaceError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    reader = _FieldReader(path, raw if isinstance(raw, dict) else None)
+    return parse_space(raw, str(path))
+
+
+def parse_space(raw: object, source: str) -> SearchSpace:
+    """Validate a parsed space mapping; `source` names where it came from in error messages."""
+    reader = _FieldReader(source, raw if isinstance(raw, dict) else None)
     stage_items = reader.get("stages", list)
     if not stage_items:
-        raise SpaceError(f"{path}: field 'stages' must list at least one stage")
+        raise SpaceError(f"{source}: field 'stages' must list at least one stage")
     space = SearchSpace(
         name=reader.get("name", str),
         resolution=reader.positive_int("input.resolution"),
@@ -189,18 +210,18 @@ def load_space(path: str | Path) -> SearchSpace:
         ),
         zero_where_allowed=reader.get("zero_where_allowed", bool, default=False),
     )
-    _check_zero_placement(path, space)
+    _check_zero_placement(source, space)
     return space
 
 
-def _check_zero_placement(path: Path, space: SearchSpace) -> None:
+def _check_zero_placement(source: str, space: SearchSpace) -> None:
     """An explicitly listed `zero` must be holdable by every layer it applies to."""
     for layer in space.layers():
         if ZERO in layer.candidates and not layer.shape.has_residual:
             stage, field = _stage_of(space, layer.index)
             s = layer.shape
             raise SpaceError(
-                f"{path}: field '{field}' lists 'zero', but layer {layer.index} (stage {stage}) has "
+                f"{source}: field '{field}' lists 'zero', but layer {layer.index} (stage {stage}) has "
                 f"stride {s.stride} and {s.in_channels}->{s.out_channels} channels; zero needs stride 1 "
                 f"and equal channels: remove it there, or use zero_where_allowed: true"
             )
@@ -220,10 +241,10 @@ class _FieldReader:
 
     _MISSING = object()
 
-    def __init__(self, path: Path, raw: dict | None):
+    def __init__(self, source: str, raw: dict | None):
         if raw is None:
-            raise SpaceError(f"{path}: a space file must be a YAML mapping (see recipes/spaces/demo.yaml)")
-        self.path, self.raw = path, raw
+            raise SpaceError(f"{source}: a space must be a YAML mapping (see recipes/spaces/demo.yaml)")
+        self.source, self.raw = source, raw
 
     def _lookup(self, field: str):
         node = self.raw
@@ -245,26 +266,26 @@ class _FieldReader:
         if value is self._MISSING:
             if default is not self._MISSING:
                 return default
-            raise SpaceError(f"{self.path}: missing field '{field}'")
+            raise SpaceError(f"{self.source}: missing field '{field}'")
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise SpaceError(f"{self.path}: field '{field}' must be a {kind.__name__}, got {value!r}")
+            raise SpaceError(f"{self.source}: field '{field}' must be a {kind.__name__}, got {value!r}")
         return value
 
     def positive_int(self, field: str) -> int:
         value = self.get(field, int)
         if value < 1:
-            raise SpaceError(f"{self.path}: field '{field}' must be at least 1, got {value}")
+            raise SpaceError(f"{self.source}: field '{field}' must be at least 1, got {value}")
         return value
 
     def op_list(self, field: str) -> tuple[str, ...]:
         names = self.get(field, list)
         if not names:
-            raise SpaceError(f"{self.path}: field '{field}' must list at least one op")
+            raise SpaceError(f"{self.source}: field '{field}' must list at least one op")
         for name in names:
             try:
                 parse_op(str(name))
             except SpaceError as error:
-                raise SpaceError(f"{self.path}: field '{field}': {error}") from None
+                raise SpaceError(f"{self.source}: field '{field}': {error}") from None
         if len(set(names)) != len(names):
-            raise SpaceError(f"{self.path}: field '{field}' lists an op twice")
+            raise SpaceError(f"{self.source}: field '{field}' lists an op twice")
         return tuple(str(name) for name in names)

@@ -92,4 +92,4 @@ class SuperNet(nn.Module):
     def derive(self) -> Arch:
         """The most probable candidate of every layer."""
         ops = [mixed.names[int(mixed.alphas.argmax())] for mixed in self.mixed_ops]
-        return Arch(self.space.name, self.space.fingerprint(), tuple(ops))
+        return Arch(self.space, tuple(ops))

@@ -1,0 +1,1 @@
+"""Latency: tables measured with ONNX Runtime, and the expected latency the search optimises."""

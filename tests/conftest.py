@@ -1,0 +1,40 @@
+"""Shared fixtures: a tiny space (trains and profiles in seconds) and its real latency table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TINY_SPACE = """\
+name: tiny
+input: {resolution: 8, channels: 1}
+num_classes: 10
+stem: {channels: 8, stride: 1}
+ops: [mb_k3_e1, mb_k7_e6]
+zero_where_allowed: true
+stages:
+  - {channels: 8, depth: 2, stride: 1}
+  - {channels: 16, depth: 1, stride: 2}
+head: {channels: 32}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_space_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("space") / "tiny.yaml"
+    path.write_text(TINY_SPACE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_table_path(tiny_space_path, tmp_path_factory) -> Path:
+    """Profiled for real with ONNX Runtime (6 entries, a few seconds), once per test session."""
+    from hwnas.latency.profile import profile_space
+    from hwnas.latency.table import save_table
+    from hwnas.space import load_space
+
+    table = profile_space(load_space(tiny_space_path), rounds=60, warmup_rounds=10)
+    path = tmp_path_factory.mktemp("table") / "tiny-cpu.json"
+    save_table(table, path)
+    return path
