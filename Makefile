@@ -1,0 +1,51 @@
+# hwnas: every stage is a recipe. `make demo` and `make test` set up .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.installed
+
+# stage parameters (override: make search RECIPE=recipes/my_search.yaml)
+SPACE   ?= recipes/spaces/demo.yaml
+DEVICE  ?= cpu
+THREADS ?= 1
+TABLE   ?= latency_tables/$(basename $(notdir $(SPACE)))-$(DEVICE).json
+RECIPE  ?= recipes/search_demo.yaml
+RETRAIN_RECIPE ?= recipes/retrain_demo.yaml
+RUN     ?= runs/demo
+ARGS    ?=
+
+.PHONY: install demo test profile search retrain export clean
+
+# torch 2.14.1 / torchvision 0.29.1 come from this machine's disk (pinned in pyproject.toml).
+$(READY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(READY)
+
+# profile (skipped when the committed table matches the space) → search → retrain → export
+demo: $(READY)
+	$(BIN)/hwnas profile --space recipes/spaces/demo.yaml --out latency_tables/demo-cpu.json --skip-if-current
+	$(BIN)/hwnas search --config recipes/search_demo.yaml --run_dir $(RUN)/search
+	$(BIN)/hwnas retrain --config recipes/retrain_demo.yaml --arch $(RUN)/search/arch.json --run_dir $(RUN)/retrain
+	$(BIN)/hwnas export --run $(RUN)/retrain --out $(RUN)/export
+
+test: $(READY)
+	$(BIN)/pytest -q
+
+profile: $(READY)
+	$(BIN)/hwnas profile --space $(SPACE) --device $(DEVICE) --threads $(THREADS) --out $(TABLE) $(ARGS)
+
+search: $(READY)
+	$(BIN)/hwnas search --config $(RECIPE) --run_dir $(RUN)/search $(ARGS)
+
+retrain: $(READY)
+	$(BIN)/hwnas retrain --config $(RETRAIN_RECIPE) --arch $(RUN)/search/arch.json --run_dir $(RUN)/retrain $(ARGS)
+
+export: $(READY)
+	$(BIN)/hwnas export --run $(RUN)/retrain --out $(RUN)/export --device $(DEVICE) --threads $(THREADS) $(ARGS)
+
+clean:
+	rm -rf runs lightning_logs .pytest_cache

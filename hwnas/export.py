@@ -1,0 +1,96 @@
+"""Export a retrained subnet: single-file ONNX (+ .ort), verified in ONNX Runtime, and its model card.
+
+The model card states what a user needs to trust the model on the target: test accuracy,
+the latency target of the search, the latency the table predicted, and the latency
+ONNX Runtime measured on this machine with the same interleaved protocol as the table.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwnas.arch import build_subnet, load_arch
+from hwnas.atomic import write_json
+from hwnas.errors import HwnasError
+from hwnas.latency.profile import measure_onnx
+from hwnas.latency.table import load_table
+from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
+
+PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
+PARITY_BATCH = 8  # > 1, so the dynamic batch axis is exercised
+
+
+class ExportError(HwnasError):
+    pass
+
+
+def check_parity(model: torch.nn.Module, onnx_path: Path, example: torch.Tensor) -> float:
+    """Run the ONNX file in ONNX Runtime and PyTorch on `example`; return the max abs difference."""
+    import onnx
+    import onnxruntime as ort
+
+    onnx.checker.check_model(str(onnx_path), full_check=True)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (runtime_out,) = session.run(None, {INPUT_NAME: example.numpy()})
+    with torch.no_grad():
+        torch_out = model.eval()(example).numpy()
+    difference = float(np.abs(runtime_out - torch_out).max())
+    if not difference <= PARITY_TOLERANCE:
+        raise ExportError(f"{onnx_path}: ONNX Runtime differs from PyTorch by {difference:.2e} "
+                          f"(> {PARITY_TOLERANCE:.0e}); the export is wrong, please report it")
+    return difference
+
+
+def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
+               device: str = "cpu", threads: int = 1) -> dict:
+    """Export the subnet of a retrain run folder to `out_dir`; return the model card written there."""
+    retrain_dir, out_dir = Path(retrain_dir), Path(out_dir)
+    result_path = retrain_dir / "retrain.json"
+    if not result_path.is_file():
+        raise ExportError(f"{retrain_dir}: no retrain.json: point --run at a folder written by `hwnas retrain`")
+    result = json.loads(result_path.read_text())
+    search = result.get("search") or {}
+    table_path = table_path or search.get("table")
+    if table_path is None:
+        raise ExportError(f"{result_path} names no latency table: pass --table latency_tables/<name>.json")
+
+    arch = load_arch(retrain_dir / result["arch"])
+    table = load_table(table_path, arch.space)
+    model = build_subnet(arch)
+    model.load_state_dict(torch.load(retrain_dir / result["weights"], weights_only=True))
+    model.eval()
+
+    space = arch.space
+    example = torch.randn(PARITY_BATCH, space.in_channels, space.resolution, space.resolution,
+                          generator=torch.Generator().manual_seed(0))
+    onnx_path = export_onnx(model, example[:1], out_dir / "model.onnx", dynamic_batch=True)
+    max_abs_diff = check_parity(model, onnx_path, example)
+    ort_path = convert_to_ort(onnx_path, out_dir / "model.ort")
+    measured = measure_onnx(onnx_path, device=device, threads=threads)
+    predicted_ms = table.predict_ms(arch)
+
+    card = {
+        "format": "hwnas.model_card", "version": 1,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": {"onnx": onnx_path.name, "ort": ort_path.name, "opset": OPSET,
+                  "input": ["batch", space.in_channels, space.resolution, space.resolution],
+                  "parameters": sum(p.numel() for p in model.parameters())},
+        "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
+        "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
+        "latency": {
+            "target_ms": search.get("target_ms"),
+            "predicted_ms": predicted_ms,
+            "predicted_from": {"table": str(table_path), "method": "sum of per-op medians (uncalibrated)"},
+            "measured_ms": measured["median_ms"],
+            "measured": measured,
+            "predicted_over_measured": predicted_ms / measured["median_ms"],
+        },
+        "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
+    }
+    write_json(out_dir / "model_card.json", card)
+    return card

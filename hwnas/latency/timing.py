@@ -1,0 +1,142 @@
+"""Time ONNX models with ONNX Runtime the one way hwnas trusts: interleaved rounds.
+
+This file imports only the standard library, numpy and onnxruntime, so that it can be
+copied verbatim into the profiling kit that runs on phones and boards without torch.
+
+Why interleaved: a CPU's speed switches between states ~1.5× apart for seconds at a time.
+Timing one model after another puts each model in whichever state the machine was in
+during its turn, and repeats drift 30-90%. With all sessions open and every round running
+each model once, in an order shuffled per round, every model sees the same mix of states;
+medians over rounds then drift < 5% between repeats. What remains is a uniform scale of
+the whole run (the machine's state that minute), which ratios between entries do not see.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+_CUDA = "CUDAExecutionProvider"
+
+
+class DeviceError(RuntimeError):
+    """The requested device cannot be used here; the message says what to install or change."""
+
+
+def _provider(device: str, threads: int) -> str:
+    """The execution provider for a device kind; checks the kind and its thread count."""
+    if threads < 1:
+        raise DeviceError(f"threads must be at least 1, got {threads}")
+    if device == "cpu":
+        return "CPUExecutionProvider"
+    if device == "mobile":
+        # The PyPI wheel has no XNNPACK/NNAPI: 'mobile' means ORT-format models on one thread,
+        # a stand-in for a phone; the real phone table comes from the kit run on the phone.
+        if threads != 1:
+            raise DeviceError(f"device 'mobile' runs on one thread, got --threads {threads}")
+        return "CPUExecutionProvider"
+    if device == "gpu":
+        if _CUDA not in ort.get_available_providers():
+            raise DeviceError("device 'gpu' needs onnxruntime-gpu's CUDA provider, which this onnxruntime "
+                               "lacks: `pip uninstall onnxruntime && pip install .[gpu]` on a machine with CUDA")
+        return _CUDA
+    raise DeviceError(f"unknown device {device!r}: use 'cpu', 'gpu' or 'mobile'")
+
+
+def make_session(path: str, device: str = "cpu", threads: int = 1) -> ort.InferenceSession:
+    """An inference session with every setting that affects speed set explicitly.
+
+    - intra-op threads = `threads` (ORT's default, one per core, differs between machines),
+      one inter-op thread and sequential execution: the models are single chains;
+    - all graph optimisations, so Conv+BN+Clip+Add fuse as they will when deployed;
+    - with several threads, no spinning: many open sessions whose idle pools spin would
+      steal the cores from the one that is running.
+    `.onnx` and ORT-format `.ort` files load the same way.
+    """
+    provider = _provider(device, threads)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 1:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(path), sess_options=options, providers=[provider])
+    if provider not in session.get_providers():  # ORT falls back to the CPU when CUDA fails to load
+        raise DeviceError(f"{path}: ONNX Runtime could not start {provider} (check the CUDA and cuDNN libraries)")
+    return session
+
+
+def random_input(session: ort.InferenceSession, rng: np.random.Generator, batch_size: int = 1) -> np.ndarray:
+    """A float32 input for a single-input model: a dynamic first (batch) axis gets
+    `batch_size`, any other dynamic axis 1."""
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ValueError(f"expected a model with one input, got {[i.name for i in inputs]}")
+    shape = [dim if isinstance(dim, int) else 1 for dim in inputs[0].shape]
+    if isinstance(inputs[0].shape[0], int):
+        if batch_size != shape[0]:
+            raise ValueError(f"the model's batch axis is fixed at {shape[0]}, cannot time batch {batch_size}")
+    else:
+        shape[0] = batch_size
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None = None, *, device: str = "cpu",
+                     threads: int = 1, rounds: int = 200, warmup_rounds: int = 20, batch_size: int = 1,
+                     seed: int = 0) -> dict[str, dict]:
+    """Median and quartiles in ms of each model's `session.run`, timed in interleaved rounds.
+
+    All sessions are built first; then each of `warmup_rounds + rounds` rounds runs every
+    model once in an order shuffled per round, and the warm-up rounds (allocations, caches,
+    the CPU ramping up) are discarded. `inputs` maps a model's name to its input; missing
+    ones are random (see `random_input`). See the module docstring for why interleaved.
+    """
+    if rounds < 1 or warmup_rounds < 0:
+        raise ValueError(f"need rounds >= 1 and warmup_rounds >= 0, got {rounds} and {warmup_rounds}")
+    rng = np.random.default_rng(seed)
+    names = list(paths)
+    sessions = {name: make_session(paths[name], device, threads) for name in names}
+    feeds = {}
+    for name, session in sessions.items():
+        array = inputs[name] if inputs and name in inputs else random_input(session, rng, batch_size)
+        feeds[name] = {session.get_inputs()[0].name: array}
+    elapsed_ns = {name: np.empty(rounds, dtype=np.int64) for name in names}
+    for round_index in range(warmup_rounds + rounds):
+        for name in rng.permutation(names):
+            session, feed = sessions[name], feeds[name]
+            start = time.perf_counter_ns()
+            session.run(None, feed)
+            stop = time.perf_counter_ns()
+            if round_index >= warmup_rounds:
+                elapsed_ns[name][round_index - warmup_rounds] = stop - start
+    stats = {}
+    for name, samples in elapsed_ns.items():
+        p25, median, p75 = np.percentile(samples / 1e6, [25, 50, 75])  # ns → ms
+        stats[name] = {"median_ms": float(median), "p25_ms": float(p25), "p75_ms": float(p75)}
+    return stats
+
+
+def runtime_metadata(device: str, threads: int) -> dict:
+    """What a measurement depends on besides the model: where, with what, when."""
+    return {
+        "kind": device, "provider": _provider(device, threads), "threads": threads,
+        "onnxruntime": ort.__version__, "cpu": _cpu_model(), "platform": platform.platform(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()  # Linux and Android
+    except OSError:
+        cpuinfo = ""  # no /proc (macOS, Windows): ask platform below
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()

@@ -1,0 +1,113 @@
+"""`hwnas search` and `hwnas retrain`: LightningCLI programs that write one run folder each.
+
+    RUN_DIR/logs/            CSV metrics and the resolved config.yaml
+    RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
+    search:  RUN_DIR/arch.json, RUN_DIR/search.json (target, latency range, prediction, probabilities)
+    retrain: RUN_DIR/arch.json, RUN_DIR/subnet.pt (state dict), RUN_DIR/retrain.json (test accuracy)
+
+The data module's input resolution and channels are linked from the space, so they cannot
+disagree with the network.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.loggers import CSVLogger
+
+from hwnas.arch import load_arch, save_arch
+from hwnas.atomic import atomic_output, write_json
+from hwnas.data import ImageDataModule
+from hwnas.retrain import RetrainModule
+from hwnas.search import SearchModule
+from hwnas.space import load_space
+
+
+class _StageCLI(LightningCLI):
+    """LightningCLI whose logs and checkpoints go to --run_dir."""
+
+    space_source: str  # the model argument the input shape is read from
+    space_of = staticmethod(load_space)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--run_dir", type=str, default=f"runs/{self.stage}", help="where this run writes")
+        parser.add_argument("--ckpt_path", type=str | None, default=None, help="checkpoint to resume from")
+        parser.link_arguments(self.space_source, "data.init_args.resolution",
+                              compute_fn=lambda source: self.space_of(source).resolution)
+        parser.link_arguments(self.space_source, "data.init_args.channels",
+                              compute_fn=lambda source: self.space_of(source).in_channels)
+
+    def instantiate_trainer(self, **kwargs):
+        run_dir = Path(self.config_init["run_dir"])
+        callbacks = list(self.config_init["trainer"].get("callbacks") or [])
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True))
+        return super().instantiate_trainer(
+            default_root_dir=str(run_dir), logger=CSVLogger(run_dir, name="logs", version=""),
+            callbacks=callbacks, **kwargs)
+
+
+class _SearchCLI(_StageCLI):
+    stage, space_source = "search", "model.space"
+
+
+class _RetrainCLI(_StageCLI):
+    stage, space_source = "retrain", "arch"
+    space_of = staticmethod(lambda arch_path: load_arch(arch_path).space)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--arch", type=str, required=True, help="arch.json written by `hwnas search`")
+        parser.link_arguments("arch", "model.arch")
+        super().add_arguments_to_parser(parser)
+
+
+def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
+    return cli_class(model_class, ImageDataModule, subclass_mode_data=True, run=False, args=args,
+                     save_config_kwargs={"overwrite": True}, seed_everything_default=0)
+
+
+def run_stage(stage: str, args: list[str]) -> None:
+    if stage == "search":
+        _search(_cli(_SearchCLI, SearchModule, args))
+    else:
+        _retrain(_cli(_RetrainCLI, RetrainModule, args))
+
+
+def _search(cli: _StageCLI) -> None:
+    run_dir = Path(cli.config["run_dir"])
+    cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
+    model: SearchModule = cli.model
+    arch = model.supernet.derive()
+    save_arch(arch, run_dir / "arch.json")
+    probabilities = [p.detach() for p in model.supernet.probabilities()]
+    fastest, slowest = model.table.latency_range_ms(model.space)
+    summary = {
+        "space": model.hparams.space, "table": model.hparams.table, "target_ms": model.hparams.target_ms,
+        "latency_range_ms": [fastest, slowest], "predicted_ms": model.table.predict_ms(arch),
+        "ops": list(arch.ops),
+        "probabilities": [{name: round(float(p), 4) for name, p in zip(mixed.names, layer_probabilities)}
+                          for mixed, layer_probabilities in zip(model.supernet.mixed_ops, probabilities)],
+    }
+    write_json(run_dir / "search.json", summary)
+    print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "ops")}, indent=2))
+    print(f"wrote {run_dir}/arch.json")
+
+
+def _retrain(cli: _StageCLI) -> None:
+    run_dir = Path(cli.config["run_dir"])
+    model: RetrainModule = cli.model
+    cli.trainer.fit(model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
+    (test,) = cli.trainer.test(model, cli.datamodule, verbose=False)
+    save_arch(model.arch, run_dir / "arch.json")
+    with atomic_output(run_dir / "subnet.pt") as temporary:
+        torch.save(model.net.state_dict(), temporary)  # tensors only: loads with weights_only=True
+    search_summary = Path(model.hparams.arch).parent / "search.json"
+    write_json(run_dir / "retrain.json", {
+        "arch": "arch.json", "weights": "subnet.pt", "test_accuracy": test["test/acc"],
+        "dataset": type(cli.datamodule).__name__,
+        "search": json.loads(search_summary.read_text()) if search_summary.is_file() else None,
+    })
+    print(f"test accuracy {test['test/acc']:.4f}; wrote {run_dir}/subnet.pt and {run_dir}/retrain.json")

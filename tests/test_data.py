@@ -1,0 +1,167 @@
+"""The data modules: input shapes, labels, seeded disjoint splits, the search's dict batches,
+and an error a user can act on when a dataset folder is missing or empty."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hwnas.data import Cifar10DataModule, DataError, DigitsDataModule, ImageFolderDataModule
+
+
+def _digits(**kwargs) -> DigitsDataModule:
+    data = DigitsDataModule(batch_size=32, **kwargs)
+    data.setup("fit")
+    return data
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_digits_batches_match_the_space_input(channels):
+    data = _digits(resolution=12, channels=channels)
+    images, labels = next(iter(data.test_dataloader()))
+    assert images.shape == (32, channels, 12, 12) and images.dtype == torch.float32
+    assert labels.dtype == torch.int64 and 0 <= labels.min() and labels.max() <= 9
+    assert data.num_classes == 10
+
+
+def test_digits_train_split_is_normalised():
+    """Mean 0 and std 1 over the train split: the statistics come from it."""
+    data = _digits()
+    images = torch.stack([data.train_set[i][0] for i in range(len(data.train_set))])
+    assert abs(images.mean()) < 0.05 and abs(images.std() - 1) < 0.05
+
+
+def test_digits_splits_are_disjoint_and_cover_everything():
+    data = _digits(arch_fraction=0.2)
+    train, arch, test = (set(split.indices) for split in (data.train_set, data.arch_set, data.test_set))
+    assert len(train) + len(arch) + len(test) == 1797
+    assert train | arch | test == set(range(1797))
+    assert len(test) == round(1797 * 0.2) and len(arch) == round((1797 - len(test)) * 0.2)
+
+
+def test_test_split_does_not_depend_on_arch_fraction():
+    """Changing arch_fraction must not move images into or out of the test split."""
+    plain, held_out = _digits(arch_fraction=0.0), _digits(arch_fraction=0.2)
+    assert plain.test_set.indices == held_out.test_set.indices
+    assert torch.equal(next(iter(plain.test_dataloader()))[1], next(iter(held_out.test_dataloader()))[1])
+    assert _digits(seed=1).test_set.indices != plain.test_set.indices
+
+
+def test_without_arch_split_training_uses_all_non_test_images_and_validates_on_test():
+    data = _digits(arch_fraction=0.0)
+    assert data.arch_set is None and len(data.train_set) == 1797 - len(data.test_set)
+    images, labels = next(iter(data.train_dataloader()))
+    assert images.shape == (32, 1, 16, 16)
+    assert data.val_dataloader().dataset is data.test_set
+
+
+def test_with_arch_split_training_batches_are_dicts_and_validation_uses_arch():
+    data = _digits(arch_fraction=0.2)
+    batch, _, _ = next(iter(data.train_dataloader()))  # CombinedLoader: (batch, batch_idx, loader_idx)
+    assert set(batch) == {"train", "arch"}
+    for images, labels in batch.values():
+        assert images.shape == (32, 1, 16, 16) and labels.shape == (32,)
+    assert data.val_dataloader().dataset is data.arch_set
+
+
+def test_shuffling_is_seeded():
+    first, second = (next(iter(_digits(seed=3).train_dataloader()))[1] for _ in range(2))
+    assert torch.equal(first, second)
+
+
+def test_invalid_fraction_is_rejected():
+    with pytest.raises(DataError, match="arch_fraction"):
+        DigitsDataModule(arch_fraction=1.0)
+
+
+def _write_fake_cifar(root, per_batch=20):
+    """The python version's layout: data_batch_1..5 and test_batch, each a pickled dict."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+                 "labels": rng.integers(0, 10, per_batch).tolist()}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
+
+
+def test_cifar10_loads_the_official_test_batch_as_test_split(tmp_path):
+    _write_fake_cifar(tmp_path)
+    data = Cifar10DataModule(str(tmp_path), resolution=8, channels=3, batch_size=16, arch_fraction=0.1)
+    data.setup("fit")
+    assert (len(data.train_set), len(data.arch_set), len(data.test_set)) == (90, 10, 20)
+    assert not set(data.train_set.indices) & set(data.arch_set.indices)
+    images, labels = next(iter(data.test_dataloader()))
+    assert images.shape == (16, 3, 8, 8) and images.dtype == torch.float32 and labels.dtype == torch.int64
+
+
+def test_cifar10_converts_rgb_to_one_channel(tmp_path):
+    _write_fake_cifar(tmp_path)
+    data = Cifar10DataModule(str(tmp_path), resolution=16, channels=1, batch_size=8)
+    data.setup("fit")
+    images, labels = next(iter(data.train_dataloader()))
+    assert images.shape == (8, 1, 16, 16) and 0 <= labels.min() and labels.max() <= 9
+
+
+def test_cifar10_missing_folder_says_where_to_put_it(tmp_path):
+    data = Cifar10DataModule(str(tmp_path))
+    expected = f"no CIFAR-10 at {tmp_path}/cifar-10-batches-py (missing data_batch_1"
+    with pytest.raises(DataError, match=re.escape(expected)):
+        data.setup("fit")
+
+
+def test_cifar10_refuses_a_pickle_that_would_run_code(tmp_path):
+    """A tampered batch must not execute: the unpickler only allows numpy arrays."""
+    _write_fake_cifar(tmp_path)
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps({"data": print, "labels": []}))
+    with pytest.raises(DataError, match="test_batch: not a CIFAR-10 python batch"):
+        Cifar10DataModule(str(tmp_path)).setup("fit")
+
+
+def _write_image_folder(root, classes=("cat", "dog", "fox"), per_class=5):
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (10, 14, 3), dtype=np.uint8)  # not square: resize makes it so
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+
+
+def test_image_folder_loads_classes_from_subfolders(tmp_path):
+    _write_image_folder(tmp_path)
+    data = ImageFolderDataModule(str(tmp_path), resolution=8, channels=1, batch_size=4, arch_fraction=0.25)
+    assert data.num_classes == 3
+    data.setup("fit")
+    assert (len(data.train_set), len(data.arch_set), len(data.test_set)) == (9, 3, 3)
+    batch, _, _ = next(iter(data.train_dataloader()))
+    images, labels = batch["train"]
+    assert images.shape == (4, 1, 8, 8) and images.dtype == torch.float32
+    assert labels.dtype == torch.int64 and set(labels.tolist()) <= {0, 1, 2}
+
+
+def test_image_folder_gray_is_repeated_to_three_channels(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(3):  # uniform gray squares, saved as 1-channel PNGs
+            Image.fromarray(np.full((6, 6), 40 * i, dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    data = ImageFolderDataModule(str(tmp_path), resolution=6, channels=3, batch_size=6, test_fraction=0.5)
+    data.setup("fit")
+    images, _ = next(iter(data.test_dataloader()))
+    assert images.shape == (3, 3, 6, 6)
+    assert images[:, 0].std() > 0  # the images differ, so equal channels are not trivially equal
+    assert torch.allclose(images[:, 0], images[:, 1]) and torch.allclose(images[:, 0], images[:, 2])
+
+
+@pytest.mark.parametrize("make", [
+    lambda root: None,
+    lambda root: root.mkdir(),
+    lambda root: (root / "cat").mkdir(parents=True),
+], ids=["missing", "empty", "class-without-images"])
+def test_image_folder_without_images_is_a_clear_error(tmp_path, make):
+    root = tmp_path / "images"
+    make(root)
+    with pytest.raises(DataError, match=re.escape(f"no images at {root}: expected one subfolder per class")):
+        ImageFolderDataModule(str(root)).setup("fit")

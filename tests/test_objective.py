@@ -1,0 +1,57 @@
+"""The expected latency is the table's costs weighted by the probabilities, and its
+gradient moves the alphas toward cheaper candidates."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hwnas.latency.objective import ExpectedLatency, LatencyLoss
+from hwnas.latency.table import load_table
+from hwnas.space import load_space
+from hwnas.supernet import SuperNet
+
+
+@pytest.fixture
+def setup(tiny_space_path, tiny_table_path):
+    space = load_space(tiny_space_path)
+    return space, load_table(tiny_table_path, space)
+
+
+def test_expected_latency_is_the_probability_weighted_table_sum(setup):
+    space, table = setup
+    net = SuperNet(space)
+    costs = table.layer_costs_ms(space)
+    probabilities = net.probabilities()
+    manual = table.fixed_ms(space) + sum(float((p * torch.tensor(c)).sum()) for p, c in zip(probabilities, costs))
+    assert float(ExpectedLatency(table, space)(probabilities)) == pytest.approx(manual, rel=1e-6)
+
+
+def test_latency_gradient_favours_the_cheapest_candidate(setup):
+    space, table = setup
+    net = SuperNet(space)
+    ExpectedLatency(table, space)(net.probabilities()).backward()
+    for mixed, costs in zip(net.mixed_ops, table.layer_costs_ms(space)):
+        # descending the gradient raises the alpha of the cheapest op the most
+        assert int((-mixed.alphas.grad).argmax()) == costs.index(min(costs))
+
+
+@pytest.mark.parametrize("form", ["add_linear", "mul_log"])
+def test_tighter_target_pushes_harder(form):
+    ce, expected = torch.tensor(1.0), torch.tensor(0.8, requires_grad=True)
+    grads = []
+    for target in (0.4, 1.6):
+        expected.grad = None
+        LatencyLoss(target, form)(ce, expected).backward()
+        grads.append(float(expected.grad))
+    assert grads[0] > grads[1] > 0
+
+
+def test_add_linear_value():
+    loss = LatencyLoss(0.5, "add_linear", lam=0.1)(torch.tensor(2.0), torch.tensor(0.75))
+    assert float(loss) == pytest.approx(2.0 + 0.1 * 0.5)
+
+
+def test_non_positive_target_is_rejected():
+    with pytest.raises(ValueError, match="target"):
+        LatencyLoss(0.0)

@@ -1,0 +1,59 @@
+"""The interleaved ORT timing protocol: sane statistics, a ranking that cannot flake, clear errors."""
+
+import math
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+
+from hwnas.latency.timing import DeviceError, make_session, random_input, time_interleaved
+from hwnas.onnx_export import export_onnx
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A 1×1 conv on 4×8×8 (1 K MACs) and three 3×3 convs on 32×32×32 (28 M MACs): ~35× apart
+    in time on a laptop CPU (per-call overhead dominates the small one), so the ranking cannot flake."""
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    small = nn.Conv2d(4, 4, 1)
+    big = nn.Sequential(*[nn.Conv2d(32, 32, 3, padding=1) for _ in range(3)])
+    return {
+        "small": str(export_onnx(small, torch.randn(1, 4, 8, 8), folder / "small.onnx", dynamic_batch=False)),
+        "big": str(export_onnx(big, torch.randn(1, 32, 32, 32), folder / "big.onnx", dynamic_batch=True)),
+    }
+
+
+def test_stats_are_ordered_quartiles_and_rank_a_much_bigger_model_slower(models):
+    stats = time_interleaved(models, rounds=30, warmup_rounds=5)
+    assert set(stats) == {"small", "big"}
+    for s in stats.values():
+        assert all(math.isfinite(v) and v > 0 for v in s.values())
+        assert s["p25_ms"] <= s["median_ms"] <= s["p75_ms"]
+    assert stats["big"]["median_ms"] > 5 * stats["small"]["median_ms"]
+
+
+def test_given_inputs_are_used(models):
+    """A wrongly shaped input must reach ORT (and fail there), not be replaced by a random one."""
+    with pytest.raises(Exception, match="invalid dimensions"):
+        time_interleaved(models, {"small": np.zeros((1, 3, 8, 8), np.float32)}, rounds=1, warmup_rounds=0)
+
+
+def test_random_input_sets_a_dynamic_batch_and_refuses_another_batch_for_a_fixed_one(models):
+    rng = np.random.default_rng(0)
+    assert random_input(make_session(models["big"]), rng, batch_size=3).shape == (3, 32, 32, 32)
+    with pytest.raises(ValueError, match="batch axis is fixed at 1"):
+        random_input(make_session(models["small"]), rng, batch_size=3)
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(), reason="CUDA provider present")
+def test_gpu_without_cuda_provider_says_to_install_onnxruntime_gpu(models):
+    with pytest.raises(DeviceError, match=r"pip install \.\[gpu\]"):
+        make_session(models["small"], device="gpu")
+
+
+def test_mobile_means_one_thread(models):
+    with pytest.raises(DeviceError, match="one thread"):
+        make_session(models["small"], device="mobile", threads=2)
