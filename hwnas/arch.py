@@ -11,6 +11,7 @@ exported without the YAML it was searched in; the fingerprint guards against edi
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,8 @@ def build_subnet(arch: Arch) -> nn.Sequential:
     """The searched network as a plain module: stem → one deployed layer per op → head."""
     layers = [build_layer(op, layer.shape) for layer, op in zip(arch.space.layers(), arch.ops)]
     return nn.Sequential(build_stem(arch.space), *layers, Head(arch.space))
+
+
+def random_arch(space: SearchSpace, rng: random.Random) -> Arch:
+    """One candidate per layer, uniformly."""
+    return Arch(space, tuple(rng.choice(layer.candidates) for layer in space.layers()))

@@ -1,6 +1,9 @@
 """The `hwnas` command: one subcommand per stage of the pipeline.
 
     hwnas profile  --space S.yaml --out latency_tables/NAME.json     time every op on this device
+    hwnas kit      --space S.yaml --device mobile --out DIR          the same, to run on another device
+    hwnas import-table DIR/results.json --out latency_tables/N.json  a kit's results → table
+    hwnas validate-table latency_tables/NAME.json --samples 30       fidelity of a table, measured
     hwnas predict  --arch arch.json --table T.json                   latency of an arch from a table
     hwnas measure  --onnx model.onnx                                  latency of a model, measured
     hwnas search   --config recipes/search_demo.yaml                 LightningCLI: supernet search
@@ -50,13 +53,37 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
     profile.add_argument("--rounds", type=int, default=None, help="timed rounds (default: the protocol's)")
     profile.add_argument("--out", required=True, help="table to write (latency_tables/NAME.json)")
+    profile.add_argument("--calibration-samples", type=int, default=None,
+                         help="random subnets measured whole to calibrate the table (default 16)")
+    profile.add_argument("--resume", action="store_true", help="continue an interrupted profile (OUT.partial/)")
     profile.add_argument("--skip-if-current", action="store_true",
                          help="do nothing if --out already is a valid table for this space")
     profile.set_defaults(command=_profile)
 
+    kit = commands.add_parser("kit", help="write a self-contained profiling kit to run on another device")
+    kit.add_argument("--space", required=True)
+    kit.add_argument("--device", default="mobile", choices=["cpu", "gpu", "mobile"])
+    kit.add_argument("--threads", type=int, default=1)
+    kit.add_argument("--calibration-samples", type=int, default=None)
+    kit.add_argument("--out", required=True, help="kit folder to write")
+    kit.set_defaults(command=_kit)
+
+    import_table = commands.add_parser("import-table", help="turn a kit's results.json into a latency table")
+    import_table.add_argument("results", help="results.json written by the kit's run.py")
+    import_table.add_argument("--out", required=True, help="table to write (latency_tables/NAME.json)")
+    import_table.set_defaults(command=_import_table)
+
+    validate = commands.add_parser("validate-table", help="measure fresh subnets: how well does the table predict?")
+    validate.add_argument("table")
+    validate.add_argument("--samples", type=int, default=30)
+    validate.add_argument("--seed", type=int, default=1)
+    validate.set_defaults(command=_validate_table)
+
     predict = commands.add_parser("predict", help="predicted latency (ms) of an arch from a table")
     predict.add_argument("--arch", required=True, help="arch.json written by `hwnas search`")
     predict.add_argument("--table", required=True, help="latency table JSON")
+    predict.add_argument("--now", action="store_true",
+                         help="time the table's reference subnet now and rescale to the machine's current speed")
     predict.set_defaults(command=_predict)
 
     measure = commands.add_parser("measure", help="measured latency (ms) of an ONNX model, same protocol")
@@ -91,12 +118,55 @@ def _profile(args: argparse.Namespace) -> None:
             return
         except TableError as error:
             print(f"re-profiling: {error}")
-    options = {} if args.rounds is None else {"rounds": args.rounds}
-    table = profile_space(space, device=args.device, threads=args.threads, **options)
+    options = {name: value for name, value in [("rounds", args.rounds), ("calibration_samples", args.calibration_samples)]
+               if value is not None}
+    table = profile_space(space, device=args.device, threads=args.threads, workdir=f"{args.out}.partial",
+                          resume=args.resume, **options)
     save_table(table, args.out)
-    fastest, slowest = table.latency_range_ms(space)
-    print(f"wrote {args.out}: {len(table.entries)} entries; archs of this space span "
-          f"{fastest:.3f}-{slowest:.3f} ms (sum of medians)")
+    _describe(table, args.out)
+
+
+def _describe(table, path: str) -> None:
+    fastest, slowest = table.latency_range_ms()
+    print(f"wrote {path}: {len(table.entries)} entries; archs of space {table.space.name} span "
+          f"{fastest:.3f}-{slowest:.3f} ms ({table.method})")
+
+
+def _kit(args: argparse.Namespace) -> None:
+    from hwnas.latency.kit import write_kit
+    from hwnas.space import load_space
+
+    options = {} if args.calibration_samples is None else {"calibration_samples": args.calibration_samples}
+    manifest = write_kit(load_space(args.space), args.out, device=args.device, threads=args.threads, **options)
+    print(f"wrote {args.out}: {len(manifest['models'])} models. Copy the folder to the device, run "
+          f"`python3 run.py` there (needs numpy and onnxruntime), then `hwnas import-table results.json --out ...`")
+
+
+def _import_table(args: argparse.Namespace) -> None:
+    from hwnas.latency.kit import import_results, load_results
+    from hwnas.latency.table import save_table
+
+    table = import_results(load_results(args.results), args.results)
+    save_table(table, args.out)
+    _describe(table, args.out)
+
+
+def _validate_table(args: argparse.Namespace) -> None:
+    from hwnas.latency.fidelity import plot_fidelity, validate_table
+    from hwnas.latency.table import load_table, save_table
+
+    table = load_table(args.table)
+    report = validate_table(table, samples=args.samples, seed=args.seed)
+    table.fidelity = report
+    save_table(table, args.table)
+    plot = str(Path(args.table).with_suffix(".fidelity.png"))
+    plot_fidelity(report, f"{Path(args.table).name}: {report['samples']} fresh subnets", plot)
+    print(f"{report['samples']} fresh subnets, {report['method']}")
+    for name in ("raw", "normalized", "second_measurement"):
+        r = report[name]
+        print(f"  {name:19s} mean |err| {r['mean_abs_error_pct']:5.1f}%  max {r['max_abs_error_pct']:5.1f}%  "
+              f"within ±5% {r['within_5_pct']:4.0%}  ±10% {r['within_10_pct']:4.0%}  Kendall τ {r['kendall_tau']:.3f}")
+    print(f"saved the report in {args.table} (\"fidelity\") and the scatter plot in {plot}")
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -105,8 +175,29 @@ def _predict(args: argparse.Namespace) -> None:
 
     arch = load_arch(args.arch)
     table = load_table(args.table, arch.space)
-    print(f"{table.predict_ms(arch):.4f} ms predicted ({args.table}: sum of per-op medians, "
-          f"{table.device.get('kind')}, {table.device.get('threads')} thread(s))")
+    predicted = table.predict_ms(arch)
+    if args.now:
+        predicted *= _reference_factor_now(table)
+    print(f"{predicted:.4f} ms predicted ({args.table}: {table.method}; {table.device.get('kind')}, "
+          f"{table.device.get('threads')} thread(s){'; rescaled by the reference timed now' if args.now else ''})")
+
+
+def _reference_factor_now(table) -> float:
+    import tempfile
+
+    import torch
+
+    from hwnas.arch import build_subnet
+    from hwnas.latency.profile import measure_onnx
+    from hwnas.onnx_export import export_onnx
+
+    space = table.space
+    with tempfile.TemporaryDirectory() as folder:
+        example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
+        path = export_onnx(build_subnet(table.reference_arch()), example, Path(folder) / "reference.onnx")
+        now = measure_onnx(path, device=table.device["kind"], threads=table.device["threads"])["median_ms"]
+    print(f"reference subnet: {table.reference_ms:.4f} ms in the table, {now:.4f} ms now")
+    return table.rescale_factor(now)
 
 
 def _measure(args: argparse.Namespace) -> None:

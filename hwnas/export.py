@@ -1,13 +1,15 @@
 """Export a retrained subnet: single-file ONNX (+ .ort), verified in ONNX Runtime, and its model card.
 
 The model card states what a user needs to trust the model on the target: test accuracy,
-the latency target of the search, the latency the table predicted, and the latency
+the latency target of the search, the latency the table predicted (as measured, and
+rescaled to the machine's speed now by the table's reference subnet), and the latency
 ONNX Runtime measured on this machine with the same interleaved protocol as the table.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,8 +19,9 @@ import torch
 from hwnas.arch import build_subnet, load_arch
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
-from hwnas.latency.profile import measure_onnx
-from hwnas.latency.table import load_table
+from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
+from hwnas.latency.table import LatencyTable, load_table
+from hwnas.latency.timing import runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
@@ -46,6 +49,21 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, example: torch.Tensor)
     return difference
 
 
+def measure_with_reference(onnx_path: Path, table: LatencyTable, device: str, threads: int) -> tuple[dict, float]:
+    """Time the model and the table's reference subnet in the same interleaved rounds: the model's
+    stats in ms, and the reference's median now (to rescale the table's prediction to this minute)."""
+    space = table.space
+    with tempfile.TemporaryDirectory(prefix="hwnas-export-") as folder:
+        example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
+        reference = export_onnx(build_subnet(table.reference_arch()), example, Path(folder) / "reference.onnx")
+        stats = time_interleaved({"model": str(onnx_path), "reference": str(reference)}, device=device,
+                                 threads=threads, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
+    measured = {**stats["model"], "batch_size": 1, "device": runtime_metadata(device, threads),
+                "protocol": {"rounds": ROUNDS, "warmup_rounds": WARMUP_ROUNDS,
+                             "order": "interleaved with the table's reference subnet"}}
+    return measured, stats["reference"]["median_ms"]
+
+
 def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
                device: str = "cpu", threads: int = 1) -> dict:
     """Export the subnet of a retrain run folder to `out_dir`; return the model card written there."""
@@ -71,8 +89,9 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     onnx_path = export_onnx(model, example[:1], out_dir / "model.onnx", dynamic_batch=True)
     max_abs_diff = check_parity(model, onnx_path, example)
     ort_path = convert_to_ort(onnx_path, out_dir / "model.ort")
-    measured = measure_onnx(onnx_path, device=device, threads=threads)
+    measured, reference_now_ms = measure_with_reference(onnx_path, table, device, threads)
     predicted_ms = table.predict_ms(arch)
+    predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
 
     card = {
         "format": "hwnas.model_card", "version": 1,
@@ -85,10 +104,12 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         "latency": {
             "target_ms": search.get("target_ms"),
             "predicted_ms": predicted_ms,
-            "predicted_from": {"table": str(table_path), "method": "sum of per-op medians (uncalibrated)"},
+            "predicted_now_ms": predicted_now_ms,
+            "predicted_from": {"table": str(table_path), "method": table.method,
+                               "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
             "measured_ms": measured["median_ms"],
             "measured": measured,
-            "predicted_over_measured": predicted_ms / measured["median_ms"],
+            "prediction_error_pct": (predicted_now_ms / measured["median_ms"] - 1) * 100,
         },
         "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
     }

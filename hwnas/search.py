@@ -59,7 +59,7 @@ class SearchModule(pl.LightningModule):
         self.space = load_space(space)
         self.table = load_table(table, self.space)
         self.supernet = SuperNet(self.space)
-        self.expected_latency = ExpectedLatency(self.table, self.space)
+        self.expected_latency = ExpectedLatency(self.table)
         self.latency_loss = LatencyLoss(target_ms, loss_form, loss_alpha, loss_beta, loss_lambda)
         self.drop_path = ScheduledDropPath(max_drop_prob)
 
@@ -73,7 +73,7 @@ class SearchModule(pl.LightningModule):
         return [weight_opt, arch_opt], [schedule]
 
     def on_fit_start(self):
-        fastest, slowest = self.table.latency_range_ms(self.space)
+        fastest, slowest = self.table.latency_range_ms()
         target = self.hparams.target_ms
         where = "inside" if fastest <= target <= slowest else "OUTSIDE"
         self.print(f"latency range of the space: {fastest:.3f}-{slowest:.3f} ms (table); "

@@ -83,7 +83,7 @@ def _search(cli: _StageCLI) -> None:
     arch = model.supernet.derive()
     save_arch(arch, run_dir / "arch.json")
     probabilities = [p.detach() for p in model.supernet.probabilities()]
-    fastest, slowest = model.table.latency_range_ms(model.space)
+    fastest, slowest = model.table.latency_range_ms()
     summary = {
         "space": model.hparams.space, "table": model.hparams.table, "target_ms": model.hparams.target_ms,
         "latency_range_ms": [fastest, slowest], "predicted_ms": model.table.predict_ms(arch),

@@ -21,17 +21,27 @@ def setup(tiny_space_path, tiny_table_path):
 def test_expected_latency_is_the_probability_weighted_table_sum(setup):
     space, table = setup
     net = SuperNet(space)
-    costs = table.layer_costs_ms(space)
+    costs = table.layer_costs_ms()
     probabilities = net.probabilities()
-    manual = table.fixed_ms(space) + sum(float((p * torch.tensor(c)).sum()) for p, c in zip(probabilities, costs))
-    assert float(ExpectedLatency(table, space)(probabilities)) == pytest.approx(manual, rel=1e-6)
+    manual = table.fixed_ms() + sum(float((p * torch.tensor(c)).sum()) for p, c in zip(probabilities, costs))
+    assert float(ExpectedLatency(table)(probabilities)) == pytest.approx(manual, rel=1e-6)
+
+
+def test_a_one_hot_distribution_gives_the_table_prediction_of_that_arch(setup):
+    space, table = setup
+    net = SuperNet(space)
+    with torch.no_grad():
+        for mixed in net.mixed_ops:
+            mixed.alphas[-1] = 100.0  # p ≈ one-hot on the last candidate
+    arch = net.derive()
+    assert float(ExpectedLatency(table)(net.probabilities())) == pytest.approx(table.predict_ms(arch), rel=1e-4)
 
 
 def test_latency_gradient_favours_the_cheapest_candidate(setup):
     space, table = setup
     net = SuperNet(space)
-    ExpectedLatency(table, space)(net.probabilities()).backward()
-    for mixed, costs in zip(net.mixed_ops, table.layer_costs_ms(space)):
+    ExpectedLatency(table)(net.probabilities()).backward()
+    for mixed, costs in zip(net.mixed_ops, table.layer_costs_ms()):
         # descending the gradient raises the alpha of the cheapest op the most
         assert int((-mixed.alphas.grad).argmax()) == costs.index(min(costs))
 

@@ -2,9 +2,10 @@
 
 Expected latency of the supernet's current architecture distribution:
 
-    E[lat] = fixed_ms + Σ_layers Σ_j p_j · LUT(op_j at that layer's shape)      (ms)
+    E[lat] = fixed_ms + Σ_layers Σ_j p_j · cost(op_j at that layer's shape)      (ms)
 
-with p = softmax(α) per layer and `zero` costing 0 ms. Autograd carries dE/dα into the
+with p = softmax(α) per layer, `zero` costing 0 ms, and costs calibrated when the table is
+(then T is a target for the whole network's measured latency, see calibration.py). Autograd carries dE/dα into the
 alphas. Two loss forms from the ProxylessNAS reference, with an explicit target T in ms:
 
 - add_linear: CE + λ · (E[lat] − T) / T                       (λ = 0.1 in the reference)
@@ -23,7 +24,6 @@ from typing import Literal
 
 import torch
 from hwnas.latency.table import LatencyTable
-from hwnas.space import SearchSpace
 
 LossForm = Literal["add_linear", "mul_log"]
 MS_TO_US = 1000.0
@@ -32,9 +32,9 @@ MS_TO_US = 1000.0
 class ExpectedLatency:
     """One (n_candidates,) cost vector in ms per layer; maps probabilities to E[lat] in ms."""
 
-    def __init__(self, table: LatencyTable, space: SearchSpace):
-        self.fixed_ms = table.fixed_ms(space)
-        self.costs_ms = [torch.tensor(costs) for costs in table.layer_costs_ms(space)]
+    def __init__(self, table: LatencyTable):
+        self.fixed_ms = table.fixed_ms()
+        self.costs_ms = [torch.tensor(costs) for costs in table.layer_costs_ms()]
 
     def __call__(self, probabilities: list[torch.Tensor]) -> torch.Tensor:
         return self.fixed_ms + sum((p * c.to(p)).sum() for p, c in zip(probabilities, self.costs_ms))

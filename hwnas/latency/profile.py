@@ -1,74 +1,41 @@
-"""Measure a latency table for a space on this machine with ONNX Runtime.
+"""Measure a latency table on this machine: a kit written locally, run in-process, imported.
 
 Every entry is exported as it is deployed (eval mode, BN folded, residual included, batch 1)
-and all entries are timed together in interleaved rounds (`timing.py` says why).
+and timed together with a fixed reference subnet and the calibration subnets in the same
+interleaved rounds (`timing.py` says why), so entries, reference and calibration all see
+the same machine state.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import nullcontext
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 
-import torch
-from torch import nn
-
-from hwnas.latency.table import EntryStats, LatencyTable, head_key, layer_key, required_keys, stem_key
+from hwnas.latency.kit import CALIBRATION_SAMPLES, import_results, write_kit
+from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS, run_kit
+from hwnas.latency.table import LatencyTable
 from hwnas.latency.timing import runtime_metadata, time_interleaved
-from hwnas.onnx_export import export_onnx
-from hwnas.ops import Head, build_layer, build_stem
-from hwnas.space import LayerShape, SearchSpace
-
-# ~330 rounds of the demo space's 32 entries (10-200 us each) take a few seconds; the export
-# before it (~1 s per entry) dominates profiling.
-ROUNDS, WARMUP_ROUNDS = 300, 30
-
-
-def protocol(rounds: int, warmup_rounds: int) -> dict:
-    """How the timings were taken, recorded with every table and measurement."""
-    return {"rounds": rounds, "warmup_rounds": warmup_rounds,
-            "order": "interleaved: every round runs each model once, shuffled"}
-
-
-def table_entries(space: SearchSpace) -> Iterator[tuple[str, nn.Module, torch.Tensor]]:
-    """(key, module as deployed, batch-1 random input (1, C, H, W)) for each of
-    `required_keys(space)`, in that order; modules and inputs draw on torch's global RNG."""
-    builders: dict[str, tuple[Callable[[], nn.Module], LayerShape]] = {
-        stem_key(space): (partial(build_stem, space), space.stem_shape),
-        head_key(space): (partial(Head, space), space.head_shape),
-    }
-    for layer in space.layers():
-        for op in layer.candidates:  # `zero` gets a builder too, but has no required key
-            builders.setdefault(layer_key(op, layer.shape), (partial(build_layer, op, layer.shape), layer.shape))
-    for key in required_keys(space):
-        build, shape = builders[key]
-        yield key, build(), torch.randn(1, shape.in_channels, shape.resolution, shape.resolution)
+from hwnas.space import SearchSpace
 
 
 def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, rounds: int = ROUNDS,
-                  warmup_rounds: int = WARMUP_ROUNDS, workdir: str | Path | None = None, seed: int = 0,
+                  warmup_rounds: int = WARMUP_ROUNDS, calibration_samples: int = CALIBRATION_SAMPLES,
+                  seed: int = 0, workdir: str | Path | None = None, resume: bool = False,
                   log: Callable[[str], None] = print) -> LatencyTable:
-    """Export every entry of `space` to ONNX (in `workdir`, kept, or a temporary folder) and
-    time them all together; the returned table holds median and quartiles in ms."""
-    metadata = runtime_metadata(device, threads)  # checks the device before minutes of export
-    torch.manual_seed(seed)  # same weights and inputs on every run
-    with tempfile.TemporaryDirectory(prefix="hwnas-profile-") if workdir is None else nullcontext(workdir) as folder:
-        paths: dict[str, str] = {}
-        total = len(required_keys(space))
-        for index, (key, module, example) in enumerate(table_entries(space), start=1):
-            paths[key] = str(export_onnx(module, example, Path(folder) / f"entry{index:03d}.onnx", dynamic_batch=False))
-            if index % 10 == 0 or index == total:
-                log(f"exported {index}/{total} table entries")
-        log(f"timing {total} entries: {warmup_rounds} warm-up + {rounds} interleaved rounds on {device}")
-        stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds,
-                                 warmup_rounds=warmup_rounds, seed=seed)
-    return LatencyTable(
-        space_name=space.name, space_fingerprint=space.fingerprint(), resolution=space.resolution,
-        device={**metadata, "batch_size": 1}, protocol=protocol(rounds, warmup_rounds),
-        entries={key: EntryStats(**stats[key]) for key in paths},
-    )
+    """Profile `space`. With a `workdir`, the exported models are kept there until the table
+    is built (so `resume` continues an interrupted run) and removed after; without one, a
+    temporary folder is used."""
+    with tempfile.TemporaryDirectory(prefix="hwnas-profile-") as temporary:
+        folder = Path(workdir) if workdir is not None else Path(temporary)
+        write_kit(space, folder, device=device, threads=threads, calibration_samples=calibration_samples,
+                  seed=seed, resume=resume, log=log)
+        log(f"timing: {warmup_rounds} warm-up + {rounds} interleaved rounds on {device}")
+        table = import_results(run_kit(folder, rounds, warmup_rounds), str(folder / "results.json"))
+        if workdir is not None:
+            shutil.rmtree(folder)
+    return table
 
 
 def measure_onnx(path: str | Path, *, device: str = "cpu", threads: int = 1, rounds: int = ROUNDS,
@@ -78,4 +45,5 @@ def measure_onnx(path: str | Path, *, device: str = "cpu", threads: int = 1, rou
     metadata = runtime_metadata(device, threads)
     stats = time_interleaved({"model": str(path)}, device=device, threads=threads, rounds=rounds,
                              warmup_rounds=warmup_rounds, batch_size=batch_size, seed=seed)["model"]
-    return {**stats, "batch_size": batch_size, "device": metadata, "protocol": protocol(rounds, warmup_rounds)}
+    return {**stats, "batch_size": batch_size, "device": metadata,
+            "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": "interleaved (one model)"}}

@@ -2,16 +2,21 @@
 
 A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
 
-    {"format": "hwnas.latency_table", "version": 1,
-     "space": {"name": "demo", "fingerprint": "8cd7…", "resolution": 16},
+    {"format": "hwnas.latency_table", "version": 2,
+     "space": {"name": "demo", "fingerprint": "8cd7…", "resolution": 16, "definition": {…}},
      "device": {"kind": "cpu", "provider": "CPUExecutionProvider", "threads": 1, "batch_size": 1,
-                "onnxruntime": "1.32.0", "cpu": "…", "date": "2026-11-23T…"},
+                "onnxruntime": "1.32.0", "cpu": "…", "date": "…"},
      "protocol": {"rounds": 300, "warmup_rounds": 30, …},
-     "entries": {"mb_k3_e6 16x16x16->24 s2": {"median_ms": 0.041, "p25_ms": 0.039, "p75_ms": 0.044}, …}}
+     "entries": {"mb_k3_e6 16x16x16->24 s2": {"median_ms": 0.041, "p25_ms": 0.039, "p75_ms": 0.044}, …},
+     "reference": {"ops": […], "median_ms": 0.071},      # a fixed subnet timed in the same rounds
+     "calibration": {"scale": …, "per_op_ms": …, "offset_ms": …, "fitted_on": […]} | null,
+     "fidelity": {…} | null}                              # written by `hwnas validate-table`
 
 Entries are keyed by what the op computes (op, input side, channels, stride), so layers of
 the same shape share one entry; `zero` costs 0 ms and has none. The fixed parts (stem and
-head) have entries too, so a prediction is fixed parts + one entry per searchable layer.
+head) have entries too. Predictions are calibrated when the table has a calibration
+(calibration.py says why the raw sum is not a prediction), and can be rescaled to the
+machine's speed now by timing the reference again (`rescale_factor`).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from pathlib import Path
 from hwnas.arch import Arch
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
-from hwnas.space import LayerShape, SearchSpace, parse_op
+from hwnas.latency.calibration import Calibration
+from hwnas.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
 
 FORMAT = "hwnas.latency_table"
-VERSION = 1
+VERSION = 2
 
 
 class TableError(HwnasError):
@@ -58,6 +64,13 @@ def required_keys(space: SearchSpace) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def arch_keys(arch: Arch) -> list[str]:
+    """The entries a subnet uses: stem, every non-zero layer, head."""
+    space = arch.space
+    layers = [layer_key(op, layer.shape) for layer, op in zip(space.layers(), arch.ops) if not parse_op(op).is_zero]
+    return [stem_key(space), *layers, head_key(space)]
+
+
 @dataclass(frozen=True)
 class EntryStats:
     median_ms: float
@@ -67,53 +80,91 @@ class EntryStats:
 
 @dataclass
 class LatencyTable:
-    space_name: str
-    space_fingerprint: str
-    resolution: int
+    space: SearchSpace
     device: dict  # kind, provider, threads, batch size, runtime version, CPU model, date
     protocol: dict  # how the entries were timed (rounds, warm-up, order)
-    entries: dict[str, EntryStats] = field(default_factory=dict)
+    entries: dict[str, EntryStats]
+    reference_ops: tuple[str, ...]  # the fixed reference subnet…
+    reference_ms: float  # …and its median, timed in the same rounds as the entries
+    calibration: Calibration | None = None
+    fidelity: dict | None = field(default=None)
 
     def to_json(self) -> dict:
+        s = self.space
         return {
             "format": FORMAT, "version": VERSION,
-            "space": {"name": self.space_name, "fingerprint": self.space_fingerprint, "resolution": self.resolution},
+            "space": {"name": s.name, "fingerprint": s.fingerprint(), "resolution": s.resolution,
+                      "definition": s.to_dict()},
             "device": self.device, "protocol": self.protocol,
             "entries": {key: vars(stats) for key, stats in self.entries.items()},
+            "reference": {"ops": list(self.reference_ops), "median_ms": self.reference_ms},
+            "calibration": self.calibration.to_json() if self.calibration else None,
+            "fidelity": self.fidelity,
         }
 
-    def layer_costs_ms(self, space: SearchSpace) -> list[list[float]]:
-        """Per searchable layer, the median latency in ms of each candidate (zero: 0 ms)."""
-        return [[0.0 if parse_op(op).is_zero else self.entries[layer_key(op, layer.shape)].median_ms
-                 for op in layer.candidates] for layer in space.layers()]
+    @property
+    def method(self) -> str:
+        """How predictions are made, in words (printed by `hwnas predict`)."""
+        if self.calibration is None:
+            return "uncalibrated sum of per-op medians"
+        c = self.calibration
+        return (f"calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
+                f"{c.per_op_ms * 1000:+.1f} us per op {c.offset_ms * 1000:+.1f} us")
 
-    def fixed_ms(self, space: SearchSpace) -> float:
-        """Latency in ms of the parts that are not searched: stem and head."""
-        return self.entries[stem_key(space)].median_ms + self.entries[head_key(space)].median_ms
+    def sum_ms(self, arch: Arch) -> float:
+        """Raw sum of the table's medians for this arch, in ms."""
+        return sum(self.entries[key].median_ms for key in arch_keys(arch))
 
-    def predict_ms(self, arch: Arch) -> float:
-        """Sum of the table's medians for this arch, in ms (fixed parts included).
+    def layer_costs_ms(self, calibrated: bool = True) -> list[list[float]]:
+        """Per searchable layer, the cost in ms of each candidate (zero: 0 ms)."""
+        def cost(op: str, shape: LayerShape) -> float:
+            if parse_op(op).is_zero:
+                return 0.0
+            entry = self.entries[layer_key(op, shape)].median_ms
+            return self.calibration.op_cost_ms(entry) if calibrated and self.calibration else entry
+        return [[cost(op, layer.shape) for op in layer.candidates] for layer in self.space.layers()]
 
-        The caller loaded the table for arch.space (load_table checks the fingerprint).
-        """
-        costs = self.layer_costs_ms(arch.space)
-        return self.fixed_ms(arch.space) + sum(
+    def fixed_ms(self, calibrated: bool = True) -> float:
+        """Cost in ms of the parts that are not searched: stem and head (and the calibration offset)."""
+        stem, head = self.entries[stem_key(self.space)].median_ms, self.entries[head_key(self.space)].median_ms
+        return self.calibration.fixed_cost_ms(stem, head) if calibrated and self.calibration else stem + head
+
+    def predict_ms(self, arch: Arch, calibrated: bool = True) -> float:
+        """Predicted latency of `arch` in ms at the machine speed the table was measured at."""
+        self._check_arch(arch)
+        costs = self.layer_costs_ms(calibrated)
+        return self.fixed_ms(calibrated) + sum(
             layer_costs[layer.candidates.index(op)]
-            for layer, layer_costs, op in zip(arch.space.layers(), costs, arch.ops))
+            for layer, layer_costs, op in zip(self.space.layers(), costs, arch.ops))
 
-    def latency_range_ms(self, space: SearchSpace) -> tuple[float, float]:
+    def rescale_factor(self, reference_now_ms: float) -> float:
+        """Multiply predictions by this to get them at the speed the machine has now (the
+        whole scale moves ~9% with the CPU's speed state between runs minutes apart)."""
+        return reference_now_ms / self.reference_ms
+
+    def latency_range_ms(self, calibrated: bool = True) -> tuple[float, float]:
         """(fastest, slowest) predicted latency in ms over every arch of the space."""
-        costs = self.layer_costs_ms(space)
-        fixed = self.fixed_ms(space)
+        costs = self.layer_costs_ms(calibrated)
+        fixed = self.fixed_ms(calibrated)
         return fixed + sum(map(min, costs)), fixed + sum(map(max, costs))
+
+    def reference_arch(self) -> Arch:
+        return Arch(self.space, self.reference_ops)
+
+    def _check_arch(self, arch: Arch) -> None:
+        if arch.space.fingerprint() != self.space.fingerprint():
+            raise TableError(f"the table was measured for space {self.space.name} ({self.space.fingerprint()}), "
+                             f"the arch belongs to {arch.space.name} ({arch.space.fingerprint()}): "
+                             f"profile its space with `hwnas profile`")
 
 
 def save_table(table: LatencyTable, path: str | Path) -> None:
     write_json(path, table.to_json())
 
 
-def load_table(path: str | Path, space: SearchSpace) -> LatencyTable:
-    """Read a table and check it fits `space`; every failure is one line naming the table."""
+def load_table(path: str | Path, space: SearchSpace | None = None) -> LatencyTable:
+    """Read a table and check it (and, if given, that it fits `space`); every failure is one
+    line naming the table and what to do."""
     path = Path(path)
     redo = f"re-run `hwnas profile --space <space.yaml> --out {path}`"
     try:
@@ -127,22 +178,30 @@ def load_table(path: str | Path, space: SearchSpace) -> LatencyTable:
     if data.get("version") != VERSION:
         raise TableError(f"{path}: table format version {data.get('version')!r}, this hwnas reads {VERSION}: {redo}")
     try:
+        table_space = parse_space(data["space"]["definition"], f"{path} (space definition)")
         table = LatencyTable(
-            space_name=str(data["space"]["name"]), space_fingerprint=str(data["space"]["fingerprint"]),
-            resolution=int(data["space"]["resolution"]), device=dict(data["device"]), protocol=dict(data["protocol"]),
+            space=table_space, device=dict(data["device"]), protocol=dict(data["protocol"]),
             entries={str(key): EntryStats(float(v["median_ms"]), float(v["p25_ms"]), float(v["p75_ms"]))
                      for key, v in data["entries"].items()},
+            reference_ops=tuple(data["reference"]["ops"]), reference_ms=float(data["reference"]["median_ms"]),
+            calibration=Calibration.from_json(data["calibration"]) if data.get("calibration") else None,
+            fidelity=data.get("fidelity"),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        recorded = (str(data["space"]["fingerprint"]), int(data["space"]["resolution"]))
+    except (KeyError, TypeError, ValueError, AttributeError, SpaceError) as error:
         raise TableError(f"{path}: malformed table ({type(error).__name__}: {error}): {redo}") from None
-    if table.space_fingerprint != space.fingerprint() or table.resolution != space.resolution:
+    if recorded != (table_space.fingerprint(), table_space.resolution):
+        raise TableError(f"{path}: the space definition does not match its recorded fingerprint: {redo}")
+    if space is not None and (space.fingerprint(), space.resolution) != recorded:
         raise TableError(
-            f"{path}: measured for space {table.space_name} ({table.space_fingerprint}) at {table.resolution} px, "
+            f"{path}: measured for space {table_space.name} ({recorded[0]}) at {recorded[1]} px, "
             f"this space is {space.name} ({space.fingerprint()}) at {space.resolution} px: {redo}")
-    missing = [key for key in required_keys(space) if key not in table.entries]
+    missing = [key for key in required_keys(table_space) if key not in table.entries]
     if missing:
         raise TableError(f"{path}: {len(missing)} entries missing (first: {missing[0]!r}): {redo}")
-    for key, stats in table.entries.items():
-        if not all(math.isfinite(v) and v > 0 for v in vars(stats).values()):
-            raise TableError(f"{path}: entry {key!r} has a non-positive or NaN latency {vars(stats)}: {redo}")
+    values = [(key, v) for key, stats in table.entries.items() for v in vars(stats).values()]
+    values.append(("reference", table.reference_ms))
+    for key, value in values:
+        if not (math.isfinite(value) and value > 0):
+            raise TableError(f"{path}: entry {key!r} has a non-positive or NaN latency ({value}): {redo}")
     return table

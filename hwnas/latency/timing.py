@@ -28,24 +28,27 @@ class DeviceError(RuntimeError):
     """The requested device cannot be used here; the message says what to install or change."""
 
 
-def _provider(device: str, threads: int) -> str:
-    """The execution provider for a device kind; checks the kind and its thread count."""
+def check_device(device: str, threads: int) -> None:
+    """Reject an unknown device kind or a thread count it cannot use (no provider needed)."""
+    if device not in ("cpu", "gpu", "mobile"):
+        raise DeviceError(f"unknown device {device!r}: use 'cpu', 'gpu' or 'mobile'")
     if threads < 1:
         raise DeviceError(f"threads must be at least 1, got {threads}")
-    if device == "cpu":
-        return "CPUExecutionProvider"
-    if device == "mobile":
+    if device == "mobile" and threads != 1:
         # The PyPI wheel has no XNNPACK/NNAPI: 'mobile' means ORT-format models on one thread,
         # a stand-in for a phone; the real phone table comes from the kit run on the phone.
-        if threads != 1:
-            raise DeviceError(f"device 'mobile' runs on one thread, got --threads {threads}")
-        return "CPUExecutionProvider"
+        raise DeviceError(f"device 'mobile' runs on one thread, got --threads {threads}")
+
+
+def _provider(device: str, threads: int) -> str:
+    """The execution provider for a device kind, which must be available here."""
+    check_device(device, threads)
     if device == "gpu":
         if _CUDA not in ort.get_available_providers():
             raise DeviceError("device 'gpu' needs onnxruntime-gpu's CUDA provider, which this onnxruntime "
-                               "lacks: `pip uninstall onnxruntime && pip install .[gpu]` on a machine with CUDA")
+                              "lacks: `pip uninstall onnxruntime && pip install .[gpu]` on a machine with CUDA")
         return _CUDA
-    raise DeviceError(f"unknown device {device!r}: use 'cpu', 'gpu' or 'mobile'")
+    return "CPUExecutionProvider"
 
 
 def make_session(path: str, device: str = "cpu", threads: int = 1) -> ort.InferenceSession:

@@ -1,0 +1,166 @@
+"""Profiling kits: everything a device needs to measure a latency table, and the import back.
+
+A kit folder holds, for one space and device kind:
+
+    models/         every table entry (batch 1, as deployed), the reference subnet and the
+                    calibration subnets, as .onnx, plus .ort for device `mobile`
+    manifest.json   what each model is: {"name": {"file", "kind": entry|reference|subnet, "key"|"ops"}}
+    timing.py       the interleaved ONNX Runtime protocol (a verbatim copy of hwnas's)
+    run.py          the runner (kit_runner.py): python3 run.py → results.json
+
+`hwnas profile` is this same path run locally: write a kit (resumable: finished exports are
+kept), run its runner in-process, import its results.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hwnas.arch import Arch, build_subnet, random_arch
+from hwnas.atomic import write_json
+from hwnas.errors import HwnasError
+from hwnas.latency import kit_runner, timing
+from hwnas.latency.calibration import CalibrationPoint, fit_calibration
+from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, head_key, layer_key, required_keys, stem_key
+from hwnas.onnx_export import convert_to_ort, export_onnx
+from hwnas.ops import Head, build_layer, build_stem
+from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
+
+MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
+CALIBRATION_SAMPLES = 16  # measured subnets the calibration is fitted on
+MOBILE_NOTE = ("proxy: ORT-format models on this machine's CPU with one thread; a phone's real table "
+               "comes from `hwnas kit --device mobile` run on the phone")
+
+
+class KitError(HwnasError):
+    pass
+
+
+def reference_arch(space: SearchSpace) -> Arch:
+    """The fixed reference subnet timed with every measurement: each layer's first non-zero op."""
+    return Arch(space, tuple(next(op for op in layer.candidates if not parse_op(op).is_zero)
+                             for layer in space.layers()))
+
+
+def calibration_archs(space: SearchSpace, count: int, seed: int) -> list[Arch]:
+    """`count` distinct subnets spanning the space: the smallest and the largest (by kernel·expand,
+    zero smallest), then uniformly random ones. The reference is left out (it is timed anyway)."""
+    def by_size(pick: Callable) -> Arch:
+        return Arch(space, tuple(pick(layer.candidates, key=lambda op: parse_op(op).kernel * parse_op(op).expand)
+                                 for layer in space.layers()))
+
+    chosen = {a.ops: a for a in (by_size(min), by_size(max)) if a.ops != reference_arch(space).ops}
+    rng = random.Random(seed)
+    for _ in range(100 * count):  # a space too small to hold `count` subnets ends the loop
+        if len(chosen) >= count:
+            break
+        arch = random_arch(space, rng)
+        if arch.ops != reference_arch(space).ops:
+            chosen.setdefault(arch.ops, arch)
+    return list(chosen.values())[:count]
+
+
+def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, tuple[dict, Callable[[], nn.Module], LayerShape, bool]]:
+    """name → (manifest description, module builder, input shape, dynamic batch). Entries are
+    timed at batch 1 with a fixed batch, whole subnets with a dynamic batch axis, as the final
+    model is exported."""
+    builders = {stem_key(space): (lambda: build_stem(space), space.stem_shape),
+                head_key(space): (lambda: Head(space), space.head_shape)}
+    for layer in space.layers():
+        for op in layer.candidates:
+            if not parse_op(op).is_zero:
+                builders.setdefault(layer_key(op, layer.shape),
+                                    (lambda op=op, shape=layer.shape: build_layer(op, shape), layer.shape))
+    plan = {f"entry{i:03d}": ({"kind": "entry", "key": key}, *builders[key], False)
+            for i, key in enumerate(required_keys(space), start=1)}
+    archs = {"reference": reference_arch(space)}
+    archs.update((f"subnet{i:03d}", arch) for i, arch in enumerate(calibration_archs(space, calibration_samples, seed), 1))
+    for name, arch in archs.items():
+        kind = "reference" if name == "reference" else "subnet"
+        plan[name] = ({"kind": kind, "ops": list(arch.ops)}, lambda arch=arch: build_subnet(arch), space.stem_shape, True)
+    return plan
+
+
+def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
+              calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0, resume: bool = False,
+              log: Callable[[str], None] = print) -> dict:
+    """Export every model of the plan into `folder` and write the manifest and the runner.
+
+    With `resume`, models already exported there are kept (exports are atomic, so a file
+    that exists is complete); each model's weights come from its own seed, so a resumed kit
+    equals an uninterrupted one.
+    """
+    timing.check_device(device, threads)  # a bad kind or thread count fails before minutes of export
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not resume:
+        raise KitError(f"{folder} exists and is not empty: pass --resume to continue it, or remove it")
+    plan = _plan(space, calibration_samples, seed)
+    suffix = ".ort" if device == "mobile" else ".onnx"
+    models, exported = {}, 0
+    for index, (name, (description, build, shape, dynamic_batch)) in enumerate(plan.items()):
+        onnx_path, model_path = folder / "models" / f"{name}.onnx", folder / "models" / f"{name}{suffix}"
+        if not model_path.is_file():
+            torch.manual_seed(seed * 100_003 + index)  # per-model seed: resume-safe weights
+            example = torch.randn(1, shape.in_channels, shape.resolution, shape.resolution)
+            export_onnx(build(), example, onnx_path, dynamic_batch=dynamic_batch)
+            if suffix == ".ort":
+                convert_to_ort(onnx_path, model_path)
+            exported += 1
+            if exported % 10 == 0:
+                log(f"exported {exported} models ({index + 1}/{len(plan)})")
+        models[name] = {**description, "file": f"models/{name}{suffix}"}
+    log(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
+    notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
+    manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
+                "space": {"name": space.name, "fingerprint": space.fingerprint(), "definition": space.to_dict()},
+                "device": {"kind": device, "threads": threads, **notes}, "models": models}
+    write_json(folder / "manifest.json", manifest)
+    shutil.copyfile(timing.__file__, folder / "timing.py")
+    shutil.copyfile(kit_runner.__file__, folder / "run.py")
+    return manifest
+
+
+def load_results(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        results = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise KitError(f"{path}: no such results file (the kit's run.py writes results.json)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise KitError(f"{path}: not valid JSON ({error}): run the kit's run.py again") from None
+    if not isinstance(results, dict) or results.get("format") != kit_runner.RESULTS_FORMAT or \
+            results.get("version") != kit_runner.RESULTS_VERSION:
+        raise KitError(f"{path}: not the results of an hwnas kit (version {kit_runner.RESULTS_VERSION})")
+    return results
+
+
+def import_results(results: dict, source: str = "results") -> LatencyTable:
+    """Build a table from a kit's results: entries, reference, and the calibration fitted on the subnets."""
+    try:
+        manifest, stats = results["manifest"], results["stats"]
+        space = parse_space(manifest["space"]["definition"], f"{source} (space definition)")
+        by_kind: dict[str, list[tuple[dict, dict]]] = {"entry": [], "reference": [], "subnet": []}
+        for name, model in manifest["models"].items():
+            by_kind[model["kind"]].append((model, stats[name]))
+        (reference, reference_stats), = by_kind["reference"]
+        table = LatencyTable(
+            space=space, device=results["device"], protocol=results["protocol"],
+            entries={model["key"]: EntryStats(s["median_ms"], s["p25_ms"], s["p75_ms"]) for model, s in by_kind["entry"]},
+            reference_ops=tuple(reference["ops"]), reference_ms=reference_stats["median_ms"],
+        )
+        subnets = [(Arch(space, tuple(model["ops"])), s["median_ms"]) for model, s in by_kind["subnet"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise KitError(f"{source}: incomplete kit results ({type(error).__name__}: {error}): run the kit again") from None
+    if set(table.entries) != set(required_keys(space)):
+        raise KitError(f"{source}: the results do not cover the space's entries: run the kit again")
+    if len(subnets) >= 4:
+        table.calibration = fit_calibration([
+            CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), measured) for arch, measured in subnets])
+    return table

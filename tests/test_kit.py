@@ -1,0 +1,77 @@
+"""The profiling kit round trip: written here, run as a separate process that can import
+neither torch nor hwnas (as on a phone), imported back into a table; and resumable exports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hwnas.errors import HwnasError
+from hwnas.latency.kit import import_results, load_results, write_kit
+from hwnas.latency.timing import DeviceError
+from hwnas.space import load_space
+
+# Makes `import torch` and `import hwnas` fail in the child, to prove the runner needs neither.
+BLOCKER = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "hwnas"):
+            raise ImportError(f"{name} is not on this device")
+sys.meta_path.insert(0, Block())
+"""
+
+
+@pytest.fixture(scope="module")
+def kit(tiny_space_path, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kit")
+    manifest = write_kit(load_space(tiny_space_path), folder, device="mobile", calibration_samples=4,
+                         log=lambda message: None)
+    return folder, manifest
+
+
+def test_kit_holds_ort_models_manifest_and_runner(kit):
+    folder, manifest = kit
+    assert (folder / "run.py").is_file() and (folder / "timing.py").is_file()
+    kinds = [model["kind"] for model in manifest["models"].values()]
+    assert kinds.count("reference") == 1 and kinds.count("subnet") == 4 and kinds.count("entry") == 6
+    assert all((folder / model["file"]).is_file() and model["file"].endswith(".ort")
+               for model in manifest["models"].values())
+
+
+def test_runner_runs_without_torch_or_hwnas_and_imports_as_a_table(kit, tmp_path, tiny_space_path):
+    folder, _ = kit
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "run.py", "--rounds", "20", "--warmup-rounds", "2"], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = import_results(load_results(folder / "results.json"), "results.json")
+    assert table.space == load_space(tiny_space_path)
+    assert table.device["kind"] == "mobile" and "proxy" in table.device["note"]
+    assert table.calibration is not None and table.protocol["rounds"] == 20
+
+
+def test_an_interrupted_kit_resumes_keeping_finished_exports(tiny_space_path, tmp_path):
+    space = load_space(tiny_space_path)
+    messages = []
+    write_kit(space, tmp_path, calibration_samples=4, log=messages.append)
+    removed = sorted((tmp_path / "models").glob("*.onnx"))[:3]
+    for path in removed:
+        path.unlink()  # as if interrupted before these
+    with pytest.raises(HwnasError, match="--resume"):
+        write_kit(space, tmp_path, calibration_samples=4, log=messages.append)
+    write_kit(space, tmp_path, calibration_samples=4, resume=True, log=messages.append)
+    assert messages[-1].endswith("(3 exported now, 8 kept)")
+    assert all(path.is_file() for path in removed)
+
+
+def test_bad_results_and_bad_devices_are_clear_errors(tmp_path, tiny_space_path):
+    (tmp_path / "results.json").write_text('{"format": "something else"}')
+    with pytest.raises(HwnasError, match="not the results of an hwnas kit"):
+        load_results(tmp_path / "results.json")
+    with pytest.raises(DeviceError, match="one thread"):
+        write_kit(load_space(tiny_space_path), tmp_path / "k", device="mobile", threads=2)
