@@ -57,3 +57,14 @@ def test_gpu_without_cuda_provider_says_to_install_onnxruntime_gpu(models):
 def test_mobile_means_one_thread(models):
     with pytest.raises(DeviceError, match="one thread"):
         make_session(models["small"], device="mobile", threads=2)
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" not in ort.get_available_providers(),
+                    reason="needs onnxruntime-gpu's CUDA provider and a GPU (pip install .[gpu])")
+def test_gpu_times_on_the_cuda_provider_and_records_its_options(models):
+    from hwnas.latency.timing import runtime_metadata
+
+    assert make_session(models["big"], device="gpu").get_providers()[0] == "CUDAExecutionProvider"
+    stats = time_interleaved(models, device="gpu", rounds=20, warmup_rounds=5)
+    assert all(s["median_ms"] > 0 for s in stats.values())
+    assert runtime_metadata("gpu", 1)["provider_options"]["device_id"] == "0"

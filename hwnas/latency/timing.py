@@ -24,6 +24,11 @@ import onnxruntime as ort
 _CUDA = "CUDAExecutionProvider"
 
 
+# Explicit CUDA settings, recorded in every GPU table. session.run returns host arrays, so each
+# timed call includes the device synchronisation and the output copy, as a deployed model's would.
+CUDA_OPTIONS = {"device_id": "0", "cudnn_conv_algo_search": "EXHAUSTIVE"}
+
+
 class DeviceError(RuntimeError):
     """The requested device cannot be used here; the message says what to install or change."""
 
@@ -69,7 +74,8 @@ def make_session(path: str, device: str = "cpu", threads: int = 1) -> ort.Infere
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads > 1:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), sess_options=options, providers=[provider])
+    providers = [(provider, CUDA_OPTIONS)] if provider == _CUDA else [provider]
+    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     if provider not in session.get_providers():  # ORT falls back to the CPU when CUDA fails to load
         raise DeviceError(f"{path}: ONNX Runtime could not start {provider} (check the CUDA and cuDNN libraries)")
     return session
@@ -129,6 +135,7 @@ def runtime_metadata(device: str, threads: int) -> dict:
     """What a measurement depends on besides the model: where, with what, when."""
     return {
         "kind": device, "provider": _provider(device, threads), "threads": threads,
+        **({"provider_options": CUDA_OPTIONS} if device == "gpu" else {}),
         "onnxruntime": ort.__version__, "cpu": _cpu_model(), "platform": platform.platform(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
