@@ -9,6 +9,7 @@
     hwnas search   --config recipes/search_demo.yaml                 LightningCLI: supernet search
     hwnas retrain  --config recipes/retrain_demo.yaml --arch A.json  LightningCLI: subnet from scratch
     hwnas export   --run RUN/retrain                                  ONNX + .ort + model card
+    hwnas select   --ckpt RUN/search/checkpoints/last.ckpt --target-ms X   best subnet under a budget
 
 `search` and `retrain` are LightningCLI programs: every recipe field can be overridden on
 the command line (`--trainer.max_epochs 3`, `--model.target_ms 0.5`).
@@ -99,6 +100,22 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--device", default="cpu", choices=["cpu", "gpu", "mobile"])
     export.add_argument("--threads", type=int, default=1)
     export.set_defaults(command=_export)
+
+    select = commands.add_parser("select", help="best subnet of a trained supernet under a latency target")
+    select.add_argument("--ckpt", required=True, help="search checkpoint (RUN/search/checkpoints/last.ckpt)")
+    select.add_argument("--target-ms", type=float, required=True, help="latency budget in ms (table prediction)")
+    select.add_argument("--table", default=None, help="latency table (default: the one the search used)")
+    select.add_argument("--out", default=None, help="output folder (default: RUN/select)")
+    select.add_argument("--data-config", default=None,
+                        help="the search's resolved config, for its data module (default: RUN/search/logs/config.yaml)")
+    select.add_argument("--method", default="evolution", choices=["evolution", "random", "both"])
+    select.add_argument("--population", type=int, default=20, help="evolution: population size P")
+    select.add_argument("--cycles", type=int, default=100, help="evolution: children C; random scores P + C archs")
+    select.add_argument("--sample", type=int, default=5, help="evolution: tournament size S")
+    select.add_argument("--seed", type=int, default=0)
+    select.add_argument("--calibration-batches", type=int, default=4,
+                        help="train batches that recompute each candidate's BN statistics")
+    select.set_defaults(command=_select)
 
     for stage in LIGHTNING_STAGES:  # listed for --help; dispatched to LightningCLI before argparse
         commands.add_parser(stage, help=f"LightningCLI: `hwnas {stage} --help` for its options")
@@ -217,6 +234,21 @@ def _export(args: argparse.Namespace) -> None:
     card = export_run(args.run, out, args.table, args.device, args.threads)
     print(json.dumps(card, indent=2))
     print(f"wrote {out}/model.onnx, {out}/model.ort and {out}/model_card.json")
+
+
+def _select(args: argparse.Namespace) -> None:
+    from hwnas.select_cli import run_select
+
+    out = args.out or str(Path(args.ckpt).parent.parent.parent / "select")
+    summary = run_select(args.ckpt, args.target_ms, args.table, out, args.data_config, args.method, args.population,
+                         args.cycles, args.sample, args.seed, args.calibration_batches)
+    for method, result in summary["methods"].items():
+        print(f"{method}: best accuracy {result['best']['accuracy']:.4f} at {result['best']['predicted_ms']:.4f} ms "
+              f"({result['evaluations']} scored, {result['unique_archs']} distinct)")
+    chosen = summary["chosen"]
+    print(f"chosen ({chosen['method']}): {', '.join(chosen['ops'])}: accuracy {chosen['accuracy']:.4f} (arch split), "
+          f"{chosen['predicted_ms']:.4f} ms predicted, target {args.target_ms} ms")
+    print(f"wrote {out}/arch.json, {out}/select.json and {out}/pareto.png")
 
 
 if __name__ == "__main__":

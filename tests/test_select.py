@@ -1,0 +1,64 @@
+"""`hwnas select` end to end on the tiny space: a short search run through the demo recipe,
+then evolution and random search under a latency target; bad targets are one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hwnas.arch import load_arch
+from hwnas.cli import main
+from hwnas.latency.table import load_table
+from hwnas.space import load_space
+
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def search_run(tiny_space_path, tiny_table_path, tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
+                 "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
+                 "--model.target_ms", "0.05", "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
+                 "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *QUIET]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def target_ms(tiny_space_path, tiny_table_path) -> float:
+    """Halfway through the tiny space's latency range: some archs fit, some do not."""
+    fastest, slowest = load_table(tiny_table_path, load_space(tiny_space_path)).latency_range_ms()
+    return (fastest + slowest) / 2
+
+
+@pytest.fixture(scope="module")
+def selected(search_run, target_ms):
+    assert main(["select", "--ckpt", str(search_run / "search/checkpoints/last.ckpt"), "--target-ms", str(target_ms),
+                 "--method", "both", "--population", "4", "--cycles", "6", "--sample", "2",
+                 "--calibration-batches", "1"]) == 0
+    return search_run / "select"  # the default: RUN/select
+
+
+def test_select_writes_the_best_feasible_arch_a_summary_and_a_pareto_plot(selected, target_ms, tiny_table_path):
+    summary = json.loads((selected / "select.json").read_text())
+    arch = load_arch(selected / "arch.json")
+    everything = [e for method in summary["methods"].values() for e in method["history"]]
+    assert set(summary["methods"]) == {"evolution", "random"}
+    assert all(method["evaluations"] == 10 for method in summary["methods"].values())  # same budget: P + C
+    assert all(e["predicted_ms"] <= target_ms for e in everything)
+    assert list(arch.ops) == summary["chosen"]["ops"]
+    assert summary["chosen"]["accuracy"] == max(e["accuracy"] for e in everything)
+    assert load_table(tiny_table_path, arch.space).predict_ms(arch) <= target_ms
+    assert (selected / "pareto.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_an_infeasible_target_is_a_one_line_error_naming_the_range(search_run, tiny_space_path, tiny_table_path,
+                                                                  tmp_path, capsys):
+    fastest, slowest = load_table(tiny_table_path, load_space(tiny_space_path)).latency_range_ms()
+    assert main(["select", "--ckpt", str(search_run / "search/checkpoints/last.ckpt"), "--target-ms", "0.0001",
+                 "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and f"{fastest:.4f}-{slowest:.4f} ms" in error
+    assert not (tmp_path / "arch.json").exists()
