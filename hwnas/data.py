@@ -34,6 +34,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from hwnas.errors import HwnasError
+from hwnas.seeding import EpochShuffle
 
 _STATS_SAMPLE = 1024  # train images used for the mean/std; enough for 2 significant digits
 
@@ -151,8 +152,10 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         return mean.float().view(-1, 1, 1), std.float().view(-1, 1, 1)
 
     def _loader(self, dataset: Dataset, shuffle_seed: int | None) -> DataLoader:
-        generator = None if shuffle_seed is None else torch.Generator().manual_seed(shuffle_seed)
-        return DataLoader(dataset, self.batch_size, shuffle=generator is not None, generator=generator,
+        # the order is a function of (seed, epoch), so a resumed run sees the batches the
+        # uninterrupted one saw (a seeded DataLoader generator restarts from epoch 0's order)
+        sampler = None if shuffle_seed is None else EpochShuffle(len(dataset), shuffle_seed)
+        return DataLoader(dataset, self.batch_size, sampler=sampler,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader | CombinedLoader:

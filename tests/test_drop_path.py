@@ -27,3 +27,11 @@ def test_zero_drop_probability_is_identity():
 def test_invalid_max_drop_prob_is_rejected():
     with pytest.raises(ValueError):
         ScheduledDropPath(1.0)
+
+
+def test_drop_masks_come_from_the_given_generator():
+    """The search passes its per-batch generator: the same generator state drops the same samples."""
+    x = torch.ones(64, 3)
+    first = drop_path(x, 0.5, torch.Generator().manual_seed(7))
+    assert torch.equal(first, drop_path(x, 0.5, torch.Generator().manual_seed(7)))
+    assert not torch.equal(first, drop_path(x, 0.5, torch.Generator().manual_seed(8)))
