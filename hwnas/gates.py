@@ -1,22 +1,79 @@
-"""The BinaryConnect gate gradient of ProxylessNAS (Cai et al. 2019), as an autograd function.
+"""The BinaryConnect gate gradient of ProxylessNAS (Cai et al. 2019): sampling, gradient, rescale.
 
 A mixed op's output is y = Σ_j g_j · o_j(x) with a one-hot gate g sampled from p = softmax(α),
 so the forward only runs the sampled op. The alphas get the BinaryConnect estimate
 
     dL/dα_i = Σ_j dL/dg_j · p_j (δ_ij − p_i),   dL/dg_j = Σ(o_j(x) ⊙ dL/dy)
 
-where the sum over j runs over the gated candidates (all of them in `full` mode) and p is the
-softmax over those candidates. The other candidates' outputs o_j(x) are only needed for
-dL/dg_j, so they are recomputed in the backward without autograd: the forward and the
-weight gradients stay those of the single sampled path.
+where j runs over the *gated* candidates G and p is the softmax over G only:
+
+- gate `full`: G = every candidate, the active op drawn from softmax(α). The backward
+  recomputes the |G| − 1 other outputs, so an arch step costs |O| paths of compute.
+- gate `two` (two-path): G = two candidates drawn without replacement from softmax(α), the
+  active one drawn from the softmax over the pair. The backward recomputes one other output:
+  2 paths whatever |O|. After the optimizer step the pair's alphas are shifted together,
+
+      α_G ← α_G − log(Σ_{j∈G} exp α_j^new / Σ_{j∈G} exp α_j^old),
+
+  which restores Σ_{j∈G} exp α_j and with it the softmax's normaliser, so every candidate
+  outside the pair keeps its probability exactly; only the split inside the pair moved.
+  This needs the candidates outside G to be untouched by the step: they get no gradient
+  (the latency term uses the pair's probabilities too, `gated_probabilities`), and the
+  arch optimizer is Adam with β1 = 0, which moves a zero-gradient entry by exactly 0.
+
+The other outputs o_j(x) are only needed for dL/dg_j, so they are recomputed in the backward
+without autograd: the forward and the weight gradients stay those of the single sampled path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
+
+Gate = Literal["full", "two"]
+GATES: tuple[Gate, ...] = ("full", "two")
+
+
+@dataclass(frozen=True)
+class GateSample:
+    """One binarized arch step, per searchable layer: the candidate that runs (`active`) and
+    the candidates its gate covers (`gated`, which holds `active`). The two-path rescale after
+    the optimizer step needs the same `gated`, so the step keeps this object until then."""
+
+    active: tuple[int, ...]
+    gated: tuple[tuple[int, ...], ...]
+
+
+def sample_gate(alphas: torch.Tensor, gate: Gate, generator: torch.Generator) -> tuple[int, tuple[int, ...]]:
+    """(active, gated) for one layer; draws only from `generator` (CPU), so ranks agree."""
+    with torch.no_grad():
+        alphas = alphas.detach().cpu()
+        if gate == "full":
+            active = int(torch.multinomial(alphas.softmax(0), 1, generator=generator))
+            return active, tuple(range(len(alphas)))
+        if gate == "two":
+            size = min(2, len(alphas))  # a layer with one candidate gates over itself
+            pair = torch.multinomial(alphas.softmax(0), size, replacement=False, generator=generator)
+            choice = int(torch.multinomial(alphas[pair].softmax(0), 1, generator=generator))
+            return int(pair[choice]), tuple(int(j) for j in pair)
+    raise ValueError(f"unknown gate {gate!r}: use one of {', '.join(GATES)}")
+
+
+def gated_probabilities(alphas: torch.Tensor, gated: Sequence[int]) -> torch.Tensor:
+    """(n,) softmax over the gated candidates, 0 elsewhere; differentiable in alphas[gated]."""
+    index = torch.tensor(gated, device=alphas.device)
+    return torch.zeros_like(alphas).index_put((index,), alphas[index].softmax(0))
+
+
+def keep_ungated_probabilities(alphas: torch.Tensor, old_alphas: torch.Tensor, gated: Sequence[int]) -> None:
+    """In place, after the optimizer step: α_G −= logsumexp(α_G^new) − logsumexp(α_G^old)."""
+    with torch.no_grad():
+        index = torch.tensor(gated, device=alphas.device)
+        alphas[index] -= alphas[index].logsumexp(0) - old_alphas[index].logsumexp(0)
 
 
 def binary_connect_alpha_grad(gate_grads: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:

@@ -1,28 +1,72 @@
-"""The search LightningModule: one-shot warm-up, then ProxylessNAS binarized search.
+"""The search LightningModule: one-shot warm-up, then the architecture search.
 
 Every training batch is {"train": (x, y), "arch": (x, y)} (the data module's held-out arch
 split, never the test set). Per batch, with manual optimization:
 
-  warm-up epochs:  weight step only; all paths run and are averaged, ScheduledDropPath on each.
-  search epochs:   arch step (arch batch): sample one path per layer, BinaryConnect gate
-                   gradient, loss = latency_loss(CE, E[lat]) → Adam on the alphas;
-                   weight step (train batch): sample paths again, CE → SGD on the weights.
+  arch step (arch batch):    after the warm-up, every `arch_every` batches: Adam on the alphas
+  weight step (train batch): every batch: SGD (Nesterov, cosine schedule) on the weights
 
-Paths are drawn from a generator seeded by (seed, batch number), so runs are repeatable,
-a resumed run samples what the uninterrupted one would have, and DDP ranks agree.
+What the steps run depends on the recipe's `model.mode`:
+
+  binary   ProxylessNAS. Arch step: one sampled path per layer and, with `estimator`
+  (default)  binary_connect, the gate gradient (`gate` full: over all candidates; two: over a
+           sampled pair, see gates.py) of loss = latency_loss(CE, E[lat]); with reinforce, the
+           REINFORCE gradient of reward acc · (T / lat)^w (see reinforce.py).
+           Weight step: another sampled path.
+  softmax  DARTS (first order). Arch step: every layer outputs Σ_j p_j o_j(x), all paths run,
+           autograd gives the alphas dL/dα of the same loss. Weight step: the same mixture,
+           p held fixed.
+  sum      One-shot training only: every epoch is a warm-up epoch (all paths averaged,
+           ScheduledDropPath rising over the whole run) and there are no arch steps: the
+           alphas keep their initial values. The arch is chosen afterwards from the trained
+           supernet by `hwnas select` (accuracy on the arch split under a latency budget).
+
+In every mode the warm-up epochs use the one-shot average with drop path, whose drop
+probability rises linearly over the one-shot batches (the warm-up; all batches in `sum`).
+
+Randomness: each batch draws its paths and drop-path masks from one generator seeded by
+(seed, batch number), so runs repeat, a resumed run draws what the uninterrupted one would
+have, and DDP ranks draw alike.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-import pytorch_lightning as pl
 
 from hwnas.drop_path import ScheduledDropPath
+from hwnas.errors import HwnasError
+from hwnas.gates import GATES, Gate
 from hwnas.latency.objective import ExpectedLatency, LatencyLoss, LossForm
 from hwnas.latency.table import load_table
+from hwnas.reinforce import MovingAverageBaseline, reinforce_loss, reward
+from hwnas.seeding import generator
 from hwnas.space import load_space
 from hwnas.supernet import SuperNet
+
+Mode = Literal["binary", "softmax", "sum"]
+MODES: tuple[Mode, ...] = ("binary", "softmax", "sum")
+Estimator = Literal["binary_connect", "reinforce"]
+ESTIMATORS: tuple[Estimator, ...] = ("binary_connect", "reinforce")
+
+
+def check_search_options(mode: str, gate: str, estimator: str, arch_every: int, warmup_epochs: int,
+                         reward_weight: float) -> None:
+    """Raise a one-line HwnasError for an option value or combination the search cannot run."""
+    for name, value, choices in [("mode", mode, MODES), ("gate", gate, GATES), ("estimator", estimator, ESTIMATORS)]:
+        if value not in choices:
+            raise HwnasError(f"unknown search {name} {value!r}: use one of {', '.join(choices)}")
+    if mode != "binary" and (gate, estimator) != ("full", "binary_connect"):
+        raise HwnasError(f"gate {gate!r} and estimator {estimator!r} set how binary mode trains the alphas "
+                         f"from sampled paths; mode {mode!r} samples none: leave them at full / binary_connect")
+    if estimator == "reinforce" and gate != "full":
+        raise HwnasError("gate 'two' is a BinaryConnect option; REINFORCE samples whole paths from p: use gate full")
+    if arch_every < 1 or warmup_epochs < 0 or reward_weight < 0:
+        raise HwnasError(f"need arch_every ≥ 1, warmup_epochs ≥ 0 and reward_weight ≥ 0, got "
+                         f"{arch_every}, {warmup_epochs}, {reward_weight}")
 
 
 class SearchModule(pl.LightningModule):
@@ -42,18 +86,29 @@ class SearchModule(pl.LightningModule):
         weight_decay: float = 4e-5,
         arch_lr: float = 1e-3,
         arch_every: int = 1,
+        mode: Mode = "binary",
+        gate: Gate = "full",
+        estimator: Estimator = "binary_connect",
+        reward_weight: float = 0.1,
+        baseline_decay: float = 0.99,
         seed: int = 0,
     ):
         """
         Args:
             space: search-space YAML. table: latency table JSON measured for that space.
-            target_ms: latency target T in ms for the loss (see latency/objective.py).
+            target_ms: latency target T in ms for the loss (see latency/objective.py) and the reward.
             warmup_epochs: epochs of one-shot training (all paths, drop path) before arch steps.
-            max_drop_prob: ScheduledDropPath's drop probability at the end of the warm-up.
+            max_drop_prob: ScheduledDropPath's drop probability at the end of the one-shot phase.
             arch_every: take an arch step every this many batches of the search epochs.
-            seed: seeds path sampling (with the batch number).
+            mode: binary (ProxylessNAS), softmax (DARTS) or sum (one-shot only); see the module docstring.
+            gate: binary mode's gate, full (all candidates) or two (a sampled pair, 2 paths of cost).
+            estimator: binary mode's alpha gradient, binary_connect or reinforce.
+            reward_weight: REINFORCE's latency exponent w in acc · (T / lat)^w.
+            baseline_decay: REINFORCE's moving-average baseline decay β.
+            seed: seeds path sampling and drop path (with the batch number).
         """
         super().__init__()
+        check_search_options(mode, gate, estimator, arch_every, warmup_epochs, reward_weight)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.space = load_space(space)
@@ -62,12 +117,15 @@ class SearchModule(pl.LightningModule):
         self.expected_latency = ExpectedLatency(self.table)
         self.latency_loss = LatencyLoss(target_ms, loss_form, loss_alpha, loss_beta, loss_lambda)
         self.drop_path = ScheduledDropPath(max_drop_prob)
+        self.baseline = MovingAverageBaseline(baseline_decay)  # REINFORCE only; a buffer, so checkpointed
 
     def configure_optimizers(self):
         h = self.hparams
         weight_opt = torch.optim.SGD(self.supernet.weight_parameters(), lr=h.weight_lr, momentum=h.weight_momentum,
                                      nesterov=True, weight_decay=h.weight_decay)
-        # betas (0, 0.999) and no weight decay on alphas, as in the ProxylessNAS reference
+        # betas (0, 0.999) and no weight decay on alphas, as in the ProxylessNAS reference. β1 = 0 also
+        # leaves a zero-gradient alpha exactly where it was, which the two-path rescale relies on.
+        # Mode sum never steps it; it exists so that checkpoints of every mode have one layout.
         arch_opt = torch.optim.Adam(self.supernet.arch_parameters(), lr=h.arch_lr, betas=(0.0, 0.999))
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(weight_opt, T_max=self.trainer.estimated_stepping_batches)
         return [weight_opt, arch_opt], [schedule]
@@ -82,30 +140,73 @@ class SearchModule(pl.LightningModule):
     def _batch_number(self, batch_idx: int) -> int:
         return self.current_epoch * self.trainer.num_training_batches + batch_idx
 
+    def _one_shot(self) -> bool:
+        return self.hparams.mode == "sum" or self.current_epoch < self.hparams.warmup_epochs
+
+    def _drop_prob(self, batch_number: int) -> float:
+        """ScheduledDropPath over the one-shot batches: the warm-up, or the whole run in mode sum."""
+        if self.hparams.mode == "sum":
+            one_shot_batches = self.trainer.estimated_stepping_batches
+        else:
+            one_shot_batches = self.hparams.warmup_epochs * self.trainer.num_training_batches
+        return self.drop_path.drop_prob(batch_number / one_shot_batches)
+
     def training_step(self, batch, batch_idx):
         weight_opt, arch_opt = self.optimizers()
         batch_number = self._batch_number(batch_idx)
-        paths = torch.Generator().manual_seed(self.hparams.seed * 1_000_003 + batch_number)
-        warmup = self.current_epoch < self.hparams.warmup_epochs
+        randomness = generator(self.hparams.seed, batch_number)  # this batch's paths and drop-path masks
+        one_shot = self._one_shot()
+        if not one_shot and batch_number % self.hparams.arch_every == 0:
+            self._arch_step(arch_opt, *batch["arch"], randomness)
+        self._weight_step(weight_opt, *batch["train"], randomness, one_shot, batch_number)
 
-        if not warmup and batch_number % self.hparams.arch_every == 0:
-            # arch step (arch batch)
-            x, y = batch["arch"]
-            ce = F.cross_entropy(self.supernet(x, self.supernet.sample_paths(paths), arch_grad=True), y)
-            expected_ms = self.expected_latency(self.supernet.probabilities())
-            arch_loss = self.latency_loss(ce, expected_ms)
-            arch_opt.zero_grad()
-            self.manual_backward(arch_loss)
-            arch_opt.step()
-            self.log_dict({"arch/ce": ce, "arch/loss": arch_loss}, on_step=False, on_epoch=True, batch_size=len(y))
-
-        # weight step (train batch)
-        x, y = batch["train"]
-        if warmup:
-            warmup_batches = self.hparams.warmup_epochs * self.trainer.num_training_batches
-            logits = self.supernet(x, drop_prob=self.drop_path.drop_prob(batch_number / warmup_batches))
+    def _arch_step(self, arch_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator) -> None:
+        """arch step (arch batch): the mode's loss, then one Adam step on the alphas."""
+        h = self.hparams
+        if h.mode == "softmax":
+            probabilities = self.supernet.probabilities()
+            loss = self._latency_loss(self.supernet.forward_weighted(x, probabilities), y, probabilities)
+        elif h.estimator == "reinforce":
+            loss = self._reinforce_loss(x, y, self.supernet.sample_paths(randomness))
         else:
-            logits = self.supernet(x, self.supernet.sample_paths(paths))
+            sample = self.supernet.sample_gates(randomness, h.gate)
+            loss = self._latency_loss(self.supernet(x, sample.active, sample.gated), y,
+                                      self.supernet.gated_probabilities(sample.gated))
+        if h.gate == "two":
+            alphas_before = [alphas.detach().clone() for alphas in self.supernet.arch_parameters()]
+        arch_opt.zero_grad()
+        self.manual_backward(loss)
+        arch_opt.step()
+        if h.gate == "two":  # only with binary_connect (check_search_options)
+            self.supernet.keep_ungated_probabilities(sample.gated, alphas_before)
+
+    def _latency_loss(self, logits: torch.Tensor, y: torch.Tensor, probabilities: list[torch.Tensor]) -> torch.Tensor:
+        """latency_loss(CE, E[lat]) with E[lat] (ms) over `probabilities`, one (n,) tensor per layer."""
+        ce = F.cross_entropy(logits, y)
+        loss = self.latency_loss(ce, self.expected_latency(probabilities))
+        self.log_dict({"arch/ce": ce, "arch/loss": loss}, on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def _reinforce_loss(self, x: torch.Tensor, y: torch.Tensor, paths: list[int]) -> torch.Tensor:
+        """−(R − b) log p(paths), R = acc · (T / lat)^w of the sampled path (reinforce.py)."""
+        with torch.no_grad():
+            accuracy = (self.supernet(x, paths).argmax(1) == y).float().mean()
+        latency_ms = self.expected_latency(self.supernet.one_hot(paths))  # the table's latency of the path
+        path_reward = reward(accuracy, latency_ms, self.hparams.target_ms, self.hparams.reward_weight)
+        advantage = self.baseline.advantage(path_reward)
+        self.log_dict({"arch/acc": accuracy, "arch/reward": path_reward, "arch/baseline": self.baseline.value},
+                      on_step=False, on_epoch=True, batch_size=len(y))
+        return reinforce_loss(advantage, self.supernet.log_probability(paths))
+
+    def _weight_step(self, weight_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator,
+                     one_shot: bool, batch_number: int) -> None:
+        """weight step (train batch): CE of the mode's forward, then one SGD step on the weights."""
+        if one_shot:
+            logits = self.supernet.forward_one_shot(x, self._drop_prob(batch_number), randomness)
+        elif self.hparams.mode == "softmax":
+            logits = self.supernet.forward_weighted(x, [p.detach() for p in self.supernet.probabilities()])
+        else:
+            logits = self.supernet(x, self.supernet.sample_paths(randomness))
         ce = F.cross_entropy(logits, y)
         weight_opt.zero_grad()
         self.manual_backward(ce)

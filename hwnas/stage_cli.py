@@ -2,7 +2,9 @@
 
     RUN_DIR/logs/            CSV metrics and the resolved config.yaml
     RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
-    search:  RUN_DIR/arch.json, RUN_DIR/search.json (target, latency range, prediction, probabilities)
+    search:  RUN_DIR/arch.json, RUN_DIR/search.json (mode, target, latency range, prediction,
+             probabilities); mode sum trains the supernet only and writes no arch.json:
+             `hwnas select --ckpt RUN_DIR/checkpoints/last.ckpt` chooses the arch from it
     retrain: RUN_DIR/arch.json, RUN_DIR/subnet.pt (state dict), RUN_DIR/retrain.json (test accuracy)
 
 The data module's input resolution and channels are linked from the space, so they cannot
@@ -80,17 +82,25 @@ def _search(cli: _StageCLI) -> None:
     run_dir = Path(cli.config["run_dir"])
     cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
     model: SearchModule = cli.model
+    h = model.hparams
+    fastest, slowest = model.table.latency_range_ms()
+    summary = {
+        "space": h.space, "table": h.table, "mode": h.mode, "gate": h.gate, "estimator": h.estimator,
+        "target_ms": h.target_ms, "latency_range_ms": [fastest, slowest],
+    }
+    if h.mode == "sum":  # no arch steps: the alphas are their initial noise, not a choice
+        write_json(run_dir / "search.json", summary)
+        print(f"mode sum trained the supernet only; choose the arch with "
+              f"`hwnas select --ckpt {run_dir}/checkpoints/last.ckpt --target-ms {h.target_ms}`")
+        return
     arch = model.supernet.derive()
     save_arch(arch, run_dir / "arch.json")
     probabilities = [p.detach() for p in model.supernet.probabilities()]
-    fastest, slowest = model.table.latency_range_ms()
-    summary = {
-        "space": model.hparams.space, "table": model.hparams.table, "target_ms": model.hparams.target_ms,
-        "latency_range_ms": [fastest, slowest], "predicted_ms": model.table.predict_ms(arch),
-        "ops": list(arch.ops),
+    summary.update({
+        "predicted_ms": model.table.predict_ms(arch), "ops": list(arch.ops),
         "probabilities": [{name: round(float(p), 4) for name, p in zip(mixed.names, layer_probabilities)}
                           for mixed, layer_probabilities in zip(model.supernet.mixed_ops, probabilities)],
-    }
+    })
     write_json(run_dir / "search.json", summary)
     print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "ops")}, indent=2))
     print(f"wrote {run_dir}/arch.json")

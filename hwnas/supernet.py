@@ -1,16 +1,21 @@
 """The one-shot supernet: one mixed op per searchable layer, each holding every candidate.
 
-Two ways to run it, chosen per call (no global mode):
-- `paths=None`: one-shot warm-up, every candidate runs, each path dropped per sample by
-  ScheduledDropPath (drop_prob given by the caller), and the outputs are averaged over the
-  candidates (`zero` counts, contributing 0). The average is the expectation of a uniformly
-  sampled single path, so the binarized phase that follows sees the scale it was trained at.
-  Tried first: the plain sum. On the demo space its CE jumped from 0.11 to 2.41 at the
-  hand-over to single paths (the sum is ~N× one path); the average with drop_prob rising
-  to 0.8 went 1.43 → 1.13 and kept falling (/tmp experiment, 3+3 epochs on digits).
-- `paths=[i_0, i_1, …]`: ProxylessNAS binarized paths, only candidate i_l runs in layer l.
-  With `arch_grad=True` the alphas receive the BinaryConnect gate gradient (see gates.py);
-  when a layer's sampled op is `zero`, that layer is skipped and gets no arch gradient.
+Three forwards, each its own method, chosen by the caller per call (no global mode):
+
+- `forward_weighted(x, weights)`: every candidate runs and layer l outputs Σ_j w_lj · o_j(x)
+  (`zero` contributes 0). With w_l = softmax(α_l) this is the DARTS mixed op (search mode
+  `softmax`): the alphas get their gradient from autograd, and every path costs compute.
+- `forward_one_shot(x, drop_prob)`: the same with uniform weights 1/|O| and every path
+  dropped per sample by ScheduledDropPath: the warm-up, and search mode `sum`. The average is
+  the expectation of a uniformly sampled single path, so the binarized phase that follows
+  sees the scale it was trained at. Tried first: the plain sum. On the demo space its CE
+  jumped from 0.11 to 2.41 at the hand-over to single paths (the sum is ~N× one path); the
+  average with drop_prob rising to 0.8 went 1.43 → 1.13 and kept falling (/tmp experiment,
+  3+3 epochs on digits).
+- `forward(x, paths, gated=None)`: ProxylessNAS binarized paths, only candidate paths[l] runs
+  in layer l. With `gated` (a GateSample's, see gates.py) the alphas receive the BinaryConnect
+  gate gradient over those candidates; when a layer's sampled op is `zero`, that layer is
+  skipped and gets no gate gradient.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hwnas.arch import Arch
 from hwnas.drop_path import drop_path
-from hwnas.gates import BinaryGate
+from hwnas.gates import BinaryGate, Gate, GateSample, gated_probabilities, keep_ungated_probabilities, sample_gate
 from hwnas.ops import Head, build_candidate, build_stem
 from hwnas.space import SearchableLayer, SearchSpace, parse_op
 
@@ -43,19 +49,20 @@ class MixedOp(nn.Module):
     def probabilities(self) -> torch.Tensor:
         return self.alphas.softmax(0)
 
-    def forward_all(self, x: torch.Tensor, drop_prob: float) -> torch.Tensor:
-        """One-shot: mean over candidates of their outputs, each path dropped per sample."""
-        kept = [drop_path(op(x), drop_prob) for op, zero in zip(self.candidates, self.is_zero) if not zero]
-        out = sum(kept) / len(self.candidates)
+    def forward_weighted(self, x: torch.Tensor, weights: torch.Tensor, drop_prob: float = 0.0,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+        """Σ_j weights_j · o_j(x) over the candidates (zero adds nothing), each path dropped per sample."""
+        out = sum(weights[j] * drop_path(op(x), drop_prob, generator)
+                  for j, (op, zero) in enumerate(zip(self.candidates, self.is_zero)) if not zero)
         return x + out if self.has_residual else out
 
-    def forward_path(self, x: torch.Tensor, active: int, arch_grad: bool) -> torch.Tensor:
-        """Binarized: run candidate `active` only; with arch_grad, gate over all candidates."""
+    def forward_path(self, x: torch.Tensor, active: int, gated: Sequence[int] | None = None) -> torch.Tensor:
+        """Binarized: run candidate `active` only; with `gated`, the gate gradient over those candidates."""
         if self.is_zero[active]:
             return x  # the layer is skipped: nothing ran, so no gate gradient this step
         out = self.candidates[active](x)
-        if arch_grad:
-            out = BinaryGate.apply(out, self.alphas, x, self.candidates, range(len(self.names)), active)
+        if gated is not None:
+            out = BinaryGate.apply(out, self.alphas, x, self.candidates, gated, active)
         return x + out if self.has_residual else out
 
 
@@ -78,22 +85,62 @@ class SuperNet(nn.Module):
         """Per layer, the softmax over its candidates (differentiable in the alphas)."""
         return [mixed.probabilities() for mixed in self.mixed_ops]
 
+    def log_probability(self, paths: Sequence[int]) -> torch.Tensor:
+        """log p(paths) = Σ_l log softmax(α_l)[paths[l]], differentiable in the alphas (REINFORCE)."""
+        return sum(mixed.alphas.log_softmax(0)[active] for mixed, active in zip(self.mixed_ops, paths))
+
+    def one_hot(self, paths: Sequence[int]) -> list[torch.Tensor]:
+        """Per layer, the (n,) one-hot of paths[l]: the expected latency over it is the path's latency."""
+        return [F.one_hot(torch.tensor(active), len(mixed.names)).to(mixed.alphas)
+                for mixed, active in zip(self.mixed_ops, paths)]
+
     def sample_paths(self, generator: torch.Generator) -> list[int]:
         """One candidate index per layer, drawn from its probabilities.
 
         The generator is the only source of randomness, so ranks that seed it alike
-        (shared seed + global step) sample the same paths.
+        (shared seed + batch number) sample the same paths.
         """
         with torch.no_grad():
             return [int(torch.multinomial(p.cpu(), 1, generator=generator)) for p in self.probabilities()]
 
-    def forward(self, x: torch.Tensor, paths: Sequence[int] | None = None, *, arch_grad: bool = False,
-                drop_prob: float = 0.0) -> torch.Tensor:
-        """(B, C, H, W) images → (B, classes) logits; see the module docstring for the modes."""
+    def sample_gates(self, generator: torch.Generator, gate: Gate) -> GateSample:
+        """Active and gated candidates of every layer for one arch step (see gates.py)."""
+        active, gated = zip(*(sample_gate(mixed.alphas, gate, generator) for mixed in self.mixed_ops))
+        return GateSample(active, gated)
+
+    def gated_probabilities(self, gated: Sequence[Sequence[int]]) -> list[torch.Tensor]:
+        """Per layer, the softmax over its gated candidates (0 elsewhere): what the arch step's
+        expected latency is taken over, so that only the gated alphas get a gradient."""
+        return [gated_probabilities(mixed.alphas, layer_gated) for mixed, layer_gated in zip(self.mixed_ops, gated)]
+
+    def keep_ungated_probabilities(self, gated: Sequence[Sequence[int]], old_alphas: Sequence[torch.Tensor]) -> None:
+        """The two-path rescale, after the arch optimizer step; old_alphas: the alphas before it."""
+        for mixed, layer_gated, old in zip(self.mixed_ops, gated, old_alphas):
+            keep_ungated_probabilities(mixed.alphas, old, layer_gated)
+
+    def uniform_weights(self) -> list[torch.Tensor]:
+        return [torch.full_like(mixed.alphas, 1.0 / len(mixed.names)) for mixed in self.mixed_ops]
+
+    def forward(self, x: torch.Tensor, paths: Sequence[int], gated: Sequence[Sequence[int]] | None = None
+                ) -> torch.Tensor:
+        """(B, C, H, W) images → (B, classes) logits through one candidate per layer."""
         x = self.stem(x)
         for index, mixed in enumerate(self.mixed_ops):
-            x = mixed.forward_all(x, drop_prob) if paths is None else mixed.forward_path(x, paths[index], arch_grad)
+            x = mixed.forward_path(x, paths[index], None if gated is None else gated[index])
         return self.head(x)
+
+    def forward_weighted(self, x: torch.Tensor, weights: Sequence[torch.Tensor], drop_prob: float = 0.0,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, C, H, W) → (B, classes); layer l outputs Σ_j weights[l]_j · o_j(x)."""
+        x = self.stem(x)
+        for mixed, layer_weights in zip(self.mixed_ops, weights):
+            x = mixed.forward_weighted(x, layer_weights, drop_prob, generator)
+        return self.head(x)
+
+    def forward_one_shot(self, x: torch.Tensor, drop_prob: float, generator: torch.Generator | None = None
+                         ) -> torch.Tensor:
+        """The warm-up forward: the average of all paths, each dropped per sample with drop_prob."""
+        return self.forward_weighted(x, self.uniform_weights(), drop_prob, generator)
 
     def derive(self) -> Arch:
         """The most probable candidate of every layer."""

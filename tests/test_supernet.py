@@ -1,5 +1,6 @@
 """Supernet mechanics: the BinaryConnect gate gradient against the formula computed
-independently, zero layers, parameter groups, and derive → subnet."""
+independently (all candidates and two-path), the two-path rescale, the DARTS mixture,
+zero layers, parameter groups, and derive → subnet."""
 
 from __future__ import annotations
 
@@ -22,40 +23,43 @@ def mixed(tiny_space_path) -> MixedOp:
     return op
 
 
-def reference_alpha_grad(mixed: MixedOp, x: torch.Tensor, active: int, weight: torch.Tensor) -> torch.Tensor:
+def reference_alpha_grad(mixed: MixedOp, x: torch.Tensor, active: int, weight: torch.Tensor,
+                         gated: list[int]) -> torch.Tensor:
     """dL/dα from the formula: y = x + Σ_j g_j o_j(x) with a one-hot leaf gate, then
-    dL/dα_i = Σ_j dL/dg_j p_j (δ_ij − p_i), written as a double loop."""
+    dL/dα_i = Σ_{j∈G} dL/dg_j p_j (δ_ij − p_i) for i ∈ G (0 elsewhere), p = softmax over G,
+    written as a double loop."""
     gates = torch.zeros(len(mixed.names))
     gates[active] = 1.0
     gates.requires_grad_(True)
     y = x + sum(gates[j] * mixed.candidates[j](x) for j in range(len(mixed.names)))
     (y * weight).sum().backward()
-    p = mixed.alphas.detach().softmax(0)
-    n = len(p)
-    return torch.tensor([sum(gates.grad[j] * p[j] * (float(i == j) - p[i]) for j in range(n)) for i in range(n)])
+    p = dict(zip(gated, mixed.alphas.detach()[gated].softmax(0)))
+    return torch.tensor([sum(gates.grad[j] * p[j] * (float(i == j) - p[i]) for j in gated) if i in gated else 0.0
+                         for i in range(len(mixed.names))])
 
 
-@pytest.mark.parametrize("active", [0, 1])
-def test_gate_gradient_matches_binaryconnect_formula(mixed, active):
+@pytest.mark.parametrize("active, gated", [(0, [0, 1, 2]), (1, [0, 1, 2]), (1, [1, 2]), (0, [1, 0])])
+def test_gate_gradient_matches_binaryconnect_formula(mixed, active, gated):
+    """Full gate (all three candidates) and two-path (a pair, zero in it or not)."""
     x = torch.randn(2, 8, 8, 8)
     weight = torch.randn(2, 8, 8, 8)
-    out = mixed.forward_path(x, active, arch_grad=True)
+    out = mixed.forward_path(x, active, gated)
     (out * weight).sum().backward()
-    expected = reference_alpha_grad(mixed, x, active, weight)
+    expected = reference_alpha_grad(mixed, x, active, weight, gated)
     assert mixed.alphas.grad.abs().sum() > 0
     torch.testing.assert_close(mixed.alphas.grad, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_sampled_zero_skips_the_layer_and_gives_no_arch_gradient(mixed):
     x = torch.randn(2, 8, 8, 8, requires_grad=True)
-    out = mixed.forward_path(x, mixed.names.index("zero"), arch_grad=True)
+    out = mixed.forward_path(x, mixed.names.index("zero"), gated=[0, 1, 2])
     assert torch.equal(out, x)
     out.sum().backward()
     assert mixed.alphas.grad is None or not mixed.alphas.grad.any()
 
 
 def test_single_path_trains_only_the_sampled_candidate(mixed):
-    mixed.forward_path(torch.randn(2, 8, 8, 8), 0, arch_grad=False).sum().backward()
+    mixed.forward_path(torch.randn(2, 8, 8, 8), 0).sum().backward()
     assert all(p.grad is not None for p in mixed.candidates[0].parameters())
     assert all(p.grad is None for p in mixed.candidates[1].parameters())
     assert mixed.alphas.grad is None
@@ -79,7 +83,7 @@ def test_sampling_is_determined_by_the_generator(tiny_space_path):
 def test_one_shot_forward_runs_all_paths(tiny_space_path):
     torch.manual_seed(0)
     net = SuperNet(load_space(tiny_space_path))
-    logits = net(torch.randn(4, 1, 8, 8), drop_prob=0.2)
+    logits = net.forward_one_shot(torch.randn(4, 1, 8, 8), drop_prob=0.2)
     logits.sum().backward()
     assert logits.shape == (4, 10)
     assert all(p.grad is not None for mixed in net.mixed_ops for c in mixed.candidates for p in c.parameters())
