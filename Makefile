@@ -38,8 +38,11 @@ test: $(READY)
 profile: $(READY)
 	$(BIN)/hwnas profile --space $(SPACE) --device $(DEVICE) --threads $(THREADS) --out $(TABLE) $(ARGS)
 
+# DEVICES > 1: DDP, one process per device (gloo on CPUs, NCCL on GPUs; pick GPUs with
+# ARGS="--trainer.accelerator gpu"). hwnas sets DDP's find_unused_parameters (stage_cli.py).
+DEVICES ?= 1
 search: $(READY)
-	$(BIN)/hwnas search --config $(RECIPE) --run_dir $(RUN)/search $(ARGS)
+	$(BIN)/hwnas search --config $(RECIPE) --run_dir $(RUN)/search --trainer.devices $(DEVICES) $(ARGS)
 
 retrain: $(READY)
 	$(BIN)/hwnas retrain --config $(RETRAIN_RECIPE) --arch $(RUN)/search/arch.json --run_dir $(RUN)/retrain $(ARGS)

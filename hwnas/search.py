@@ -26,7 +26,10 @@ probability rises linearly over the one-shot batches (the warm-up; all batches i
 
 Randomness: each batch draws its paths and drop-path masks from one generator seeded by
 (seed, batch number), so runs repeat, a resumed run draws what the uninterrupted one would
-have, and DDP ranks draw alike.
+have, and DDP ranks draw alike. DDP: ranks see different batches, but the alphas are
+parameters of this module, so DDP averages their gradients like the weights'; with the same
+paths on every rank each step is identical everywhere, and so is the two-path rescale that
+follows it. REINFORCE's reward is averaged over the ranks before it enters the baseline.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Literal
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from hwnas.drop_path import ScheduledDropPath
 from hwnas.errors import HwnasError
@@ -131,6 +135,9 @@ class SearchModule(pl.LightningModule):
         return [weight_opt, arch_opt], [schedule]
 
     def on_fit_start(self):
+        if isinstance(self.trainer.model, DistributedDataParallel) and not self.trainer.model.find_unused_parameters:
+            raise HwnasError("the search runs one path per layer, so DDP must find unused parameters: pass "
+                             "--trainer.strategy ddp (hwnas then sets find_unused_parameters=True)")
         fastest, slowest = self.table.latency_range_ms()
         target = self.hparams.target_ms
         where = "inside" if fastest <= target <= slowest else "OUTSIDE"
@@ -184,18 +191,21 @@ class SearchModule(pl.LightningModule):
         """latency_loss(CE, E[lat]) with E[lat] (ms) over `probabilities`, one (n,) tensor per layer."""
         ce = F.cross_entropy(logits, y)
         loss = self.latency_loss(ce, self.expected_latency(probabilities))
-        self.log_dict({"arch/ce": ce, "arch/loss": loss}, on_step=False, on_epoch=True, batch_size=len(y))
+        self.log_dict({"arch/ce": ce, "arch/loss": loss}, on_step=False, on_epoch=True, batch_size=len(y),
+                      sync_dist=True)
         return loss
 
     def _reinforce_loss(self, x: torch.Tensor, y: torch.Tensor, paths: list[int]) -> torch.Tensor:
         """−(R − b) log p(paths), R = acc · (T / lat)^w of the sampled path (reinforce.py)."""
         with torch.no_grad():
             accuracy = (self.supernet(x, paths).argmax(1) == y).float().mean()
+        # every rank scores the same path on its own arch batch: one reward, from all of them
+        accuracy = self.trainer.strategy.reduce(accuracy, reduce_op="mean")
         latency_ms = self.expected_latency(self.supernet.one_hot(paths))  # the table's latency of the path
         path_reward = reward(accuracy, latency_ms, self.hparams.target_ms, self.hparams.reward_weight)
         advantage = self.baseline.advantage(path_reward)
         self.log_dict({"arch/acc": accuracy, "arch/reward": path_reward, "arch/baseline": self.baseline.value},
-                      on_step=False, on_epoch=True, batch_size=len(y))
+                      on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return reinforce_loss(advantage, self.supernet.log_probability(paths))
 
     def _weight_step(self, weight_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator,
@@ -212,15 +222,16 @@ class SearchModule(pl.LightningModule):
         self.manual_backward(ce)
         weight_opt.step()
         self.lr_schedulers().step()
-        self.log("train/ce", ce, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log("train/ce", ce, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
 
     def on_train_epoch_end(self):
+        # sync_dist: the ranks' metrics are averaged (CE differs per rank, the alphas do not)
         with torch.no_grad():
             probabilities = self.supernet.probabilities()
-            self.log("arch/expected_latency_ms", self.expected_latency(probabilities), prog_bar=True)
-            self.log("arch/predicted_latency_ms", self.table.predict_ms(self.supernet.derive()))
+            self.log("arch/expected_latency_ms", self.expected_latency(probabilities), prog_bar=True, sync_dist=True)
+            self.log("arch/predicted_latency_ms", self.table.predict_ms(self.supernet.derive()), sync_dist=True)
             for layer, (p, names) in enumerate(zip(probabilities, (m.names for m in self.supernet.mixed_ops))):
-                self.log_dict({f"prob/layer{layer}/{name}": p[j] for j, name in enumerate(names)})
+                self.log_dict({f"prob/layer{layer}/{name}": p[j] for j, name in enumerate(names)}, sync_dist=True)
 
     def validation_step(self, batch, batch_idx):
         """Accuracy of the currently most probable path (monitoring only).
@@ -233,4 +244,4 @@ class SearchModule(pl.LightningModule):
         x, y = batch
         paths = [int(p.argmax()) for p in self.supernet.probabilities()]
         accuracy = (self.supernet(x, paths).argmax(1) == y).float().mean()
-        self.log("val/acc_argmax_path", accuracy, prog_bar=True)
+        self.log("val/acc_argmax_path", accuracy, prog_bar=True, sync_dist=True)

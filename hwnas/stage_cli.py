@@ -8,7 +8,8 @@
     retrain: RUN_DIR/arch.json, RUN_DIR/subnet.pt (state dict), RUN_DIR/retrain.json (test accuracy)
 
 The data module's input resolution and channels are linked from the space, so they cannot
-disagree with the network.
+disagree with the network. The search runs DDP with find_unused_parameters (`search_strategy`);
+only rank 0 writes the run's files.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.strategies import DDPStrategy, Strategy
 
 from hwnas.arch import load_arch, save_arch
 from hwnas.atomic import atomic_output, write_json
@@ -52,8 +54,35 @@ class _StageCLI(LightningCLI):
             callbacks=callbacks, **kwargs)
 
 
+def search_strategy(strategy: str | Strategy, devices: int | str | list[int], num_nodes: int) -> str | Strategy:
+    """The search's Trainer strategy: any DDP it runs has find_unused_parameters=True.
+
+    A binary-mode step runs one candidate per layer, so the other candidates' weights (and,
+    in weight steps, the alphas) get no gradient; plain DDP waits for them and fails on the
+    next step ("Expected to have finished reduction in the prior iteration"). With the flag,
+    DDP walks the loss's autograd graph before each backward and marks the rest ready. Every
+    rank samples the same paths, so a parameter unused on one rank is unused on all, and DDP
+    then leaves its .grad None, as a single process would: SGD skips it.
+    `ddp`, and `auto` on devices named explicitly as more than one (2, "2", [0, 1]) or on
+    several nodes, become that DDP (gloo on CPUs, NCCL on GPUs, as Lightning picks). Anything
+    else passes through; a plain DDP that Lightning picks by itself (devices -1 or "auto" on
+    several GPUs) is refused with a message by SearchModule.on_fit_start.
+    """
+    if isinstance(devices, str) and devices.strip().isdigit():
+        devices = int(devices)
+    several = (isinstance(devices, int) and devices > 1) or (isinstance(devices, list) and len(devices) > 1)
+    if strategy == "ddp" or (strategy == "auto" and (several or num_nodes > 1)):
+        return DDPStrategy(find_unused_parameters=True)
+    return strategy
+
+
 class _SearchCLI(_StageCLI):
     stage, space_source = "search", "model.space"
+
+    def instantiate_trainer(self, **kwargs):
+        trainer = self.config_init["trainer"]
+        return super().instantiate_trainer(
+            strategy=search_strategy(trainer["strategy"], trainer["devices"], trainer["num_nodes"]), **kwargs)
 
 
 class _RetrainCLI(_StageCLI):
@@ -81,6 +110,8 @@ def run_stage(stage: str, args: list[str]) -> None:
 def _search(cli: _StageCLI) -> None:
     run_dir = Path(cli.config["run_dir"])
     cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
+    if not cli.trainer.is_global_zero:  # DDP: every rank holds the same alphas; one writes
+        return
     model: SearchModule = cli.model
     h = model.hparams
     fastest, slowest = model.table.latency_range_ms()
