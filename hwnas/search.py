@@ -238,10 +238,15 @@ class SearchModule(pl.LightningModule):
 
         BN uses batch statistics, as everywhere in the search: a supernet's running statistics
         mix every path that ever ran and mean nothing for one path (in eval mode the demo's
-        argmax path scored 8%). The search never reads the running statistics.
+        argmax path scored 8%). The search never reads the running statistics. Train-mode BN
+        would still write them, so it writes into copies: monitoring leaves the supernet as it
+        was (else the sanity check that Lightning runs again on resume makes a resumed run's
+        buffers differ from an uninterrupted run's).
         """
         self.supernet.train()
         x, y = batch
         paths = [int(p.argmax()) for p in self.supernet.probabilities()]
-        accuracy = (self.supernet(x, paths).argmax(1) == y).float().mean()
+        buffers = {name: buffer.clone() for name, buffer in self.supernet.named_buffers()}
+        logits = torch.func.functional_call(self.supernet, buffers, (x, paths))
+        accuracy = (logits.argmax(1) == y).float().mean()
         self.log("val/acc_argmax_path", accuracy, prog_bar=True, sync_dist=True)

@@ -23,3 +23,14 @@ class SaveRankState(Callback):
             "alphas_in_ddp": all(any(a is p for p in trainer.model.parameters()) for a in alphas),
             "ddp_finds_unused": getattr(trainer.model, "find_unused_parameters", False),
         }, f"{self.folder}/rank{trainer.global_rank}.pt")
+
+
+class StopAfterEpochs(Callback):
+    """Interrupts a run after `epochs` epochs, as a killed job would be after its last checkpoint."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch + 1 >= self.epochs:
+            trainer.should_stop = True
