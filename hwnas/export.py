@@ -21,7 +21,7 @@ from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.table import LatencyTable, load_table
-from hwnas.latency.timing import runtime_metadata, time_interleaved
+from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
@@ -60,7 +60,7 @@ def measure_with_reference(onnx_path: Path, table: LatencyTable, device: str, th
                                  threads=threads, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
     measured = {**stats["model"], "batch_size": 1, "device": runtime_metadata(device, threads),
                 "protocol": {"rounds": ROUNDS, "warmup_rounds": WARMUP_ROUNDS,
-                             "order": "interleaved with the table's reference subnet"}}
+                             "order": f"{INTERLEAVED}; with the table's reference subnet"}}
     return measured, stats["reference"]["median_ms"]
 
 

@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 
 try:  # inside the hwnas package
-    from hwnas.latency.timing import runtime_metadata, time_interleaved
+    from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 except ImportError:  # inside a kit folder, next to timing.py
-    from timing import runtime_metadata, time_interleaved
+    from timing import INTERLEAVED, runtime_metadata, time_interleaved
 
 RESULTS_FORMAT, RESULTS_VERSION = "hwnas.kit_results", 1
 ROUNDS, WARMUP_ROUNDS = 300, 30
@@ -37,7 +37,7 @@ def run_kit(folder: str | Path, rounds: int = ROUNDS, warmup_rounds: int = WARMU
         "format": RESULTS_FORMAT, "version": RESULTS_VERSION, "manifest": manifest,
         "device": {**metadata, "batch_size": 1, **manifest["device"].get("notes", {})},
         "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds,
-                     "order": "interleaved: every round runs each model once, shuffled"},
+                     "order": INTERLEAVED},
         "stats": stats,
     }
     temporary = folder / ".results.json.tmp"

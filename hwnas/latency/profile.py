@@ -16,7 +16,7 @@ from pathlib import Path
 from hwnas.latency.kit import CALIBRATION_SAMPLES, import_results, write_kit
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS, run_kit
 from hwnas.latency.table import LatencyTable
-from hwnas.latency.timing import runtime_metadata, time_interleaved
+from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.space import SearchSpace
 
 
@@ -46,4 +46,4 @@ def measure_onnx(path: str | Path, *, device: str = "cpu", threads: int = 1, rou
     stats = time_interleaved({"model": str(path)}, device=device, threads=threads, rounds=rounds,
                              warmup_rounds=warmup_rounds, batch_size=batch_size, seed=seed)["model"]
     return {**stats, "batch_size": batch_size, "device": metadata,
-            "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": "interleaved (one model)"}}
+            "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": f"{INTERLEAVED}; one model"}}

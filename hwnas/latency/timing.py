@@ -9,6 +9,12 @@ during its turn, and repeats drift 30-90%. With all sessions open and every roun
 each model once, in an order shuffled per round, every model sees the same mix of states;
 medians over rounds then drift < 5% between repeats. What remains is a uniform scale of
 the whole run (the machine's state that minute), which ratios between entries do not see.
+
+Why one untimed call before each timed one: interleaving alone evicts each model's weights
+from the cache between its turns, so a model's median grew with the number of models in the
+rotation (measured: the same 11 demo subnets +28-50% slower among 31 than among 11). A
+deployed model serving requests runs warm; after one warm call the medians of the same
+models among 11 and among 31 agree within 1% (benchmarks/warm_calls.py).
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ import numpy as np
 import onnxruntime as ort
 
 _CUDA = "CUDAExecutionProvider"
+
+# How time_interleaved orders its calls, recorded with every measurement.
+INTERLEAVED = "interleaved: every round runs each model once, shuffled; each timed call after one untimed warm call"
 
 
 # Explicit CUDA settings, recorded in every GPU table. session.run returns host arrays, so each
@@ -98,16 +107,18 @@ def random_input(session: ort.InferenceSession, rng: np.random.Generator, batch_
 
 def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None = None, *, device: str = "cpu",
                      threads: int = 1, rounds: int = 200, warmup_rounds: int = 20, batch_size: int = 1,
-                     seed: int = 0) -> dict[str, dict]:
+                     seed: int = 0, warm_calls: int = 1) -> dict[str, dict]:
     """Median and quartiles in ms of each model's `session.run`, timed in interleaved rounds.
 
     All sessions are built first; then each of `warmup_rounds + rounds` rounds runs every
     model once in an order shuffled per round, and the warm-up rounds (allocations, caches,
-    the CPU ramping up) are discarded. `inputs` maps a model's name to its input; missing
-    ones are random (see `random_input`). See the module docstring for why interleaved.
+    the CPU ramping up) are discarded. Each timed call follows `warm_calls` untimed calls of
+    the same model, so it finds its own weights in the cache. `inputs` maps a model's name to
+    its input; missing ones are random (see `random_input`). The module docstring says why.
     """
-    if rounds < 1 or warmup_rounds < 0:
-        raise ValueError(f"need rounds >= 1 and warmup_rounds >= 0, got {rounds} and {warmup_rounds}")
+    if rounds < 1 or warmup_rounds < 0 or warm_calls < 0:
+        raise ValueError(f"need rounds >= 1, warmup_rounds >= 0 and warm_calls >= 0, "
+                         f"got {rounds}, {warmup_rounds} and {warm_calls}")
     rng = np.random.default_rng(seed)
     names = list(paths)
     sessions = {name: make_session(paths[name], device, threads) for name in names}
@@ -119,6 +130,8 @@ def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None
     for round_index in range(warmup_rounds + rounds):
         for name in rng.permutation(names):
             session, feed = sessions[name], feeds[name]
+            for _ in range(warm_calls):
+                session.run(None, feed)
             start = time.perf_counter_ns()
             session.run(None, feed)
             stop = time.perf_counter_ns()
