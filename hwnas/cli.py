@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--rounds", type=int, default=None, help="timed rounds (default: the protocol's)")
     profile.add_argument("--out", required=True, help="table to write (latency_tables/NAME.json)")
     profile.add_argument("--calibration-samples", type=int, default=None,
-                         help="random subnets measured whole to calibrate the table (default 16)")
+                         help="random subnets measured whole to calibrate the table (default 40)")
     profile.add_argument("--resume", action="store_true", help="continue an interrupted profile (OUT.partial/)")
     profile.add_argument("--skip-if-current", action="store_true",
                          help="do nothing if --out already is a valid table for this space")

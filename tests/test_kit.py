@@ -28,7 +28,7 @@ sys.meta_path.insert(0, Block())
 @pytest.fixture(scope="module")
 def kit(tiny_space_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("kit")
-    manifest = write_kit(load_space(tiny_space_path), folder, device="mobile", calibration_samples=4,
+    manifest = write_kit(load_space(tiny_space_path), folder, device="mobile", calibration_samples=5,
                          log=lambda message: None)
     return folder, manifest
 
@@ -37,7 +37,7 @@ def test_kit_holds_ort_models_manifest_and_runner(kit):
     folder, manifest = kit
     assert (folder / "run.py").is_file() and (folder / "timing.py").is_file()
     kinds = [model["kind"] for model in manifest["models"].values()]
-    assert kinds.count("reference") == 1 and kinds.count("subnet") == 4 and kinds.count("entry") == 6
+    assert kinds.count("reference") == 1 and kinds.count("subnet") == 5 and kinds.count("entry") == 6
     assert all((folder / model["file"]).is_file() and model["file"].endswith(".ort")
                for model in manifest["models"].values())
 
@@ -58,14 +58,14 @@ def test_runner_runs_without_torch_or_hwnas_and_imports_as_a_table(kit, tmp_path
 def test_an_interrupted_kit_resumes_keeping_finished_exports(tiny_space_path, tmp_path):
     space = load_space(tiny_space_path)
     messages = []
-    write_kit(space, tmp_path, calibration_samples=4, log=messages.append)
+    write_kit(space, tmp_path, calibration_samples=5, log=messages.append)
     removed = sorted((tmp_path / "models").glob("*.onnx"))[:3]
     for path in removed:
         path.unlink()  # as if interrupted before these
     with pytest.raises(HwnasError, match="--resume"):
-        write_kit(space, tmp_path, calibration_samples=4, log=messages.append)
-    write_kit(space, tmp_path, calibration_samples=4, resume=True, log=messages.append)
-    assert messages[-1].endswith("(3 exported now, 8 kept)")
+        write_kit(space, tmp_path, calibration_samples=5, log=messages.append)
+    write_kit(space, tmp_path, calibration_samples=5, resume=True, log=messages.append)
+    assert messages[-1].endswith("(3 exported now, 9 kept)")
     assert all(path.is_file() for path in removed)
 
 

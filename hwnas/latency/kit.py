@@ -27,14 +27,14 @@ from hwnas.arch import Arch, build_subnet, random_arch
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency import kit_runner, timing
-from hwnas.latency.calibration import CalibrationPoint, fit_calibration
-from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, head_key, layer_key, required_keys, stem_key
+from hwnas.latency.calibration import MIN_POINTS, CalibrationPoint, fit_calibration
+from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key, layer_key, required_keys, stem_key
 from hwnas.onnx_export import convert_to_ort, export_onnx
 from hwnas.ops import Head, build_layer, build_stem
 from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
 
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
-CALIBRATION_SAMPLES = 16  # measured subnets the calibration is fitted on
+CALIBRATION_SAMPLES = 40  # measured subnets the calibration (4 coefficients) is fitted on
 MOBILE_NOTE = ("proxy: ORT-format models on this machine's CPU with one thread; a phone's real table "
                "comes from `hwnas kit --device mobile` run on the phone")
 
@@ -160,7 +160,8 @@ def import_results(results: dict, source: str = "results") -> LatencyTable:
         raise KitError(f"{source}: incomplete kit results ({type(error).__name__}: {error}): run the kit again") from None
     if set(table.entries) != set(required_keys(space)):
         raise KitError(f"{source}: the results do not cover the space's entries: run the kit again")
-    if len(subnets) >= 4:
+    if len(subnets) >= MIN_POINTS:
         table.calibration = fit_calibration([
-            CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), measured) for arch, measured in subnets])
+            CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch), measured)
+            for arch, measured in subnets])
     return table

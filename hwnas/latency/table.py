@@ -2,14 +2,14 @@
 
 A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
 
-    {"format": "hwnas.latency_table", "version": 2,
+    {"format": "hwnas.latency_table", "version": 3,
      "space": {"name": "demo", "fingerprint": "8cd7…", "resolution": 16, "definition": {…}},
      "device": {"kind": "cpu", "provider": "CPUExecutionProvider", "threads": 1, "batch_size": 1,
                 "onnxruntime": "1.32.0", "cpu": "…", "date": "…"},
      "protocol": {"rounds": 300, "warmup_rounds": 30, …},
      "entries": {"mb_k3_e6 16x16x16->24 s2": {"median_ms": 0.041, "p25_ms": 0.039, "p75_ms": 0.044}, …},
      "reference": {"ops": […], "median_ms": 0.071},      # a fixed subnet timed in the same rounds
-     "calibration": {"scale": …, "per_op_ms": …, "offset_ms": …, "fitted_on": […]} | null,
+     "calibration": {"scale": …, "per_op_ms": …, "per_weight_mb_ms": …, "offset_ms": …, "fitted_on": […]} | null,
      "fidelity": {…} | null}                              # written by `hwnas validate-table`
 
 Entries are keyed by what the op computes (op, input side, channels, stride), so layers of
@@ -30,10 +30,11 @@ from hwnas.arch import Arch
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import Calibration
+from hwnas.ops import candidate_weight_mb
 from hwnas.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
 
 FORMAT = "hwnas.latency_table"
-VERSION = 2
+VERSION = 3
 
 
 class TableError(HwnasError):
@@ -62,6 +63,11 @@ def required_keys(space: SearchSpace) -> list[str]:
         keys += [layer_key(op, layer.shape) for op in layer.candidates if not parse_op(op).is_zero]
     keys.append(head_key(space))
     return list(dict.fromkeys(keys))
+
+
+def arch_weight_mb(arch: Arch) -> float:
+    """MB of float32 weights of the subnet's searchable layers (a calibration feature)."""
+    return sum(candidate_weight_mb(op, layer.shape) for layer, op in zip(arch.space.layers(), arch.ops))
 
 
 def arch_keys(arch: Arch) -> list[str]:
@@ -109,7 +115,8 @@ class LatencyTable:
             return "uncalibrated sum of per-op medians"
         c = self.calibration
         return (f"calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
-                f"{c.per_op_ms * 1000:+.1f} us per op {c.offset_ms * 1000:+.1f} us")
+                f"{c.per_op_ms * 1000:+.1f} us per op {c.per_weight_mb_ms * 1000:+.1f} us per weight MB "
+                f"{c.offset_ms * 1000:+.1f} us")
 
     def sum_ms(self, arch: Arch) -> float:
         """Raw sum of the table's medians for this arch, in ms."""
@@ -121,7 +128,9 @@ class LatencyTable:
             if parse_op(op).is_zero:
                 return 0.0
             entry = self.entries[layer_key(op, shape)].median_ms
-            return self.calibration.op_cost_ms(entry) if calibrated and self.calibration else entry
+            if calibrated and self.calibration:
+                return self.calibration.op_cost_ms(entry, candidate_weight_mb(op, shape))
+            return entry
         return [[cost(op, layer.shape) for op in layer.candidates] for layer in self.space.layers()]
 
     def fixed_ms(self, calibrated: bool = True) -> float:
