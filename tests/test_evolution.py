@@ -31,22 +31,21 @@ def synthetic_score(weights):
     return score
 
 
-def best_feasible_score(table, weights, target_ms: float) -> float:
-    """Enumerate all 86,436 archs at once: (7, 7, 6, 7, 6, 7) grids of latency and score."""
-    def grid(per_layer: list) -> np.ndarray:  # per_layer[i] broadcast along axis i, summed
-        n = len(per_layer)
-        return sum(np.asarray(values).reshape([-1 if k == i else 1 for k in range(n)])
-                   for i, values in enumerate(per_layer))
-    latency = table.fixed_ms() + grid(table.layer_costs_ms())
-    return float(grid(weights)[latency <= target_ms].max())
+def grid(per_layer: list) -> np.ndarray:
+    """Enumerate all 86,436 archs at once: per_layer[i] broadcast along axis i of a (7, 7, 6, 7, 6, 7)
+    grid, summed over layers."""
+    n = len(per_layer)
+    return sum(np.asarray(values).reshape([-1 if k == i else 1 for k in range(n)]) for i, values in enumerate(per_layer))
 
 
 def test_evolution_finds_better_feasible_archs_than_random_with_the_same_budget(table, weights):
-    """Target 0.15 ms: ~5% of the space is feasible. Mean regret over 3 seeds, 120 candidates
-    each; measured 0.015 for evolution and 0.53 for random search."""
-    budget = LatencyBudget(table, table.space, 0.15)
-    optimum = best_feasible_score(table, weights, 0.15)
-    score = synthetic_score(weights)
+    """A target that 5% of the space meets (from the table, so any re-profiled table works).
+    Mean regret over 3 seeds, 120 candidates each; measured 0.015 for evolution and 0.53 for
+    random search."""
+    latency = table.fixed_ms() + grid(table.layer_costs_ms())
+    target_ms = float(np.quantile(latency, 0.05))
+    optimum = float(grid(weights)[latency <= target_ms].max())
+    budget, score = LatencyBudget(table, table.space, target_ms), synthetic_score(weights)
     evolution = [optimum - best(aging_evolution(budget, score, 20, 100, 5, seed).history).score for seed in range(3)]
     random = [optimum - best(random_search(budget, score, 120, seed)).score for seed in range(3)]
     assert np.mean(evolution) < np.mean(random)
