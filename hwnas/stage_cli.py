@@ -48,7 +48,9 @@ class _StageCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         run_dir = Path(self.config_init["run_dir"])
         callbacks = list(self.config_init["trainer"].get("callbacks") or [])
-        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True))
+        # No version counter: a re-run into the same run_dir overwrites last.ckpt rather than
+        # writing last-v1.ckpt next to a stale last.ckpt that `select` and resume would pick up.
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, enable_version_counter=False))
         return super().instantiate_trainer(
             default_root_dir=str(run_dir), logger=CSVLogger(run_dir, name="logs", version=""),
             callbacks=callbacks, **kwargs)
