@@ -14,7 +14,7 @@ RETRAIN_RECIPE ?= recipes/retrain_demo.yaml
 RUN     ?= runs/demo
 ARGS    ?=
 
-.PHONY: install demo test profile search retrain export clean
+.PHONY: install demo test profile search retrain export bench clean
 
 # torch 2.14.1 / torchvision 0.29.1 come from this machine's disk (pinned in pyproject.toml).
 $(READY): pyproject.toml
@@ -49,6 +49,15 @@ retrain: $(READY)
 
 export: $(READY)
 	$(BIN)/hwnas export --run $(RUN)/retrain --out $(RUN)/export --device $(DEVICE) --threads $(THREADS) $(ARGS)
+
+# BENCHMARKS.md's numbers, ~15 min: the committed CPU tables' fidelity (30 fresh subnets timed
+# twice each; rewrites each table's "fidelity" and its .fidelity.png), the timing protocol's
+# warm calls, and the search modes' step time and memory.
+bench: $(READY)
+	$(BIN)/hwnas validate-table latency_tables/demo-cpu.json --samples 30
+	$(BIN)/hwnas validate-table latency_tables/proxyless_cifar-cpu.json --samples 30
+	$(BIN)/python benchmarks/warm_calls.py
+	$(BIN)/python benchmarks/search_modes.py
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache
