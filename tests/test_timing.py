@@ -41,6 +41,12 @@ def test_given_inputs_are_used(models):
         time_interleaved(models, {"small": np.zeros((1, 3, 8, 8), np.float32)}, rounds=1, warmup_rounds=0)
 
 
+@pytest.mark.parametrize("protocol", [{"rounds": 0}, {"warmup_rounds": -1}, {"warm_calls": -1}])
+def test_an_impossible_protocol_is_refused(models, protocol):
+    with pytest.raises(ValueError, match="need rounds >= 1"):
+        time_interleaved(models, **protocol)
+
+
 def test_random_input_sets_a_dynamic_batch_and_refuses_another_batch_for_a_fixed_one(models):
     rng = np.random.default_rng(0)
     assert random_input(make_session(models["big"]), rng, batch_size=3).shape == (3, 32, 32, 32)
