@@ -38,16 +38,19 @@ def main() -> None:
         arch = Arch(table.space, ops)
         return np.array([table.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch)])
 
-    fitted = [(features(p.ops), p.measured_ms) for p in table.calibration.points]
-    fresh = table.fidelity["points"]
+    def design(rows: np.ndarray, used: tuple[bool, ...]) -> np.ndarray:
+        return np.column_stack([rows[:, list(used)], np.ones(len(rows))])
+
+    points, fresh = table.calibration.points, table.fidelity["points"]
+    fitted = np.array([[p.sum_ms, p.n_ops, p.weight_mb] for p in points])  # as the table stored them
+    fitted_ms = np.array([p.measured_ms for p in points])
     checked = np.array([features(tuple(p["ops"])) for p in fresh])
     measured = np.array([p["measured_ms"] for p in fresh])
     noise_floor = kendalltau(measured, [p["measured_again_ms"] for p in fresh]).statistic
-    print(f"| model ({len(fitted)} calibration subnets → {len(fresh)} fresh) | mean abs error | Kendall τ |\n|---|---|---|")
+    print(f"| model ({len(points)} calibration subnets → {len(fresh)} fresh) | mean abs error | Kendall τ |\n|---|---|---|")
     for name, used in MODELS.items():
-        design = np.array([np.append(x[list(used)], 1.0) for x, _ in fitted])
-        coefficients, *_ = np.linalg.lstsq(design, np.array([m for _, m in fitted]), rcond=None)
-        predicted = np.column_stack([checked[:, list(used)], np.ones(len(checked))]) @ coefficients
+        coefficients, *_ = np.linalg.lstsq(design(fitted, used), fitted_ms, rcond=None)
+        predicted = design(checked, used) @ coefficients
         error = np.mean(np.abs(predicted - measured) / measured) * 100
         print(f"| {name} | {error:.2f}% | {kendalltau(predicted, measured).statistic:.3f} |")
     print(f"| second measurement (noise floor) | | {noise_floor:.3f} |")

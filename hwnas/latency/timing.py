@@ -12,9 +12,9 @@ the whole run (the machine's state that minute), which ratios between entries do
 
 Why one untimed call before each timed one: interleaving alone evicts each model's weights
 from the cache between its turns, so a model's median grew with the number of models in the
-rotation (measured: the same 11 demo subnets +28-50% slower among 31 than among 11). A
-deployed model serving requests runs warm; after one warm call the medians of the same
-models among 11 and among 31 agree within 1% (benchmarks/warm_calls.py).
+rotation (measured: the same 11 demo subnets 1.39× slower, median, among 31 than among 11).
+A deployed model serving requests runs warm; with one warm call the same comparison gives
+1.04× (benchmarks/warm_calls.py).
 """
 
 from __future__ import annotations
