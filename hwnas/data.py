@@ -13,9 +13,16 @@ Splits, all fixed by `seed` through one torch.Generator (never the global RNG)::
                                      └─────────────── test_fraction of all images (test_dataloader)
 
 The test split is cut first from the same permutation, so it does not depend on arch_fraction.
-A dataset with an official test set (CIFAR-10) uses it instead and shuffles only its train set.
+A dataset with an official test set uses it instead and shuffles only its train set into
+[ arch | train ]: CIFAR-10's test_batch, and an image folder's test/ or val/ (below).
 With arch_fraction = 0 there is no arch split: training uses all non-test images and validation
 the test split. Normalisation statistics come from (a seeded sample of) the train split only.
+
+An image folder is read in one of three layouts (`_split_folders` tells them apart)::
+
+    ROOT/train/<class>/… + ROOT/test/<class>/…   test/ is the test split, train/ is shuffled
+    ROOT/train/<class>/… + ROOT/val/<class>/…    val/ is the test split, train/ is shuffled
+    ROOT/<class>/…                               all images are shuffled, test_fraction is test
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import pickle
 from abc import ABC, abstractmethod
 from functools import cached_property, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytorch_lightning as pl
@@ -35,6 +43,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from hwnas.errors import HwnasError
 from hwnas.seeding import EpochShuffle
+
+if TYPE_CHECKING:  # imported where it is used: torchvision is only needed for image folders
+    from torchvision.datasets import ImageFolder
 
 _STATS_SAMPLE = 1024  # train images used for the mean/std; enough for 2 significant digits
 
@@ -248,9 +259,37 @@ class Cifar10DataModule(ImageDataModule):
                          self.resolution, self.channels)
 
 
+def _split_folders(root: Path) -> tuple[Path, Path | None]:
+    """(folder of the images to shuffle, folder of the official test split or None): the one
+    place an image folder's layout is decided.
+
+    ROOT/train + ROOT/test → (train, test); ROOT/train + ROOT/val → (train, val), val/ being what
+    the user evaluates on once after retraining; no ROOT/train → (ROOT, None), split at random.
+    """
+    train = root / "train"
+    if not train.is_dir():
+        return root, None
+    tests = [root / name for name in ("test", "val") if (root / name).is_dir()]
+    if not tests:
+        raise DataError(f"{train} has no test split beside it: add {root}/test/<class>/… (or val/), "
+                        f"or move the class folders up into {root} to split them at random")
+    if len(tests) == 2:
+        raise DataError(f"{root} has both test/ and val/, so the test split is ambiguous: to test on test/ "
+                        f"remove or rename {root}/val, to test on val/ remove or rename {root}/test")
+    return train, tests[0]
+
+
 class ImageFolderDataModule(ImageDataModule):
-    """Images in `ROOT/<class>/<image>` (torchvision's ImageFolder; classes sorted by folder
-    name), read from disk lazily one item at a time."""
+    """Images in class folders (torchvision's ImageFolder; classes sorted by folder name), read
+    from disk lazily one item at a time, in one of three layouts:
+
+    - `ROOT/train/<class>/<image>` and `ROOT/test/<class>/<image>`: test/ is the test split;
+    - `ROOT/train/<class>/<image>` and `ROOT/val/<class>/<image>`: val/ is the test split;
+    - `ROOT/<class>/<image>`: test_fraction of the images, drawn at random, is the test split.
+
+    In the first two, train/ and the test folder need the same class folders, only train/ is
+    shuffled into arch and train, and test_fraction is unused (as with CIFAR-10's test batch).
+    """
 
     def __init__(self, root: str, resolution: int = 16, channels: int = 1, batch_size: int = 64,
                  arch_fraction: float = 0.0, test_fraction: float = 0.2, seed: int = 0, num_workers: int = 0):
@@ -258,7 +297,22 @@ class ImageFolderDataModule(ImageDataModule):
         self.root = root
 
     @cached_property
-    def _folder(self) -> Dataset:
+    def _folders(self) -> tuple[ImageFolder, ImageFolder | None]:
+        """(images to split, the test folder's images or None), read once: num_classes needs them too."""
+        pool_folder, test_folder = _split_folders(Path(self.root))
+        pool = self._read(pool_folder)
+        if test_folder is None:
+            return pool, None
+        test = self._read(test_folder)
+        if test.classes != pool.classes:  # the labels are indices into the sorted class names
+            only_pool = ", ".join(sorted(set(pool.classes) - set(test.classes))) or "none"
+            only_test = ", ".join(sorted(set(test.classes) - set(pool.classes))) or "none"
+            raise DataError(f"{test_folder} and {pool_folder} have different class folders (only in "
+                            f"{pool_folder.name}/: {only_pool}; only in {test_folder.name}/: {only_test}): "
+                            f"give both the same class folders")
+        return pool, test
+
+    def _read(self, folder: Path) -> ImageFolder:
         from torchvision import transforms
         from torchvision.datasets import ImageFolder
 
@@ -268,14 +322,14 @@ class ImageFolderDataModule(ImageDataModule):
             partial(_fit, resolution=self.resolution, channels=self.channels),
         ])
         try:
-            return ImageFolder(self.root, transform=transform)
+            return ImageFolder(str(folder), transform=transform)
         except FileNotFoundError as error:  # no folder, no class subfolders, or a class without images
-            raise DataError(f"no images at {self.root}: expected one subfolder per class, "
-                            f"e.g. {self.root}/cat/001.png ({error})") from None
+            raise DataError(f"no images at {folder}: expected one subfolder per class, "
+                            f"e.g. {folder}/cat/001.png ({error})") from None
 
     @property
     def num_classes(self) -> int:
-        return len(self._folder.classes)
+        return len(self._folders[0].classes)
 
-    def _load(self) -> tuple[Dataset, None]:
-        return self._folder, None
+    def _load(self) -> tuple[Dataset, Dataset | None]:
+        return self._folders

@@ -165,3 +165,54 @@ def test_image_folder_without_images_is_a_clear_error(tmp_path, make):
     make(root)
     with pytest.raises(DataError, match=re.escape(f"no images at {root}: expected one subfolder per class")):
         ImageFolderDataModule(str(root)).setup("fit")
+
+
+def _files(split) -> set[str]:
+    """The image paths behind a split, so splits read from different folders can be compared."""
+    return {split.dataset.samples[i][0] for i in split.indices}
+
+
+@pytest.mark.parametrize("test_name", ["test", "val"])
+def test_image_folder_split_layout_takes_the_test_split_from_its_folder(tmp_path, test_name):
+    """train/ + test/ (or val/): the test split is exactly that folder, and only train/ is
+    shuffled into arch and train; a random split of everything would mix the two."""
+    _write_image_folder(tmp_path / "train", per_class=6)
+    _write_image_folder(tmp_path / test_name, per_class=2)
+    data = ImageFolderDataModule(str(tmp_path), resolution=8, batch_size=4, arch_fraction=1 / 3)
+    assert data.num_classes == 3  # the classes of train/, not the folders train/ and test/
+    data.setup("fit")
+    assert (len(data.train_set), len(data.arch_set), len(data.test_set)) == (12, 6, 6)
+    test_files = {str(path) for path in (tmp_path / test_name).rglob("*.png")}
+    train_files = {str(path) for path in (tmp_path / "train").rglob("*.png")}
+    assert _files(data.test_set) == test_files
+    assert _files(data.train_set) | _files(data.arch_set) == train_files
+    assert not _files(data.train_set) & _files(data.arch_set)
+    images, labels = next(iter(data.test_dataloader()))
+    assert images.shape == (4, 1, 8, 8) and set(labels.tolist()) <= {0, 1, 2}
+
+
+def test_image_folder_train_without_test_folder_is_a_clear_error(tmp_path):
+    """train/ alone is a split layout missing its test split, not a dataset with one class "train"."""
+    _write_image_folder(tmp_path / "train")
+    with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'train'} has no test split beside it: add")):
+        ImageFolderDataModule(str(tmp_path)).setup("fit")
+
+
+def test_image_folder_with_both_test_and_val_is_ambiguous(tmp_path):
+    """Which one the user evaluates on is theirs to say: the message names the folder to remove."""
+    for name in ("train", "test", "val"):
+        _write_image_folder(tmp_path / name)
+    with pytest.raises(DataError, match=re.escape(f"{tmp_path} has both test/ and val/")) as error:
+        ImageFolderDataModule(str(tmp_path)).setup("fit")
+    assert f"remove or rename {tmp_path / 'val'}" in str(error.value)
+    assert f"remove or rename {tmp_path / 'test'}" in str(error.value)
+
+
+def test_image_folder_train_and_test_classes_must_match(tmp_path):
+    """Labels are indices into the sorted class names, so differing classes would mislabel test images."""
+    _write_image_folder(tmp_path / "train", classes=("cat", "dog", "fox"))
+    _write_image_folder(tmp_path / "test", classes=("cat", "dog", "owl"))
+    expected = (f"{tmp_path / 'test'} and {tmp_path / 'train'} have different class folders "
+                f"(only in train/: fox; only in test/: owl)")
+    with pytest.raises(DataError, match=re.escape(expected)):
+        ImageFolderDataModule(str(tmp_path)).setup("fit")
