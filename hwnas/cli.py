@@ -9,6 +9,7 @@
     hwnas search   --config recipes/search_demo.yaml                 LightningCLI: supernet search
     hwnas retrain  --config recipes/retrain_demo.yaml --arch A.json  LightningCLI: subnet from scratch
     hwnas export   --run RUN/retrain                                  ONNX + .ort + model card
+    hwnas derive   --ckpt RUN/search/checkpoints/last.ckpt --target-ms X   most probable arch in a budget
     hwnas select   --ckpt RUN/search/checkpoints/last.ckpt --target-ms X   best subnet under a budget
 
 `search` and `retrain` are LightningCLI programs: every recipe field can be overridden on
@@ -101,6 +102,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--threads", type=int, default=1)
     export.set_defaults(command=_export)
 
+    derive = commands.add_parser("derive", help="most probable arch of a searched supernet inside a latency budget")
+    derive.add_argument("--ckpt", required=True, help="search checkpoint (RUN/search/checkpoints/last.ckpt)")
+    derive.add_argument("--target-ms", type=float, required=True, help="latency budget T in ms")
+    derive.add_argument("--table", default=None, help="latency table (default: the one the search used), "
+                                                      "e.g. another device's")
+    derive.add_argument("--floor", type=float, default=None,
+                        help="derive inside [floor*T, T] (default: the search's derive_floor, 0.9)")
+    derive.add_argument("--no-measure", action="store_true",
+                        help="do not measure the arch on this machine even when the table is this machine's")
+    derive.add_argument("--out", default=None, help="output folder (default: RUN/derive)")
+    derive.set_defaults(command=_derive)
+
     select = commands.add_parser("select", help="best subnet of a trained supernet under a latency target")
     select.add_argument("--ckpt", required=True, help="search checkpoint (RUN/search/checkpoints/last.ckpt)")
     select.add_argument("--target-ms", type=float, required=True, help="latency budget in ms (table prediction)")
@@ -130,17 +143,35 @@ def _profile(args: argparse.Namespace) -> None:
     space = load_space(args.space)
     if args.skip_if_current and Path(args.out).is_file():
         try:
-            load_table(args.out, space)
-            print(f"{args.out} is up to date for space {space.name} ({space.fingerprint()}); not re-profiling")
-            return
+            reason = _not_current_because(load_table(args.out, space), args.device, args.threads)
         except TableError as error:
-            print(f"re-profiling: {error}")
+            reason = str(error)
+        if reason is None:
+            print(f"{args.out} is up to date for space {space.name} ({space.fingerprint()}) on this machine; "
+                  f"not re-profiling")
+            return
+        print(f"re-profiling {args.out} for this machine: {reason}")
     options = {name: value for name, value in [("rounds", args.rounds), ("calibration_samples", args.calibration_samples)]
                if value is not None}
     table = profile_space(space, device=args.device, threads=args.threads, workdir=f"{args.out}.partial",
                           resume=args.resume, **options)
     save_table(table, args.out)
     _describe(table, args.out)
+
+
+def _not_current_because(table, device: str, threads: int) -> str | None:
+    """Why an existing table is not this machine's table for --device/--threads (None: it is)."""
+    from hwnas.latency.device_identity import differences_from_here, speed_mismatch
+
+    asked = {"kind": device, "threads": threads}
+    wrong = [f"{name} {table.device.get(name)!r} (asked {value!r})" for name, value in asked.items()
+             if table.device.get(name) != value]
+    if wrong:
+        return f"it was measured for {'; '.join(wrong)}"
+    differences = differences_from_here(table.device)
+    if differences:
+        return f"it was measured on another device: {'; '.join(differences)}"
+    return speed_mismatch(table.reference_ms, _reference_now_ms(table))
 
 
 def _describe(table, path: str) -> None:
@@ -190,16 +221,24 @@ def _predict(args: argparse.Namespace) -> None:
     from hwnas.arch import load_arch
     from hwnas.latency.table import load_table
 
+    from hwnas.latency.device_identity import describe_mismatch
+
     arch = load_arch(args.arch)
     table = load_table(args.table, arch.space)
+    mismatch = describe_mismatch(args.table, table.device)
+    if mismatch:
+        print(mismatch)
     predicted = table.predict_ms(arch)
     if args.now:
-        predicted *= _reference_factor_now(table)
+        now_ms = _reference_now_ms(table)
+        print(f"reference subnet: {table.reference_ms:.4f} ms in the table, {now_ms:.4f} ms now")
+        predicted *= table.rescale_factor(now_ms)
     print(f"{predicted:.4f} ms predicted ({args.table}: {table.method}; {table.device.get('kind')}, "
           f"{table.device.get('threads')} thread(s){'; rescaled by the reference timed now' if args.now else ''})")
 
 
-def _reference_factor_now(table) -> float:
+def _reference_now_ms(table) -> float:
+    """The table's reference subnet timed now on this machine, with the table's protocol (ms)."""
     import tempfile
 
     import torch
@@ -212,9 +251,7 @@ def _reference_factor_now(table) -> float:
     with tempfile.TemporaryDirectory() as folder:
         example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
         path = export_onnx(build_subnet(table.reference_arch()), example, Path(folder) / "reference.onnx")
-        now = measure_onnx(path, device=table.device["kind"], threads=table.device["threads"])["median_ms"]
-    print(f"reference subnet: {table.reference_ms:.4f} ms in the table, {now:.4f} ms now")
-    return table.rescale_factor(now)
+        return measure_onnx(path, device=table.device["kind"], threads=table.device["threads"])["median_ms"]
 
 
 def _measure(args: argparse.Namespace) -> None:
@@ -234,6 +271,34 @@ def _export(args: argparse.Namespace) -> None:
     card = export_run(args.run, out, args.table, args.device, args.threads)
     print(json.dumps(card, indent=2))
     print(f"wrote {out}/model.onnx, {out}/model.ort and {out}/model_card.json")
+
+
+def _derive(args: argparse.Namespace) -> None:
+    from hwnas.arch import save_arch
+    from hwnas.derive_on_device import derive_for_target
+    from hwnas.latency.device_identity import describe_mismatch
+    from hwnas.latency.table import load_table
+    from hwnas.search_checkpoint import load_search_checkpoint
+
+    if not args.target_ms > 0:
+        raise HwnasError(f"--target-ms must be a positive number of ms, got {args.target_ms}")
+    checkpoint = load_search_checkpoint(args.ckpt)
+    floor = checkpoint.hparams.get("derive_floor", 0.9) if args.floor is None else args.floor
+    if not 0 <= floor < 1:
+        raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
+    table_path = args.table or checkpoint.table_path
+    table = load_table(table_path, checkpoint.supernet.space)
+    mismatch = describe_mismatch(str(table_path), table.device)
+    if mismatch:
+        print(mismatch)
+    out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent.parent / "derive"
+    probabilities = [p.detach() for p in checkpoint.supernet.probabilities()]
+    arch, derived = derive_for_target(probabilities, table, table_path, args.target_ms, floor, not args.no_measure)
+    save_arch(arch, out / "arch.json", {"stage": "derive", "checkpoint": str(Path(args.ckpt).resolve()), **derived})
+    measured = derived["measured_ms"]
+    print(f"derived {', '.join(arch.ops)}: predicted {derived['predicted_ms']:.4f} ms, "
+          + (f"measured {measured:.4f} ms" if measured is not None else f"not measured: {derived['not_measured_because']}")
+          + f" (target {args.target_ms} ms); wrote {out}/arch.json")
 
 
 def _select(args: argparse.Namespace) -> None:

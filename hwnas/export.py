@@ -2,8 +2,14 @@
 
 The model card states what a user needs to trust the model on the target: test accuracy,
 the latency target of the search, the latency the table predicted (as measured, and
-rescaled to the machine's speed now by the table's reference subnet), and the latency
-ONNX Runtime measured on this machine with the same interleaved protocol as the table.
+rescaled to the machine's speed now by the table's reference subnet), the latency ONNX
+Runtime measured on this machine with the same interleaved protocol as the table, and
+whether the target was met (measured inside [floor·T, T], the derive's window).
+
+Everything but the weights and the test accuracy comes from the run's arch.json record (its
+provenance: table, target, floor); `--table` names another table. A measurement is compared
+with the table's prediction only when the table's device is this machine; otherwise the card
+says which device the prediction belongs to and gives no error between the two.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwnas.arch import build_subnet, load_arch
+from hwnas.arch import build_subnet, load_arch_record
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
-from hwnas.latency.table import LatencyTable, load_table
+from hwnas.derive import DEFAULT_FLOOR
+from hwnas.latency.device_identity import describe_mismatch
+from hwnas.latency.table import LatencyTable, load_table, table_record
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 
@@ -72,13 +80,16 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     if not result_path.is_file():
         raise ExportError(f"{retrain_dir}: no retrain.json: point --run at a folder written by `hwnas retrain`")
     result = json.loads(result_path.read_text())
-    search = result.get("search") or {}
-    table_path = table_path or search.get("table")
+    arch, provenance = load_arch_record(retrain_dir / result["arch"])
+    recorded_table = provenance.get("table") or {}
+    table_path = table_path or recorded_table.get("path")
     if table_path is None:
-        raise ExportError(f"{result_path} names no latency table: pass --table latency_tables/<name>.json")
-
-    arch = load_arch(retrain_dir / result["arch"])
+        raise ExportError(f"{retrain_dir / result['arch']} names no latency table: "
+                          f"pass --table latency_tables/<name>.json")
     table = load_table(table_path, arch.space)
+    mismatch = describe_mismatch(str(table_path), table.device)
+    if mismatch:
+        print(mismatch)
     model = build_subnet(arch)
     model.load_state_dict(torch.load(retrain_dir / result["weights"], weights_only=True))
     model.eval()
@@ -92,6 +103,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     measured, reference_now_ms = measure_with_reference(onnx_path, table, device, threads)
     predicted_ms = table.predict_ms(arch)
     predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
+    target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
+    measured_ms = measured["median_ms"]
 
     card = {
         "format": "hwnas.model_card", "version": 1,
@@ -102,15 +115,19 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
         "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
         "latency": {
-            "target_ms": search.get("target_ms"),
+            "target_ms": target_ms,
+            "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
+            "target_met": floor * target_ms <= measured_ms <= target_ms if target_ms else None,
             "predicted_ms": predicted_ms,
             "predicted_now_ms": predicted_now_ms,
-            "predicted_from": {"table": str(table_path), "method": table.method,
+            "predicted_from": {**table_record(table_path, table), "method": table.method,
                                "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
-            "measured_ms": measured["median_ms"],
+            "measured_ms": measured_ms,
             "measured": measured,
-            "prediction_error_pct": (predicted_now_ms / measured["median_ms"] - 1) * 100,
+            "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
+            "prediction_device_note": mismatch,
         },
+        "provenance": provenance,
         "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
     }
     write_json(out_dir / "model_card.json", card)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 import pytorch_lightning as pl
 
-from hwnas.arch import build_subnet, load_arch
+from hwnas.arch import build_subnet, load_arch_record
 
 
 class RetrainModule(pl.LightningModule):
@@ -19,7 +19,7 @@ class RetrainModule(pl.LightningModule):
         """
         super().__init__()
         self.save_hyperparameters()
-        self.arch = load_arch(arch)
+        self.arch, self.provenance = load_arch_record(arch)
         self.net = build_subnet(self.arch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,9 @@ What the steps run depends on the recipe's `model.mode`:
            sampled pair, see gates.py) of loss = latency_loss(CE, E[lat]); with reinforce, the
            REINFORCE gradient of reward acc · (T / lat)^w (see reinforce.py).
            Weight step: another sampled path.
+  gumbel   SNAS / FBNet / GDAS. Arch step: per layer a hard straight-through Gumbel-softmax
+           sample at a temperature annealed from tau_start to tau_end over the search batches;
+           only the sampled ops run (see gumbel.py). Weight step: a sampled path, as in binary.
   softmax  DARTS (first order). Arch step: every layer outputs Σ_j p_j o_j(x), all paths run,
            autograd gives the alphas dL/dα of the same loss. Weight step: the same mixture,
            p held fixed.
@@ -23,6 +26,11 @@ What the steps run depends on the recipe's `model.mode`:
 
 In every mode the warm-up epochs use the one-shot average with drop path, whose drop
 probability rises linearly over the one-shot batches (the warm-up; all batches in `sum`).
+In the sampling modes (binary, gumbel) a layer whose sampled op is `zero` gets no latency
+gradient in that arch step either (supernet.latency_probabilities says why).
+
+How decided the distribution is (top probability and normalised entropy per layer, derive.py)
+is logged every epoch; the arch itself is chosen after the run by derive.py / derive_on_device.py.
 
 Randomness: each batch draws its paths and drop-path masks from one generator seeded by
 (seed, batch number), so runs repeat, a resumed run draws what the uninterrupted one would
@@ -34,6 +42,7 @@ follows it. REINFORCE's reward is averaged over the ranks before it enters the b
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import pytorch_lightning as pl
@@ -41,26 +50,32 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from hwnas.derive import DEFAULT_FLOOR, decision, derive_in_window
 from hwnas.drop_path import ScheduledDropPath
 from hwnas.errors import HwnasError
 from hwnas.gates import GATES, Gate
-from hwnas.latency.objective import ExpectedLatency, LatencyLoss, LossForm
+from hwnas.gumbel import temperature
+from hwnas.latency.device_identity import describe_mismatch
+from hwnas.latency.objective import LOSS_FORMS, ExpectedLatency, LatencyLoss, LossForm
 from hwnas.latency.table import load_table
 from hwnas.reinforce import MovingAverageBaseline, reinforce_loss, reward
 from hwnas.seeding import generator
 from hwnas.space import load_space
 from hwnas.supernet import SuperNet
 
-Mode = Literal["binary", "softmax", "sum"]
-MODES: tuple[Mode, ...] = ("binary", "softmax", "sum")
+Mode = Literal["binary", "gumbel", "softmax", "sum"]
+MODES: tuple[Mode, ...] = ("binary", "gumbel", "softmax", "sum")
+CHECKPOINT_KEY = "hwnas"  # what a search checkpoint embeds beside Lightning's state (on_save_checkpoint)
 Estimator = Literal["binary_connect", "reinforce"]
 ESTIMATORS: tuple[Estimator, ...] = ("binary_connect", "reinforce")
 
 
-def check_search_options(mode: str, gate: str, estimator: str, arch_every: int, warmup_epochs: int,
-                         reward_weight: float) -> None:
+def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, target_ms: float, arch_every: int,
+                         warmup_epochs: int, reward_weight: float, tau_start: float, tau_end: float,
+                         derive_floor: float) -> None:
     """Raise a one-line HwnasError for an option value or combination the search cannot run."""
-    for name, value, choices in [("mode", mode, MODES), ("gate", gate, GATES), ("estimator", estimator, ESTIMATORS)]:
+    for name, value, choices in [("mode", mode, MODES), ("gate", gate, GATES), ("estimator", estimator, ESTIMATORS),
+                                 ("loss_form", loss_form, LOSS_FORMS)]:
         if value not in choices:
             raise HwnasError(f"unknown search {name} {value!r}: use one of {', '.join(choices)}")
     if mode != "binary" and (gate, estimator) != ("full", "binary_connect"):
@@ -71,6 +86,12 @@ def check_search_options(mode: str, gate: str, estimator: str, arch_every: int, 
     if arch_every < 1 or warmup_epochs < 0 or reward_weight < 0:
         raise HwnasError(f"need arch_every ≥ 1, warmup_epochs ≥ 0 and reward_weight ≥ 0, got "
                          f"{arch_every}, {warmup_epochs}, {reward_weight}")
+    if not target_ms > 0:
+        raise HwnasError(f"the latency target must be a positive number of ms, got --model.target_ms {target_ms}")
+    if not 0 < tau_end <= tau_start:
+        raise HwnasError(f"gumbel temperatures need 0 < tau_end ≤ tau_start, got {tau_start} → {tau_end}")
+    if not 0 <= derive_floor < 1:
+        raise HwnasError(f"derive_floor is the share of the target the arch must reach, in [0, 1): got {derive_floor}")
 
 
 class SearchModule(pl.LightningModule):
@@ -79,7 +100,7 @@ class SearchModule(pl.LightningModule):
         space: str,
         table: str,
         target_ms: float,
-        loss_form: LossForm = "add_linear",
+        loss_form: LossForm = "abs_ratio",
         loss_lambda: float = 0.1,
         loss_alpha: float = 0.2,
         loss_beta: float = 0.3,
@@ -95,6 +116,10 @@ class SearchModule(pl.LightningModule):
         estimator: Estimator = "binary_connect",
         reward_weight: float = 0.1,
         baseline_decay: float = 0.99,
+        tau_start: float = 5.0,
+        tau_end: float = 0.5,
+        derive_floor: float = DEFAULT_FLOOR,
+        measure_derived: bool = True,
         seed: int = 0,
     ):
         """
@@ -109,10 +134,16 @@ class SearchModule(pl.LightningModule):
             estimator: binary mode's alpha gradient, binary_connect or reinforce.
             reward_weight: REINFORCE's latency exponent w in acc · (T / lat)^w.
             baseline_decay: REINFORCE's moving-average baseline decay β.
+            tau_start, tau_end: gumbel mode's temperature, annealed geometrically over the search batches.
+            derive_floor: the arch written at the end is the most probable one predicted inside
+                [derive_floor · T, T] (derive.py).
+            measure_derived: when the table's device is this machine, measure the derived subnet and
+                correct the budget before writing arch.json (derive_on_device.py).
             seed: seeds path sampling and drop path (with the batch number).
         """
         super().__init__()
-        check_search_options(mode, gate, estimator, arch_every, warmup_epochs, reward_weight)
+        check_search_options(mode, gate, estimator, loss_form, target_ms, arch_every, warmup_epochs, reward_weight,
+                             tau_start, tau_end, derive_floor)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.space = load_space(space)
@@ -122,6 +153,15 @@ class SearchModule(pl.LightningModule):
         self.latency_loss = LatencyLoss(target_ms, loss_form, loss_alpha, loss_beta, loss_lambda)
         self.drop_path = ScheduledDropPath(max_drop_prob)
         self.baseline = MovingAverageBaseline(baseline_decay)  # REINFORCE only; a buffer, so checkpointed
+        self.table_path = str(Path(table).resolve())
+        # before any training: the arch this run will write must exist (derive.py raises otherwise)
+        derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive_floor * target_ms)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Embed the space and the table's absolute path: derive and select read them from the
+        checkpoint, never from a YAML that may have been edited since or a path relative to where
+        the search ran."""
+        checkpoint[CHECKPOINT_KEY] = {"space": self.space.to_dict(), "table": self.table_path}
 
     def configure_optimizers(self):
         h = self.hparams
@@ -143,6 +183,9 @@ class SearchModule(pl.LightningModule):
         where = "inside" if fastest <= target <= slowest else "OUTSIDE"
         self.print(f"latency range of the space: {fastest:.3f}-{slowest:.3f} ms (table); "
                    f"target {target:.3f} ms is {where} it")
+        mismatch = describe_mismatch(self.hparams.table, self.table.device)
+        if mismatch:
+            self.print(mismatch)
 
     def _batch_number(self, batch_idx: int) -> int:
         return self.current_epoch * self.trainer.num_training_batches + batch_idx
@@ -164,21 +207,34 @@ class SearchModule(pl.LightningModule):
         randomness = generator(self.hparams.seed, batch_number)  # this batch's paths and drop-path masks
         one_shot = self._one_shot()
         if not one_shot and batch_number % self.hparams.arch_every == 0:
-            self._arch_step(arch_opt, *batch["arch"], randomness)
+            self._arch_step(arch_opt, *batch["arch"], randomness, batch_number)
         self._weight_step(weight_opt, *batch["train"], randomness, one_shot, batch_number)
 
-    def _arch_step(self, arch_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator) -> None:
+    def _temperature(self, batch_number: int) -> float:
+        """gumbel mode's τ: annealed over the batches after the warm-up."""
+        warmup_batches = self.hparams.warmup_epochs * self.trainer.num_training_batches
+        search_batches = max(1, self.trainer.estimated_stepping_batches - warmup_batches)
+        return temperature((batch_number - warmup_batches) / search_batches, self.hparams.tau_start,
+                           self.hparams.tau_end)
+
+    def _arch_step(self, arch_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator,
+                   batch_number: int) -> None:
         """arch step (arch batch): the mode's loss, then one Adam step on the alphas."""
         h = self.hparams
         if h.mode == "softmax":
             probabilities = self.supernet.probabilities()
             loss = self._latency_loss(self.supernet.forward_weighted(x, probabilities), y, probabilities)
+        elif h.mode == "gumbel":
+            active, hard_weights = self.supernet.sample_gumbel(randomness, self._temperature(batch_number))
+            probabilities = self.supernet.latency_probabilities(self.supernet.probabilities(), active)
+            loss = self._latency_loss(self.supernet.forward_gumbel(x, active, hard_weights), y, probabilities)
         elif h.estimator == "reinforce":
             loss = self._reinforce_loss(x, y, self.supernet.sample_paths(randomness))
         else:
             sample = self.supernet.sample_gates(randomness, h.gate)
-            loss = self._latency_loss(self.supernet(x, sample.active, sample.gated), y,
-                                      self.supernet.gated_probabilities(sample.gated))
+            probabilities = self.supernet.latency_probabilities(
+                self.supernet.gated_probabilities(sample.gated), sample.active)
+            loss = self._latency_loss(self.supernet(x, sample.active, sample.gated), y, probabilities)
         if h.gate == "two":
             alphas_before = [alphas.detach().clone() for alphas in self.supernet.arch_parameters()]
         arch_opt.zero_grad()
@@ -230,6 +286,9 @@ class SearchModule(pl.LightningModule):
             probabilities = self.supernet.probabilities()
             self.log("arch/expected_latency_ms", self.expected_latency(probabilities), prog_bar=True, sync_dist=True)
             self.log("arch/predicted_latency_ms", self.table.predict_ms(self.supernet.derive()), sync_dist=True)
+            decided = decision(probabilities)  # how decided the distribution is (derive.py)
+            self.log_dict({"arch/min_top_probability": decided["min_top_probability"],
+                           "arch/max_normalized_entropy": decided["max_normalized_entropy"]}, sync_dist=True)
             for layer, (p, names) in enumerate(zip(probabilities, (m.names for m in self.supernet.mixed_ops))):
                 self.log_dict({f"prob/layer{layer}/{name}": p[j] for j, name in enumerate(names)}, sync_dist=True)
 

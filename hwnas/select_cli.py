@@ -10,8 +10,7 @@
     OUT/pareto.png    accuracy vs predicted latency of every scored arch (plots.plot_pareto)
 
 What it reads, and why from there:
-- the supernet weights from the checkpoint (`torch.load(weights_only=True)`: tensors and plain
-  hyperparameters only), the space from the checkpoint's hyperparameters;
+- the supernet weights and the space from the checkpoint (search_checkpoint.py);
 - the data module from the search run's resolved config (RUN/search/logs/config.yaml), so the
   arch split the candidates are scored on is exactly the one the search held out from the
   weights (same dataset, seed and arch_fraction). The test split is never read.
@@ -26,7 +25,6 @@ import importlib
 from itertools import islice
 from pathlib import Path
 
-import torch
 import yaml
 from torch.utils.data import DataLoader
 
@@ -35,32 +33,14 @@ from hwnas.atomic import write_json
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
-from hwnas.latency.table import load_table
+from hwnas.latency.device_identity import describe_mismatch
+from hwnas.latency.table import load_table, table_record
 from hwnas.plots import plot_pareto
-from hwnas.space import SearchSpace, load_space
+from hwnas.search_checkpoint import load_search_checkpoint
+from hwnas.space import SearchSpace
 from hwnas.subnet_eval import SubnetScorer
-from hwnas.supernet import SuperNet
 
 METHODS = ("evolution", "random", "both")
-
-
-def load_supernet(ckpt: Path) -> tuple[SuperNet, dict]:
-    """The trained supernet of a search checkpoint and the search's hyperparameters."""
-    if not ckpt.is_file():
-        raise HwnasError(f"{ckpt}: no such checkpoint (a search run writes RUN/search/checkpoints/last.ckpt)")
-    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
-    hparams = checkpoint.get("hyper_parameters") or {}
-    if "space" not in hparams or "state_dict" not in checkpoint:
-        raise HwnasError(f"{ckpt}: not a checkpoint of `hwnas search` (no space hyperparameter or state dict)")
-    supernet = SuperNet(load_space(hparams["space"]))
-    prefix = "supernet."  # SearchModule.supernet
-    state = {key[len(prefix):]: value for key, value in checkpoint["state_dict"].items() if key.startswith(prefix)}
-    try:
-        supernet.load_state_dict(state)
-    except RuntimeError as error:
-        raise HwnasError(f"{ckpt}: its weights do not fit the space {hparams['space']} (was the file edited "
-                         f"since the search?): {str(error).splitlines()[0]}") from None
-    return supernet, hparams
 
 
 def datamodule_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
@@ -96,10 +76,14 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     ckpt_path = Path(ckpt)
     search_dir = ckpt_path.parent.parent  # RUN/search/checkpoints/last.ckpt → RUN/search
     out_dir = Path(out)
-    supernet, hparams = load_supernet(ckpt_path)
-    space = supernet.space
-    table_path = table or hparams["table"]
-    budget = LatencyBudget(load_table(table_path, space), space, target_ms)
+    checkpoint = load_search_checkpoint(ckpt_path)
+    supernet, space = checkpoint.supernet, checkpoint.supernet.space
+    table_path = table or checkpoint.table_path
+    latency_table = load_table(table_path, space)
+    mismatch = describe_mismatch(str(table_path), latency_table.device)
+    if mismatch:
+        print(mismatch)
+    budget = LatencyBudget(latency_table, space, target_ms)
 
     datamodule = datamodule_of_run(Path(data_config) if data_config else search_dir / "logs/config.yaml", space)
     # The train split is already in seeded random order: its first batches are a random sample.
@@ -136,7 +120,11 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
                     for name, history in results.items()},
         "pareto_front": [_record(e) for e in pareto_front([e for h in results.values() for e in h])],
     }
-    save_arch(chosen.arch, out_dir / "arch.json")
+    save_arch(chosen.arch, out_dir / "arch.json", {
+        "stage": "select", "checkpoint": str(ckpt_path.resolve()), "table": table_record(table_path, latency_table),
+        "target_ms": target_ms, "floor": 0.0, "predicted_ms": chosen.latency_ms, "measured_ms": None,
+        "not_measured_because": "select chooses on the table's prediction; `hwnas measure` the export",
+        "method": chosen_method, "arch_split_accuracy": chosen.score})
     write_json(out_dir / "select.json", summary)
     plot_pareto(out_dir / "pareto.png", results, chosen, target_ms, budget.range_ms)
     return summary

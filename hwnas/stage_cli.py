@@ -2,10 +2,13 @@
 
     RUN_DIR/logs/            CSV metrics and the resolved config.yaml
     RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
-    search:  RUN_DIR/arch.json, RUN_DIR/search.json (mode, target, latency range, prediction,
-             probabilities); mode sum trains the supernet only and writes no arch.json:
+    search:  RUN_DIR/arch.json (the most probable arch inside [floor·T, T], measured here when the
+             table is this machine's: derive_on_device.py), RUN_DIR/search.json (mode, target,
+             latency range, the derive's tries, the plain argmax beside it, probabilities and how
+             decided they are); mode sum trains the supernet only and writes no arch.json:
              `hwnas select --ckpt RUN_DIR/checkpoints/last.ckpt` chooses the arch from it
-    retrain: RUN_DIR/arch.json, RUN_DIR/subnet.pt (state dict), RUN_DIR/retrain.json (test accuracy)
+    retrain: RUN_DIR/arch.json (the input record, provenance kept), RUN_DIR/subnet.pt (state dict),
+             RUN_DIR/retrain.json (test accuracy)
 
 The data module's input resolution and channels are linked from the space, so they cannot
 disagree with the network. The search runs DDP with find_unused_parameters (`search_strategy`);
@@ -26,6 +29,8 @@ from pytorch_lightning.strategies import DDPStrategy, Strategy
 from hwnas.arch import load_arch, save_arch
 from hwnas.atomic import atomic_output, write_json
 from hwnas.data import ImageDataModule
+from hwnas.derive import decision
+from hwnas.derive_on_device import derive_for_target
 from hwnas.retrain import RetrainModule
 from hwnas.search import SearchModule
 from hwnas.space import load_space
@@ -126,16 +131,22 @@ def _search(cli: _StageCLI) -> None:
         print(f"mode sum trained the supernet only; choose the arch with "
               f"`hwnas select --ckpt {run_dir}/checkpoints/last.ckpt --target-ms {h.target_ms}`")
         return
-    arch = model.supernet.derive()
-    save_arch(arch, run_dir / "arch.json")
     probabilities = [p.detach() for p in model.supernet.probabilities()]
+    arch, derived = derive_for_target(probabilities, model.table, model.table_path, h.target_ms, h.derive_floor,
+                                      h.measure_derived)
+    argmax = model.supernet.derive()
+    provenance = {"stage": "search", "checkpoint": str((run_dir / "checkpoints" / "last.ckpt").resolve()), **derived,
+                  "argmax": {"ops": list(argmax.ops), "predicted_ms": model.table.predict_ms(argmax)}}
+    save_arch(arch, run_dir / "arch.json", provenance)
     summary.update({
-        "predicted_ms": model.table.predict_ms(arch), "ops": list(arch.ops),
+        **{k: provenance[k] for k in ("predicted_ms", "measured_ms", "target_met", "argmax", "tries")},
+        "ops": list(arch.ops), "decision": decision(probabilities),
         "probabilities": [{name: round(float(p), 4) for name, p in zip(mixed.names, layer_probabilities)}
                           for mixed, layer_probabilities in zip(model.supernet.mixed_ops, probabilities)],
     })
     write_json(run_dir / "search.json", summary)
-    print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "ops")}, indent=2))
+    print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "measured_ms",
+                                              "target_met", "ops")}, indent=2))
     print(f"wrote {run_dir}/arch.json")
 
 
@@ -144,13 +155,11 @@ def _retrain(cli: _StageCLI) -> None:
     model: RetrainModule = cli.model
     cli.trainer.fit(model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
     (test,) = cli.trainer.test(model, cli.datamodule, verbose=False)
-    save_arch(model.arch, run_dir / "arch.json")
+    save_arch(model.arch, run_dir / "arch.json", model.provenance)  # the record travels on, unchanged
     with atomic_output(run_dir / "subnet.pt") as temporary:
         torch.save(model.net.state_dict(), temporary)  # tensors only: loads with weights_only=True
-    search_summary = Path(model.hparams.arch).parent / "search.json"
     write_json(run_dir / "retrain.json", {
         "arch": "arch.json", "weights": "subnet.pt", "test_accuracy": test["test/acc"],
-        "dataset": type(cli.datamodule).__name__,
-        "search": json.loads(search_summary.read_text()) if search_summary.is_file() else None,
+        "dataset": type(cli.datamodule).__name__, "retrained_from": str(Path(model.hparams.arch).resolve()),
     })
     print(f"test accuracy {test['test/acc']:.4f}; wrote {run_dir}/subnet.pt and {run_dir}/retrain.json")

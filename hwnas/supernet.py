@@ -16,6 +16,13 @@ Three forwards, each its own method, chosen by the caller per call (no global mo
   in layer l. With `gated` (a GateSample's, see gates.py) the alphas receive the BinaryConnect
   gate gradient over those candidates; when a layer's sampled op is `zero`, that layer is
   skipped and gets no gate gradient.
+- `forward_gumbel(x, samples)`: one sampled candidate per layer scaled by its straight-through
+  Gumbel weight (search mode `gumbel`, see gumbel.py); a sampled `zero` skips the layer.
+
+In every arch step a layer whose sampled op is `zero` ran nothing, so CE gives its alphas no
+gradient that step; `latency_probabilities` then holds that layer's probabilities constant in
+the expected latency, or the latency term alone would push the layer, towards the cheap ops,
+on 1 − p_zero of the steps more than CE does (the reference drops such a layer's arch gradient).
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from hwnas.arch import Arch
-from hwnas.drop_path import drop_path
+from hwnas.drop_path import path_masks
 from hwnas.gates import BinaryGate, Gate, GateSample, gated_probabilities, keep_ungated_probabilities, sample_gate
+from hwnas.gumbel import hard_sample
 from hwnas.ops import Head, build_candidate, build_stem
 from hwnas.space import SearchableLayer, SearchSpace, parse_op
 
@@ -51,9 +59,11 @@ class MixedOp(nn.Module):
 
     def forward_weighted(self, x: torch.Tensor, weights: torch.Tensor, drop_prob: float = 0.0,
                          generator: torch.Generator | None = None) -> torch.Tensor:
-        """Σ_j weights_j · o_j(x) over the candidates (zero adds nothing), each path dropped per sample."""
-        out = sum(weights[j] * drop_path(op(x), drop_prob, generator)
-                  for j, (op, zero) in enumerate(zip(self.candidates, self.is_zero)) if not zero)
+        """Σ_j weights_j · o_j(x) over the candidates (zero adds nothing), each path dropped per
+        sample, never all of them (drop_path.py)."""
+        paths = [j for j, zero in enumerate(self.is_zero) if not zero]
+        masks = path_masks(len(x), len(paths), drop_prob, generator).to(x)  # (B, paths)
+        out = sum(weights[j] * self.candidates[j](x) * masks[:, i].view(-1, 1, 1, 1) for i, j in enumerate(paths))
         return x + out if self.has_residual else out
 
     def forward_path(self, x: torch.Tensor, active: int, gated: Sequence[int] | None = None) -> torch.Tensor:
@@ -63,6 +73,13 @@ class MixedOp(nn.Module):
         out = self.candidates[active](x)
         if gated is not None:
             out = BinaryGate.apply(out, self.alphas, x, self.candidates, gated, active)
+        return x + out if self.has_residual else out
+
+    def forward_gumbel(self, x: torch.Tensor, active: int, hard_weights: torch.Tensor) -> torch.Tensor:
+        """Run candidate `active` only, scaled by its straight-through weight (1 forward; gumbel.py)."""
+        if self.is_zero[active]:
+            return x
+        out = hard_weights[active] * self.candidates[active](x)
         return x + out if self.has_residual else out
 
 
@@ -113,6 +130,17 @@ class SuperNet(nn.Module):
         expected latency is taken over, so that only the gated alphas get a gradient."""
         return [gated_probabilities(mixed.alphas, layer_gated) for mixed, layer_gated in zip(self.mixed_ops, gated)]
 
+    def latency_probabilities(self, probabilities: Sequence[torch.Tensor], active: Sequence[int]
+                              ) -> list[torch.Tensor]:
+        """The probabilities an arch step's expected latency is taken over: those of a layer whose
+        active op is `zero` held constant (module docstring)."""
+        return [p.detach() if mixed.is_zero[a] else p for p, mixed, a in zip(probabilities, self.mixed_ops, active)]
+
+    def sample_gumbel(self, generator: torch.Generator, tau: float) -> tuple[list[int], list[torch.Tensor]]:
+        """Per layer the sampled index and its straight-through one-hot (gumbel.py)."""
+        samples = [hard_sample(mixed.alphas, tau, generator) for mixed in self.mixed_ops]
+        return [k for k, _ in samples], [h for _, h in samples]
+
     def keep_ungated_probabilities(self, gated: Sequence[Sequence[int]], old_alphas: Sequence[torch.Tensor]) -> None:
         """The two-path rescale, after the arch optimizer step; old_alphas: the alphas before it."""
         for mixed, layer_gated, old in zip(self.mixed_ops, gated, old_alphas):
@@ -127,6 +155,14 @@ class SuperNet(nn.Module):
         x = self.stem(x)
         for index, mixed in enumerate(self.mixed_ops):
             x = mixed.forward_path(x, paths[index], None if gated is None else gated[index])
+        return self.head(x)
+
+    def forward_gumbel(self, x: torch.Tensor, active: Sequence[int], hard_weights: Sequence[torch.Tensor]
+                       ) -> torch.Tensor:
+        """(B, C, H, W) → (B, classes) through the sampled candidate of every layer (gumbel.py)."""
+        x = self.stem(x)
+        for mixed, layer_active, layer_weights in zip(self.mixed_ops, active, hard_weights):
+            x = mixed.forward_gumbel(x, layer_active, layer_weights)
         return self.head(x)
 
     def forward_weighted(self, x: torch.Tensor, weights: Sequence[torch.Tensor], drop_prob: float = 0.0,

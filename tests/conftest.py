@@ -39,3 +39,27 @@ def tiny_table_path(tiny_space_path, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("table") / "tiny-cpu.json"
     save_table(table, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_target_ms(tiny_space_path, tiny_table_path) -> float:
+    """A target exactly at the predicted latency of the tiny space's median arch: the tiny space
+    has 18 archs, so a target picked from its range alone may leave [0.9 T, T] empty."""
+    from hwnas.arch import Arch
+    from hwnas.latency.table import load_table
+    from hwnas.space import load_space
+    import itertools
+
+    space = load_space(tiny_space_path)
+    table = load_table(tiny_table_path, space)
+    latencies = sorted(table.predict_ms(Arch(space, ops))
+                       for ops in itertools.product(*(layer.candidates for layer in space.layers())))
+    return round(latencies[len(latencies) // 2], 6) + 1e-6
+
+
+@pytest.fixture(scope="session")
+def tiny_search_args(tiny_space_path, tiny_table_path, tiny_target_ms) -> list[str]:
+    """`hwnas search` options for the tiny space where a test is about something else than the
+    derive: a feasible target, the window opened down to 0, and no measurement of the result."""
+    return ["--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
+            "--model.target_ms", str(tiny_target_ms), "--model.derive_floor", "0", "--model.measure_derived", "false"]

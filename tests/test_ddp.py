@@ -19,13 +19,11 @@ TESTS = Path(__file__).parent
     ["--model.gate", "two", "--trainer.strategy", "ddp"],
     ["--model.estimator", "reinforce"],  # the recipe's strategy auto, as `make search DEVICES=2` runs it
 ], ids=["two-path-ddp", "reinforce-auto"])
-def test_two_ranks_end_with_equal_alphas_after_several_arch_steps(tiny_space_path, tiny_table_path, tmp_path,
-                                                                    options):
+def test_two_ranks_end_with_equal_alphas_after_several_arch_steps(tiny_search_args, tmp_path, options):
     """1 warm-up epoch, then 2 search epochs of 3 batches: 6 arch steps on each rank. The two-path
     rescale and the REINFORCE baseline must run identically everywhere."""
     command = [str(HWNAS), "search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path / "run"),
-               "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-               "--model.warmup_epochs", "1", "--model.arch_lr", "0.02", *options,
+               *tiny_search_args, "--model.warmup_epochs", "1", "--model.arch_lr", "0.02", *options,
                "--trainer.max_epochs", "3", "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1",
                "--trainer.devices", "2", "--trainer.enable_progress_bar", "false",
                "--trainer.callbacks+=cli_callbacks.SaveRankState", "--trainer.callbacks.folder", str(tmp_path)]
@@ -33,8 +31,11 @@ def test_two_ranks_end_with_equal_alphas_after_several_arch_steps(tiny_space_pat
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in (0, 1)]
-    assert all(state["ddp_finds_unused"] and state["alphas_in_ddp"] and state["arch_steps"] == [6, 6, 6]
-               for state in ranks)
+    # the last tiny layer has no `zero`, so it takes every arch step; the others skip the steps
+    # in which they sampled zero (supernet.latency_probabilities), on both ranks alike
+    assert all(state["ddp_finds_unused"] and state["alphas_in_ddp"] and state["arch_steps"][-1] == 6
+               and max(state["arch_steps"]) == 6 for state in ranks)
+    assert ranks[0]["arch_steps"] == ranks[1]["arch_steps"]
     assert all(torch.equal(a, b) for a, b in zip(ranks[0]["alphas"], ranks[1]["alphas"]))
     assert torch.equal(ranks[0]["baseline"], ranks[1]["baseline"])
     assert max(float(a.abs().max()) for a in ranks[0]["alphas"]) > 0.02  # they moved (init std 1e-3)

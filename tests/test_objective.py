@@ -65,3 +65,30 @@ def test_add_linear_value():
 def test_non_positive_target_is_rejected():
     with pytest.raises(ValueError, match="target"):
         LatencyLoss(0.0)
+
+
+def test_abs_ratio_has_its_minimum_at_the_target_and_add_linear_does_not():
+    """TF-NAS's |E/T − 1| turns round at T; ProxylessNAS's add_linear keeps falling below it."""
+    target = 0.08
+    latencies = torch.tensor([0.06, 0.07, 0.08, 0.09, 0.10])
+    ce = torch.tensor(1.0)
+    abs_ratio = [float(LatencyLoss(target, "abs_ratio", lam=1.0)(ce, e)) for e in latencies]
+    add_linear = [float(LatencyLoss(target, "add_linear", lam=1.0)(ce, e)) for e in latencies]
+    assert min(range(5), key=abs_ratio.__getitem__) == 2
+    assert min(range(5), key=add_linear.__getitem__) == 0
+
+
+def test_abs_ratio_pushes_alphas_towards_the_target_from_either_side(setup):
+    """Below T the latency term favours the dearer candidate, above T the cheaper one."""
+    space, table = setup
+    net = SuperNet(space)
+    expected = ExpectedLatency(table)
+    layer = next(i for i, m in enumerate(net.mixed_ops) if not any(m.is_zero))
+    costs = table.layer_costs_ms()[layer]
+    cheap, dear = costs.index(min(costs)), costs.index(max(costs))
+    fastest, slowest = table.latency_range_ms()
+    for target, favoured in [(slowest * 2, dear), (fastest / 2, cheap)]:
+        net.zero_grad()
+        LatencyLoss(target, "abs_ratio", lam=1.0)(torch.tensor(0.0), expected(net.probabilities())).backward()
+        grad = net.mixed_ops[layer].alphas.grad
+        assert int(grad.argmin()) == favoured  # gradient descent raises the alpha with the lowest gradient

@@ -1,9 +1,12 @@
 """The `hwnas` command end to end on the tiny space: search → retrain → export → predict/measure,
-each stage reading only what the previous one wrote; and bad input is one line, exit 2."""
+each stage reading only the arch.json record the previous one wrote (derive and select too);
+and bad input is one line, exit 2."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 
 import numpy as np
 import onnxruntime as ort
@@ -15,11 +18,11 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps"
 
 
 @pytest.fixture(scope="module")
-def run(tiny_space_path, tiny_table_path, tmp_path_factory):
+def run(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
                  "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-                 "--model.target_ms", "0.05", "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
+                 "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
                  "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *QUIET]) == 0
     assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(root / "search/arch.json"),
                  "--run_dir", str(root / "retrain"), "--trainer.max_epochs", "2", *QUIET]) == 0
@@ -34,15 +37,39 @@ def test_search_writes_arch_and_summary_in_the_run_folder(run):
     assert (run / "search/checkpoints/last.ckpt").is_file() and (run / "search/logs/metrics.csv").is_file()
 
 
-def test_retrain_reports_a_test_accuracy(run):
+def test_search_records_where_its_arch_came_from(run, tiny_table_path, tiny_target_ms):
+    """arch.json v2: stage, checkpoint, table (absolute path, content hash, device), target,
+    predicted and measured latency (the tiny table was profiled on this machine), the argmax beside it."""
+    record = json.loads((run / "search/arch.json").read_text())
+    provenance = record["provenance"]
+    assert record["version"] == 2 and provenance["stage"] == "search"
+    assert provenance["checkpoint"] == str((run / "search/checkpoints/last.ckpt").resolve())
+    assert provenance["table"]["path"] == str(tiny_table_path.resolve())
+    assert provenance["table"]["sha256"] == hashlib.sha256(tiny_table_path.read_bytes()).hexdigest()
+    assert provenance["target_ms"] == tiny_target_ms
+    assert 0.9 * tiny_target_ms <= provenance["tries"][0]["predicted_ms"] <= tiny_target_ms
+    assert provenance["measured_ms"] > 0 and 1 <= len(provenance["tries"]) <= 3
+    assert len(provenance["argmax"]["ops"]) == len(record["ops"])
+
+
+def test_search_summary_says_how_decided_the_distribution_is(run):
+    decided = json.loads((run / "search/search.json").read_text())["decision"]
+    assert 0 < decided["min_top_probability"] <= 1 and len(decided["normalized_entropy"]) == 3
+
+
+def test_retrain_reports_a_test_accuracy_and_carries_the_record_on(run):
     result = json.loads((run / "retrain/retrain.json").read_text())
-    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["search"]["target_ms"] == 0.05
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    searched, retrained = (json.loads((run / f"{stage}/arch.json").read_text()) for stage in ("search", "retrain"))
+    assert retrained == searched
 
 
-def test_model_card_states_accuracy_target_predicted_and_measured_latency(run):
+def test_model_card_states_accuracy_target_predicted_and_measured_latency(run, tiny_target_ms):
     card = json.loads((run / "export/model_card.json").read_text())
     latency = card["latency"]
-    assert latency["target_ms"] == 0.05 and latency["predicted_ms"] > 0 and latency["measured_ms"] > 0
+    assert latency["target_ms"] == tiny_target_ms and latency["predicted_ms"] > 0 and latency["measured_ms"] > 0
+    assert latency["target_met"] == (0.9 * tiny_target_ms <= latency["measured_ms"] <= tiny_target_ms)
+    assert latency["prediction_error_pct"] is not None and card["provenance"]["stage"] == "search"
     assert card["checks"]["ort_vs_torch_max_abs_diff"] <= 1e-4
     assert card["accuracy"]["test"] == json.loads((run / "retrain/retrain.json").read_text())["test_accuracy"]
 
@@ -65,3 +92,46 @@ def test_a_table_of_another_space_is_a_one_line_error(run, capsys):
     assert main(["predict", "--arch", str(run / "search/arch.json"), "--table", "latency_tables/demo-cpu.json"]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "demo-cpu.json" in error and "hwnas profile" in error
+
+
+def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(run, tiny_space_path, tmp_path, monkeypatch):
+    """From another directory, with the space YAML gone: the checkpoint embeds the space and
+    names its table by absolute path."""
+    space_copy = tmp_path / "tiny-copy.yaml"
+    shutil.copy(tiny_space_path, space_copy)
+    monkeypatch.chdir(tmp_path)
+    ckpt = run / "search/checkpoints/last.ckpt"
+    fastest, slowest = json.loads((run / "search/search.json").read_text())["latency_range_ms"]
+    assert main(["derive", "--ckpt", str(ckpt), "--target-ms", str(slowest), "--floor", "0", "--no-measure",
+                 "--out", "derived"]) == 0
+    record = json.loads((tmp_path / "derived/arch.json").read_text())
+    assert record["provenance"]["stage"] == "derive" and record["provenance"]["target_ms"] == slowest
+    assert record["provenance"]["predicted_ms"] <= slowest and record["provenance"]["measured_ms"] is None
+
+
+def test_derive_with_another_devices_table_says_so_and_measures_nothing(run, tiny_table_path, tmp_path, capsys):
+    other = json.loads(tiny_table_path.read_text())
+    other["device"]["cpu"] = "Some Other CPU 9000"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    _, slowest = json.loads((run / "search/search.json").read_text())["latency_range_ms"]
+    assert main(["derive", "--ckpt", str(run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
+                 "--floor", "0", "--table", str(tmp_path / "other.json"), "--out", str(tmp_path / "d")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "Some Other CPU 9000" in notes[0]
+    provenance = json.loads((tmp_path / "d/arch.json").read_text())["provenance"]
+    assert provenance["measured_ms"] is None and "Some Other CPU 9000" in provenance["not_measured_because"]
+
+
+def test_select_then_retrain_then_export_runs_from_the_record(run, tiny_space_path, tiny_table_path, tmp_path):
+    """It used to stop at export with "names no latency table", and with --table the card said target_ms null."""
+    fastest, slowest = json.loads((run / "search/search.json").read_text())["latency_range_ms"]
+    target = (fastest + slowest) / 2
+    assert main(["select", "--ckpt", str(run / "search/checkpoints/last.ckpt"), "--target-ms", str(target),
+                 "--population", "3", "--cycles", "2", "--sample", "2", "--calibration-batches", "1",
+                 "--out", str(tmp_path / "select")]) == 0
+    assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(tmp_path / "select/arch.json"),
+                 "--run_dir", str(tmp_path / "retrain"), "--trainer.max_epochs", "1", *QUIET]) == 0
+    assert main(["export", "--run", str(tmp_path / "retrain"), "--out", str(tmp_path / "export")]) == 0
+    card = json.loads((tmp_path / "export/model_card.json").read_text())
+    assert card["latency"]["target_ms"] == target and card["provenance"]["stage"] == "select"
+    assert card["latency"]["predicted_from"]["path"] == str(tiny_table_path.resolve())

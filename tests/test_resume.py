@@ -14,9 +14,9 @@ from hwnas.cli import main
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
 
 
-def search(run_dir, space, table, options, *extra) -> None:
+def search(run_dir, search_args, options, *extra) -> None:
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(run_dir),
-                 "--model.space", str(space), "--model.table", str(table), "--model.warmup_epochs", "2",
+                 *search_args, "--model.warmup_epochs", "2",
                  "--model.arch_lr", "0.02", *options, "--trainer.max_epochs", "4",
                  "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1", *QUIET, *extra]) == 0
 
@@ -27,17 +27,17 @@ def final_state(run_dir) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("options, stop_after", [([], 1), ([], 3), (["--model.estimator", "reinforce"], 3)],
                          ids=["in-warm-up", "in-search", "reinforce-in-search"])
-def test_a_resumed_search_ends_where_an_uninterrupted_one_does(tiny_space_path, tiny_table_path, tmp_path, options,
+def test_a_resumed_search_ends_where_an_uninterrupted_one_does(tiny_search_args, tmp_path, options,
                                                               stop_after):
     """4 epochs: 0-1 warm-up (drop path), 2-3 search. Interrupted after epoch `stop_after`."""
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    search(straight, tiny_space_path, tiny_table_path, options)
-    search(resumed, tiny_space_path, tiny_table_path, options,
+    search(straight, tiny_search_args, options)
+    search(resumed, tiny_search_args, options,
            "--trainer.callbacks+=cli_callbacks.StopAfterEpochs", "--trainer.callbacks.epochs", str(stop_after))
     interrupted = final_state(resumed)
-    search(resumed, tiny_space_path, tiny_table_path, options, "--ckpt_path", str(resumed / "checkpoints/last.ckpt"))
+    search(resumed, tiny_search_args, options, "--ckpt_path", str(resumed / "checkpoints/last.ckpt"))
     expected, got = final_state(straight), final_state(resumed)
     assert not torch.equal(interrupted["supernet.head.classifier.weight"], got["supernet.head.classifier.weight"])
     assert expected.keys() == got.keys()
     assert [key for key in expected if not torch.equal(expected[key], got[key])] == []
-    assert json.loads((straight / "arch.json").read_text()) == json.loads((resumed / "arch.json").read_text())
+    assert json.loads((straight / "arch.json").read_text())["ops"] == json.loads((resumed / "arch.json").read_text())["ops"]

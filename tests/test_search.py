@@ -16,7 +16,7 @@ from hwnas.space import load_space
 def search(space_path, table_path, target_ms: float) -> SearchModule:
     pl.seed_everything(0, verbose=False)
     model = SearchModule(str(space_path), str(table_path), target_ms, loss_lambda=1.0, warmup_epochs=2,
-                         arch_lr=0.02)
+                         arch_lr=0.02, derive_floor=0.0)
     trainer = pl.Trainer(max_epochs=6, limit_train_batches=12, limit_val_batches=0, accelerator="cpu",
                          logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)

@@ -17,11 +17,11 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def search_run(tiny_space_path, tiny_table_path, tmp_path_factory):
+def search_run(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
                  "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-                 "--model.target_ms", "0.05", "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
+                 "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
                  "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *QUIET]) == 0
     return root
 

@@ -6,15 +6,22 @@ Expected latency of the supernet's current architecture distribution:
 
 with p = softmax(α) per layer, `zero` costing 0 ms, and costs calibrated when the table is
 (then T is a target for the whole network's measured latency, see calibration.py). Autograd carries dE/dα into the
-alphas. Two loss forms from the ProxylessNAS reference, with an explicit target T in ms:
+alphas. Three loss forms, each with an explicit target T in ms:
 
-- add_linear: CE + λ · (E[lat] − T) / T                       (λ = 0.1 in the reference)
-- mul_log:    α · CE · (log E[lat] / log T)^β                 (α = 0.2, β = 0.3)
+- abs_ratio:  CE + λ · |E[lat] / T − 1|                       (TF-NAS; the recipes' default)
+- add_linear: CE + λ · (E[lat] − T) / T                       (ProxylessNAS, λ = 0.1 in the reference)
+- mul_log:    α · CE · (log E[lat] / log T)^β                 (ProxylessNAS, α = 0.2, β = 0.3)
+
+Only abs_ratio has its minimum at E[lat] = T: its alpha gradient is ±λ/T · p_i (c_i − Σ_j p_j c_j),
+the sign set by which side of T the expectation is on, so the search settles where CE's pull
+towards bigger ops meets the penalty, at or just above T. add_linear's gradient is the same
+without the sign: λ/T · p_i (c_i − Σ p c) whatever E[lat] is, a push towards cheaper ops that
+never stops, and mul_log is monotone in E[lat] too. With either of those, where the search ends
+is set by the number of arch steps, not by T (measured: BENCHMARKS.md, "Latency objectives").
 
 mul_log takes its logs of latencies in µs. The reference worked in ms on ~80 ms mobile
 networks; below 1 ms (every op of a small CPU network) log-ms turns negative and the ratio
 inverts its meaning, while log-µs stays positive for anything slower than 1 µs.
-Both forms push E[lat] down whatever the target; a tighter target pushes harder.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from typing import Literal
 import torch
 from hwnas.latency.table import LatencyTable
 
-LossForm = Literal["add_linear", "mul_log"]
+LossForm = Literal["abs_ratio", "add_linear", "mul_log"]
+LOSS_FORMS: tuple[LossForm, ...] = ("abs_ratio", "add_linear", "mul_log")
 MS_TO_US = 1000.0
 
 
@@ -43,18 +51,20 @@ class ExpectedLatency:
 @dataclass(frozen=True)
 class LatencyLoss:
     target_ms: float
-    form: LossForm = "add_linear"
+    form: LossForm = "abs_ratio"
     alpha: float = 0.2  # mul_log scale
     beta: float = 0.3  # mul_log exponent
-    lam: float = 0.1  # add_linear weight
+    lam: float = 0.1  # abs_ratio and add_linear weight
 
     def __post_init__(self):
         if not self.target_ms > 0:
             raise ValueError(f"the latency target must be positive (ms), got {self.target_ms}")
-        if self.form not in ("add_linear", "mul_log"):
-            raise ValueError(f"unknown latency loss form {self.form!r}: use add_linear or mul_log")
+        if self.form not in LOSS_FORMS:
+            raise ValueError(f"unknown latency loss form {self.form!r}: use one of {', '.join(LOSS_FORMS)}")
 
     def __call__(self, ce: torch.Tensor, expected_ms: torch.Tensor) -> torch.Tensor:
+        if self.form == "abs_ratio":
+            return ce + self.lam * (expected_ms / self.target_ms - 1).abs()
         if self.form == "add_linear":
             return ce + self.lam * (expected_ms - self.target_ms) / self.target_ms
         log_ratio = torch.log(expected_ms * MS_TO_US) / torch.log(torch.tensor(self.target_ms * MS_TO_US))

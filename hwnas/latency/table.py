@@ -21,6 +21,7 @@ machine's speed now by timing the reference again (`rescale_factor`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -165,6 +166,12 @@ class LatencyTable:
             raise TableError(f"the table was measured for space {self.space.name} ({self.space.fingerprint()}), "
                              f"the arch belongs to {arch.space.name} ({arch.space.fingerprint()}): "
                              f"profile its space with `hwnas profile`")
+
+
+def table_record(path: str | Path, table: LatencyTable) -> dict:
+    """How an arch record names the table it was predicted with: absolute path, content hash, device."""
+    path = Path(path).resolve()
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "device": table.device}
 
 
 def save_table(table: LatencyTable, path: str | Path) -> None:

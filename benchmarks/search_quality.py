@@ -1,0 +1,164 @@
+"""Search quality: does the searched arch beat random archs at the same latency?
+
+    .venv/bin/python benchmarks/search_quality.py --data-root ../shared/data/mnist-7k \
+        [--data-class hwnas.data.ImageFolderDataModule] [--space recipes/spaces/demo.yaml] \
+        [--table latency_tables/demo-cpu.json] [--targets 0.25 0.5 0.75] [--seeds 2] [--random 5]
+
+At each target T (a share of the table's latency range), on the data module given:
+  searched  `hwnas search` (the recipe's settings, epochs from --search-epochs), its arch.json
+  selected  `hwnas select` on the same supernet (aging evolution, the arch split)
+  random    --random archs drawn uniformly, kept if predicted inside [0.95 T, T]
+  uniform   every arch with the same op in every layer that is predicted ≤ T
+each retrained from scratch with one recipe (recipes/retrain_demo.yaml, --retrain-epochs) for
+--seeds seeds, its test accuracy reported as mean ± sd, and each measured on this machine
+(untrained, the table's protocol, derive_on_device.measure_arch). The searched arch's rank is
+its place by mean accuracy among all candidates of its target (1 = best).
+Writes OUT/search_quality.json and OUT/search_quality.png (accuracy vs measured latency).
+One process, one timing at a time: do not run other benchmarks beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from hwnas.arch import Arch, load_arch, random_arch, save_arch
+from hwnas.atomic import atomic_output, write_json
+from hwnas.cli import main as hwnas
+from hwnas.derive_on_device import measure_arch
+from hwnas.latency.table import load_table
+from hwnas.space import load_space
+
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+RANDOM_WINDOW = 0.95  # random archs are drawn predicted inside [0.95 T, T]
+MAX_DRAWS = 200_000  # rejection sampling gives up after this many uniform draws
+
+
+def run(command: list[str]) -> None:
+    if hwnas(command) != 0:
+        raise SystemExit(f"hwnas {' '.join(command)} failed")
+
+
+def random_in_window(space, table, target_ms: float, count: int, seed: int) -> list[Arch]:
+    rng, found = random.Random(seed), []
+    for _ in range(MAX_DRAWS):
+        arch = random_arch(space, rng)
+        if RANDOM_WINDOW * target_ms <= table.predict_ms(arch) <= target_ms and arch not in found:
+            found.append(arch)
+            if len(found) == count:
+                break
+    return found
+
+
+def uniform_archs(space, table, target_ms: float) -> list[Arch]:
+    """Every arch with one op everywhere (zero where a layer allows it is not an op of its own)."""
+    archs = []
+    for op in space.ops:
+        ops = tuple(op for _ in space.layers())
+        arch = Arch(space, ops)
+        if table.predict_ms(arch) <= target_ms:
+            archs.append(arch)
+    return archs
+
+
+def retrain(arch_path: Path, run_dir: Path, seed: int, data_args: list[str], epochs: int) -> float:
+    run(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(arch_path), "--run_dir", str(run_dir),
+         "--seed_everything", str(seed), "--trainer.max_epochs", str(epochs), *data_args, *QUIET])
+    return json.loads((run_dir / "retrain.json").read_text())["test_accuracy"]
+
+
+def benchmark_target(share: float, args, space, table, data_args: list[str], out: Path) -> dict:
+    fastest, slowest = table.latency_range_ms()
+    target = round(fastest + share * (slowest - fastest), 4)
+    folder = out / f"target_{target:.4f}"
+    started = time.perf_counter()
+    run(["search", "--config", args.search_recipe, "--run_dir", str(folder / "search"), "--model.space", args.space,
+         "--model.table", args.table, "--model.target_ms", str(target), "--trainer.max_epochs", str(args.search_epochs),
+         *data_args, *QUIET])
+    search_s = time.perf_counter() - started
+    run(["select", "--ckpt", str(folder / "search/checkpoints/last.ckpt"), "--target-ms", str(target),
+         "--out", str(folder / "select")])
+    candidates = [("searched", load_arch(folder / "search/arch.json")), ("selected", load_arch(folder / "select/arch.json"))]
+    candidates += [("random", a) for a in random_in_window(space, table, target, args.random, args.seed)]
+    candidates += [("uniform", a) for a in uniform_archs(space, table, target)]
+    rows = []
+    for index, (kind, arch) in enumerate(candidates):
+        arch_path = folder / f"candidate{index}" / "arch.json"
+        save_arch(arch, arch_path, {"stage": f"benchmark {kind}", "target_ms": target})
+        accuracies = [retrain(arch_path, folder / f"candidate{index}" / f"seed{seed}", seed, data_args,
+                              args.retrain_epochs) for seed in range(args.seeds)]
+        rows.append({"kind": kind, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch),
+                     "accuracies": accuracies, "mean": statistics.mean(accuracies),
+                     "sd": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0})
+    for row, (_, arch) in zip(rows, candidates):  # timed together at the end: one machine state per target
+        row["measured_ms"] = measure_arch(arch, table)["median_ms"]
+    by_accuracy = sorted(rows, key=lambda r: -r["mean"])
+    random_means = [r["mean"] for r in rows if r["kind"] == "random"]
+    return {"target_ms": target, "share_of_range": share, "search_seconds": search_s, "candidates": rows,
+            "searched_rank": by_accuracy.index(rows[0]) + 1, "of": len(rows),
+            "median_random": statistics.median(random_means) if random_means else None}
+
+
+def plot(results: list[dict], path: Path) -> None:
+    figure = Figure(figsize=(5 * len(results), 4))
+    style = {"searched": ("*", "tab:red", 14), "selected": ("D", "tab:purple", 8), "random": ("o", "tab:gray", 6),
+             "uniform": ("s", "tab:blue", 7)}
+    for column, result in enumerate(results):
+        ax = figure.add_subplot(1, len(results), column + 1)
+        for kind, (marker, color, size) in style.items():
+            rows = [r for r in result["candidates"] if r["kind"] == kind]
+            if rows:
+                ax.errorbar([r["measured_ms"] for r in rows], [100 * r["mean"] for r in rows],
+                            yerr=[100 * r["sd"] for r in rows], fmt=marker, color=color, markersize=size, label=kind)
+        ax.axvline(result["target_ms"], color="black", linestyle="--", linewidth=1, label="target")
+        ax.set_xlabel("measured latency (ms)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"T = {result['target_ms']} ms: searched rank {result['searched_rank']}/{result['of']}")
+        ax.legend(fontsize=7)
+    figure.tight_layout()
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, dpi=90, format="png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", required=True, help="ImageFolder root (train/ + test/) or CIFAR-10 folder")
+    parser.add_argument("--data-class", default="hwnas.data.ImageFolderDataModule")
+    parser.add_argument("--space", default="recipes/spaces/demo.yaml")
+    parser.add_argument("--table", default="latency_tables/demo-cpu.json")
+    parser.add_argument("--search-recipe", default="recipes/search_demo.yaml")
+    parser.add_argument("--targets", type=float, nargs="+", default=[0.25, 0.5, 0.75], help="shares of the range")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--random", type=int, default=5)
+    parser.add_argument("--search-epochs", type=int, default=12)
+    parser.add_argument("--retrain-epochs", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random archs")
+    parser.add_argument("--out", default="runs/bench_search")
+    args = parser.parse_args()
+    space = load_space(args.space)
+    table = load_table(args.table, space)
+    data_args = ["--data.class_path", args.data_class, "--data.init_args.root", args.data_root]
+    out = Path(args.out)
+    results = []
+    for share in args.targets:
+        results.append(benchmark_target(share, args, space, table, data_args, out))
+        write_json(out / "search_quality.json", {"settings": vars(args), "table_device": table.device,
+                                                  "results": results})
+        plot(results, out / "search_quality.png")
+    for result in results:
+        print(f"\nT = {result['target_ms']} ms ({result['share_of_range']:.0%} of the range): searched rank "
+              f"{result['searched_rank']}/{result['of']}, median random {100 * (result['median_random'] or 0):.2f}%")
+        print("| kind | ops | predicted ms | measured ms | test acc % (mean ± sd) |\n|---|---|---|---|---|")
+        for r in result["candidates"]:
+            print(f"| {r['kind']} | {' '.join(r['ops'])} | {r['predicted_ms']:.4f} | {r['measured_ms']:.4f} | "
+                  f"{100 * r['mean']:.2f} ± {100 * r['sd']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Derive for a target and, on the table's own device, measure before retraining.
+
+Latency does not depend on trained weights, so the derived subnet can be exported untrained
+(eval mode, BN folded, as deployed) and timed with the table's protocol, beside the table's
+reference subnet, minutes before anyone spends hours retraining it. When the table's device
+is this machine (device_identity.py):
+
+    try 1:  derive in [floor·T, T] (predicted), measure
+    try k:  if measured_{k-1} ∉ [floor·T, T]: budget_k = T · predicted_{k-1} / measured_{k-1},
+            derive in [floor·budget_k, budget_k], measure             (at most MAX_TRIES tries)
+
+i.e. the table's error on this very arch corrects the budget. The first try inside the window
+is kept; if none is, the try measured closest to T from below (else the fastest). On another
+device nothing is measured: the arch is derived on the table's prediction alone, and the
+record says why it was not measured.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from hwnas.arch import Arch, build_subnet
+from hwnas.derive import DEFAULT_FLOOR, Derived, derive_in_window
+from hwnas.export import measure_with_reference
+from hwnas.latency.device_identity import differences_from_here
+from hwnas.latency.table import LatencyTable, table_record
+from hwnas.onnx_export import export_onnx
+
+MAX_TRIES = 3
+
+
+def measure_arch(arch: Arch, table: LatencyTable) -> dict:
+    """The untrained subnet's measured latency on this machine, with the table's protocol:
+    {"median_ms", "p25_ms", "p75_ms", "reference_now_ms", "device", "protocol", …}."""
+    space = arch.space
+    with tempfile.TemporaryDirectory(prefix="hwnas-derive-") as folder:
+        example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
+        path = export_onnx(build_subnet(arch).eval(), example, Path(folder) / "subnet.onnx")
+        measured, reference_now_ms = measure_with_reference(path, table, table.device["kind"],
+                                                            table.device["threads"])
+    return {**measured, "reference_now_ms": reference_now_ms}
+
+
+def _in_window(measured_ms: float, floor: float, target_ms: float) -> bool:
+    return floor * target_ms <= measured_ms <= target_ms
+
+
+def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_path: str | Path,
+                      target_ms: float, floor: float = DEFAULT_FLOOR, measure: bool = True,
+                      log: Callable[[str], None] = print) -> tuple[Arch, dict]:
+    """The derived arch and its provenance fields (target, window, predicted, measured, tries,
+    table); see the module docstring. `measure` False never measures."""
+    differences = differences_from_here(table.device)
+    budget = target_ms
+    tries: list[tuple[Derived, dict | None]] = []
+    for _ in range(MAX_TRIES if measure and not differences else 1):
+        derived = derive_in_window(probabilities, table, budget, floor * budget)
+        if not measure or differences:
+            tries.append((derived, None))
+            break
+        measured = measure_arch(derived.arch, table)
+        tries.append((derived, measured))
+        log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, "
+            f"measured {measured['median_ms']:.4f} ms (target {target_ms:.4f} ms)")
+        if _in_window(measured["median_ms"], floor, target_ms):
+            break
+        budget = target_ms * derived.predicted_ms / measured["median_ms"]
+    chosen, measured = _choose(tries, floor, target_ms)
+    why_unmeasured = None
+    if not measure:
+        why_unmeasured = "not asked to measure"
+    elif differences:
+        why_unmeasured = f"the table's device is not this machine: {'; '.join(differences)}"
+    return chosen.arch, {
+        "table": table_record(table_path, table), "target_ms": target_ms, "floor": floor,
+        "predicted_ms": chosen.predicted_ms, "log_probability": chosen.log_probability,
+        "measured_ms": measured["median_ms"] if measured else None, "measurement": measured,
+        "not_measured_because": why_unmeasured,
+        "target_met": _in_window(measured["median_ms"], floor, target_ms) if measured else None,
+        "tries": [{**d.to_json(), "measured_ms": m["median_ms"] if m else None} for d, m in tries],
+    }
+
+
+def _choose(tries: list[tuple[Derived, dict | None]], floor: float, target_ms: float) -> tuple[Derived, dict | None]:
+    measured = [(d, m) for d, m in tries if m is not None]
+    if not measured:
+        return tries[-1]
+    inside = [(d, m) for d, m in measured if _in_window(m["median_ms"], floor, target_ms)]
+    if inside:
+        return inside[0]
+    under = [(d, m) for d, m in measured if m["median_ms"] <= target_ms]
+    if under:
+        return max(under, key=lambda item: item[1]["median_ms"])
+    return min(measured, key=lambda item: item[1]["median_ms"])

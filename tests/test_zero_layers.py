@@ -1,0 +1,38 @@
+"""A layer whose sampled op is `zero` ran nothing in that arch step: CE gives its alphas no
+gradient, so the latency term must not push them alone (it used to, towards the cheap ops)."""
+
+from __future__ import annotations
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from hwnas.data import DigitsDataModule
+from hwnas.search import SearchModule
+from hwnas.seeding import generator
+
+
+@pytest.mark.parametrize("options", [{"gate": "full"}, {"gate": "two"}, {"mode": "gumbel"}],
+                         ids=["binary-full", "binary-two", "gumbel"])
+def test_a_skipped_layer_gets_no_latency_only_push(tiny_space_path, tiny_table_path, options):
+    pl.seed_everything(0, verbose=False)
+    model = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=0.008, warmup_epochs=0, arch_lr=0.05,
+                         loss_lambda=10.0, derive_floor=0.0, **options)
+    with torch.no_grad():  # zero very likely wherever it is a candidate, the rest unequal
+        for mixed in model.supernet.mixed_ops:
+            mixed.alphas.copy_(torch.tensor([5.0 if zero else 0.3 * j for j, zero in enumerate(mixed.is_zero)]))
+    before = [a.detach().clone() for a in model.supernet.arch_parameters()]
+    randomness = generator(0, 0)  # what batch 0 of seed 0 samples in its arch step
+    if options.get("mode") == "gumbel":
+        active, _ = model.supernet.sample_gumbel(randomness, 1.0)  # the sampled index does not depend on τ
+    else:
+        active = model.supernet.sample_gates(randomness, options["gate"]).active
+    skipped = [layer for layer, (mixed, a) in enumerate(zip(model.supernet.mixed_ops, active)) if mixed.is_zero[a]]
+    ran = [layer for layer in range(len(active)) if layer not in skipped]
+    assert skipped and ran  # the tiny space: two stride-1 layers with zero, one stride-2 layer without
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, accelerator="cpu", logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
+    after = model.supernet.arch_parameters()
+    assert all(torch.equal(after[layer].detach(), before[layer]) for layer in skipped)
+    assert all(not torch.equal(after[layer].detach(), before[layer]) for layer in ran)
