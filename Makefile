@@ -14,7 +14,7 @@ RETRAIN_RECIPE ?= recipes/retrain_demo.yaml
 RUN     ?= runs/demo
 ARGS    ?=
 
-.PHONY: install demo test profile search retrain export bench clean
+.PHONY: install demo test profile search retrain export bench bench-search clean
 
 # torch 2.14.1 / torchvision 0.29.1 come from this machine's disk (pinned in pyproject.toml).
 $(READY): pyproject.toml
@@ -58,6 +58,15 @@ bench: $(READY)
 	$(BIN)/hwnas validate-table latency_tables/proxyless_cifar-cpu.json --samples 30
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
+
+# Search quality (BENCHMARKS.md, ~70 min on 2 cores): at 25/50/75% of the demo space's range, the
+# searched, selected, 5 random and the uniform archs, each retrained with 2 seeds and measured.
+# DATA: an ImageFolder root (train/ + test/) or, with ARGS="--data-class hwnas.data.Cifar10DataModule", CIFAR-10;
+# the default is the MNIST subset beside this project on its development machines (not in a clone).
+DATA ?= ../shared/data/mnist-7k
+bench-search: $(READY)
+	$(BIN)/hwnas profile --space $(SPACE) --out $(TABLE) --skip-if-current
+	$(BIN)/python benchmarks/search_quality.py --data-root $(DATA) --space $(SPACE) --table $(TABLE) --out runs/bench_search $(ARGS)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

@@ -10,6 +10,7 @@ Prints a Markdown table. Every case runs in its own subprocess, so its peak RSS 
     binary/full     SearchModule step: arch step (one path, gate over all candidates) + weight step
     binary/two      the same with the two-path gate
     binary/reinforce  arch step by REINFORCE (a no-grad forward) + weight step
+    gumbel          arch step through one straight-through Gumbel sample per layer + weight step
     softmax         DARTS: arch step and weight step both run every candidate
     sum             one-shot weight step only (all candidates, drop path), no arch step
 
@@ -36,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-CASES = ["subnet", "binary/full", "binary/two", "binary/reinforce", "softmax", "sum"]
+CASES = ["subnet", "binary/full", "binary/two", "binary/reinforce", "gumbel", "softmax", "sum"]
 SPACE, TABLE = "recipes/spaces/demo.yaml", "latency_tables/demo-cpu.json"
 
 
@@ -106,7 +107,7 @@ def run_search(args, case: str) -> dict:
     elif variant:
         options["gate"] = variant
     pl.seed_everything(0, verbose=False)
-    model = SearchModule(SPACE, TABLE, target_ms=0.2, warmup_epochs=0, **options)
+    model = SearchModule(SPACE, TABLE, target_ms=0.2, warmup_epochs=0, derive_floor=0.0, **options)
     space = load_space(SPACE)
     batches = args.warmup + args.steps
 

@@ -3,7 +3,7 @@
     {"format": "hwnas.arch", "version": 2,
      "space": {"name": "demo", "fingerprint": "8cd7…", "definition": {…the space file…}},
      "ops": ["mb_k3_e6", "zero", …],          # one op name per searchable layer
-     "provenance": {"stage": "search" | "derive" | "select" | "retrain",
+     "provenance": {"stage": "search" | "derive" | "select",
                     "checkpoint": "/abs/RUN/search/checkpoints/last.ckpt" | null,
                     "table": {"path": "/abs/latency_tables/demo-cpu.json", "sha256": "…", "device": {…}},
                     "target_ms": 0.08, "predicted_ms": 0.0791,
@@ -79,7 +79,7 @@ def load_arch_record(path: str | Path) -> tuple[Arch, dict]:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ArchError(f"{path}: not valid JSON ({error}): {redo}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") not in READABLE_VERSIONS:
-        raise ArchError(f"{path}: not an hwnas arch file of version {VERSION}: {redo}")
+        raise ArchError(f"{path}: not an hwnas arch file (versions {', '.join(map(str, READABLE_VERSIONS))}): {redo}")
     try:
         space = parse_space(data["space"]["definition"], f"{path} (space definition)")
         ops = tuple(map(str, data["ops"]))

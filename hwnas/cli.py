@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     except (HwnasError, DeviceError) as error:
         print(f"hwnas: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resumable = bool(argv) and argv[0] in ("profile", "kit")
+        print("hwnas: interrupted" + ("; the exports made so far are kept: run the same command with --resume to "
+                                      "continue" if resumable else ""), file=sys.stderr)
+        return 130
     return 0
 
 
@@ -141,6 +146,9 @@ def _profile(args: argparse.Namespace) -> None:
     from hwnas.space import load_space
 
     space = load_space(args.space)
+    if Path(args.out).is_dir():
+        raise HwnasError(f"--out {args.out} is a folder: name the table file to write, e.g. {args.out}/{space.name}-"
+                         f"{args.device}.json")
     if args.skip_if_current and Path(args.out).is_file():
         try:
             reason = _not_current_because(load_table(args.out, space), args.device, args.threads)
@@ -275,6 +283,7 @@ def _export(args: argparse.Namespace) -> None:
 
 def _derive(args: argparse.Namespace) -> None:
     from hwnas.arch import save_arch
+    from hwnas.derive import DEFAULT_FLOOR
     from hwnas.derive_on_device import derive_for_target
     from hwnas.latency.device_identity import describe_mismatch
     from hwnas.latency.table import load_table
@@ -283,17 +292,17 @@ def _derive(args: argparse.Namespace) -> None:
     if not args.target_ms > 0:
         raise HwnasError(f"--target-ms must be a positive number of ms, got {args.target_ms}")
     checkpoint = load_search_checkpoint(args.ckpt)
-    floor = checkpoint.hparams.get("derive_floor", 0.9) if args.floor is None else args.floor
+    floor = checkpoint.hparams.get("derive_floor", DEFAULT_FLOOR) if args.floor is None else args.floor
     if not 0 <= floor < 1:
         raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
     table_path = args.table or checkpoint.table_path
     table = load_table(table_path, checkpoint.supernet.space)
-    mismatch = describe_mismatch(str(table_path), table.device)
-    if mismatch:
-        print(mismatch)
+    for note in (describe_mismatch(str(table_path), table.device), checkpoint.table_changed_note(table_path)):
+        if note:
+            print(note)
     out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent.parent / "derive"
-    probabilities = [p.detach() for p in checkpoint.supernet.probabilities()]
-    arch, derived = derive_for_target(probabilities, table, table_path, args.target_ms, floor, not args.no_measure)
+    arch, derived = derive_for_target(checkpoint.supernet.probabilities(), table, table_path, args.target_ms, floor,
+                                      not args.no_measure)
     save_arch(arch, out / "arch.json", {"stage": "derive", "checkpoint": str(Path(args.ckpt).resolve()), **derived})
     measured = derived["measured_ms"]
     print(f"derived {', '.join(arch.ops)}: predicted {derived['predicted_ms']:.4f} ms, "

@@ -10,9 +10,11 @@ The derive asks the question the user asked instead:
 
 a multiple-choice knapsack, solved by dynamic programming over the layers on a latency grid of
 GRID_CELLS cells across [0, T]: a cell keeps the most probable partial arch whose exact latency
-falls in it (exact latencies are carried along, never rounded, so the window is checked exactly
-at the end). Two partial archs meet in one cell only when their latencies are within T /
-GRID_CELLS of each other, which is what "exact on the grid" means here. The floor is why this is a
+falls in it (exact latencies are carried along, never rounded). The last layer is not binned:
+every completion is checked against the window exactly. Two partial archs meet in one cell only
+when their latencies are within T / GRID_CELLS (0.025% of T) of each other, so the answer is the
+optimum except where the window's edges fall between two such archs; checked against brute force
+over the tiny test space (tests/test_derive.py). The floor is why this is a
 window and not only "≤ T": the user judges the net by how close to the budget it lands, and a
 most-probable arch 40% under the budget is as wrong as one over it. floor = 0 gives "≤ T".
 
@@ -73,7 +75,8 @@ def most_probable_in_window(log_probs: list[np.ndarray], costs_ms: list[list[flo
     latency = np.array([fixed_ms])
     score = np.array([0.0])
     choices = np.zeros((1, 0), dtype=np.int64)
-    for layer_log_p, layer_costs in zip(log_probs, costs_ms):
+    last = len(costs_ms) - 1
+    for index, (layer_log_p, layer_costs) in enumerate(zip(log_probs, costs_ms)):
         n = len(layer_costs)
         new_latency = (latency[:, None] + np.asarray(layer_costs)[None, :]).ravel()  # (F·n,)
         new_score = (score[:, None] + np.asarray(layer_log_p)[None, :]).ravel()
@@ -82,9 +85,12 @@ def most_probable_in_window(log_probs: list[np.ndarray], costs_ms: list[list[flo
         if not fits.any():
             return None
         new_latency, new_score, parent, op = new_latency[fits], new_score[fits], parent[fits], op[fits]
-        cell = np.floor(new_latency / cell_ms).astype(np.int64)
-        order = np.lexsort((-new_score, cell))  # by cell, best score first within a cell
-        keep = order[np.unique(cell[order], return_index=True)[1]]
+        if index < last:
+            cell = np.floor(new_latency / cell_ms).astype(np.int64)
+            order = np.lexsort((-new_score, cell))  # by cell, best score first within a cell
+            keep = order[np.unique(cell[order], return_index=True)[1]]
+        else:
+            keep = np.arange(len(new_latency))
         latency, score = new_latency[keep], new_score[keep]
         choices = np.concatenate([choices[parent[keep]], op[keep, None]], axis=1)
     inside = latency >= floor_ms

@@ -9,8 +9,12 @@ is this machine (device_identity.py):
     try k:  if measured_{k-1} ∉ [floor·T, T]: budget_k = T · predicted_{k-1} / measured_{k-1},
             derive in [floor·budget_k, budget_k], measure             (at most MAX_TRIES tries)
 
-i.e. the table's error on this very arch corrects the budget. The first try inside the window
-is kept; if none is, the try measured closest to T from below (else the fastest). On another
+i.e. the table's error on this very arch corrects the budget. The loop also ends when the
+corrected window holds no arch or gives the arch already measured. The first try inside the
+window is kept; if none is, the try measured closest to T from below (else the fastest).
+Measurements are raw medians, as the model card's: what the user will see. Each try records
+the reference subnet's time now beside the table's, so a machine in another speed state than
+the table's shows in the record. On another
 device nothing is measured: the arch is derived on the table's prediction alone, and the
 record says why it was not measured.
 """
@@ -24,7 +28,7 @@ from pathlib import Path
 import torch
 
 from hwnas.arch import Arch, build_subnet
-from hwnas.derive import DEFAULT_FLOOR, Derived, derive_in_window
+from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window
 from hwnas.export import measure_with_reference
 from hwnas.latency.device_identity import differences_from_here
 from hwnas.latency.table import LatencyTable, table_record
@@ -57,8 +61,18 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
     differences = differences_from_here(table.device)
     budget = target_ms
     tries: list[tuple[Derived, dict | None]] = []
-    for _ in range(MAX_TRIES if measure and not differences else 1):
-        derived = derive_in_window(probabilities, table, budget, floor * budget)
+    stopped = None
+    for attempt in range(MAX_TRIES if measure and not differences else 1):
+        try:
+            derived = derive_in_window(probabilities, table, budget, floor * budget)
+        except DeriveError as error:
+            if attempt == 0:
+                raise
+            stopped = f"the corrected window holds no arch: {error}"
+            break
+        if any(derived.arch == earlier.arch for earlier, _ in tries):
+            stopped = "the corrected window gives an arch already measured"
+            break
         if not measure or differences:
             tries.append((derived, None))
             break
@@ -81,7 +95,10 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
         "measured_ms": measured["median_ms"] if measured else None, "measurement": measured,
         "not_measured_because": why_unmeasured,
         "target_met": _in_window(measured["median_ms"], floor, target_ms) if measured else None,
-        "tries": [{**d.to_json(), "measured_ms": m["median_ms"] if m else None} for d, m in tries],
+        "tries": [{**d.to_json(), "measured_ms": m["median_ms"] if m else None,
+                   "reference_ms": {"table": table.reference_ms, "now": m["reference_now_ms"]} if m else None}
+                  for d, m in tries],
+        "tries_stopped_because": stopped,
     }
 
 

@@ -57,7 +57,7 @@ from hwnas.gates import GATES, Gate
 from hwnas.gumbel import temperature
 from hwnas.latency.device_identity import describe_mismatch
 from hwnas.latency.objective import LOSS_FORMS, ExpectedLatency, LatencyLoss, LossForm
-from hwnas.latency.table import load_table
+from hwnas.latency.table import load_table, table_record
 from hwnas.reinforce import MovingAverageBaseline, reinforce_loss, reward
 from hwnas.seeding import generator
 from hwnas.space import load_space
@@ -154,14 +154,15 @@ class SearchModule(pl.LightningModule):
         self.drop_path = ScheduledDropPath(max_drop_prob)
         self.baseline = MovingAverageBaseline(baseline_decay)  # REINFORCE only; a buffer, so checkpointed
         self.table_path = str(Path(table).resolve())
-        # before any training: the arch this run will write must exist (derive.py raises otherwise)
-        derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive_floor * target_ms)
+        self.table_identity = table_record(self.table_path, self.table)  # path, sha256, device
+        if mode != "sum":  # before any training: the arch this run will write must exist (derive.py raises)
+            derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive_floor * target_ms)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Embed the space and the table's absolute path: derive and select read them from the
-        checkpoint, never from a YAML that may have been edited since or a path relative to where
-        the search ran."""
-        checkpoint[CHECKPOINT_KEY] = {"space": self.space.to_dict(), "table": self.table_path}
+        """Embed the space and the table's absolute path and hash: derive and select read them from
+        the checkpoint, never from a YAML that may have been edited since or a path relative to
+        where the search ran, and can tell when the table file changed since."""
+        checkpoint[CHECKPOINT_KEY] = {"space": self.space.to_dict(), "table": self.table_identity}
 
     def configure_optimizers(self):
         h = self.hparams
@@ -285,7 +286,7 @@ class SearchModule(pl.LightningModule):
         with torch.no_grad():
             probabilities = self.supernet.probabilities()
             self.log("arch/expected_latency_ms", self.expected_latency(probabilities), prog_bar=True, sync_dist=True)
-            self.log("arch/predicted_latency_ms", self.table.predict_ms(self.supernet.derive()), sync_dist=True)
+            self.log("arch/argmax_predicted_ms", self.table.predict_ms(self.supernet.derive()), sync_dist=True)
             decided = decision(probabilities)  # how decided the distribution is (derive.py)
             self.log_dict({"arch/min_top_probability": decided["min_top_probability"],
                            "arch/max_normalized_entropy": decided["max_normalized_entropy"]}, sync_dist=True)

@@ -80,9 +80,9 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     supernet, space = checkpoint.supernet, checkpoint.supernet.space
     table_path = table or checkpoint.table_path
     latency_table = load_table(table_path, space)
-    mismatch = describe_mismatch(str(table_path), latency_table.device)
-    if mismatch:
-        print(mismatch)
+    for note in (describe_mismatch(str(table_path), latency_table.device), checkpoint.table_changed_note(table_path)):
+        if note:
+            print(note)
     budget = LatencyBudget(latency_table, space, target_ms)
 
     datamodule = datamodule_of_run(Path(data_config) if data_config else search_dir / "logs/config.yaml", space)

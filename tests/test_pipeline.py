@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -94,19 +95,31 @@ def test_a_table_of_another_space_is_a_one_line_error(run, capsys):
     assert len(error.splitlines()) == 1 and "demo-cpu.json" in error and "hwnas profile" in error
 
 
-def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(run, tiny_space_path, tmp_path, monkeypatch):
-    """From another directory, with the space YAML gone: the checkpoint embeds the space and
-    names its table by absolute path."""
-    space_copy = tmp_path / "tiny-copy.yaml"
-    shutil.copy(tiny_space_path, space_copy)
-    monkeypatch.chdir(tmp_path)
-    ckpt = run / "search/checkpoints/last.ckpt"
-    fastest, slowest = json.loads((run / "search/search.json").read_text())["latency_range_ms"]
-    assert main(["derive", "--ckpt", str(ckpt), "--target-ms", str(slowest), "--floor", "0", "--no-measure",
-                 "--out", "derived"]) == 0
-    record = json.loads((tmp_path / "derived/arch.json").read_text())
-    assert record["provenance"]["stage"] == "derive" and record["provenance"]["target_ms"] == slowest
-    assert record["provenance"]["predicted_ms"] <= slowest and record["provenance"]["measured_ms"] is None
+def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(tiny_space_path, tiny_table_path,
+                                                                       tiny_target_ms, tmp_path, monkeypatch):
+    """A search given a relative table path and a space YAML that is then deleted; derive from
+    another directory: the checkpoint embeds the space and names its table by absolute path."""
+    search_dir = tmp_path / "searched"
+    search_dir.mkdir()
+    shutil.copy(tiny_space_path, search_dir / "space.yaml")
+    shutil.copy(tiny_table_path, search_dir / "table.json")
+    recipe = Path("recipes/search_demo.yaml").resolve()
+    monkeypatch.chdir(search_dir)
+    assert main(["search", "--config", str(recipe), "--run_dir", "run", "--model.space", "space.yaml",
+                 "--model.table", "table.json", "--model.target_ms", str(tiny_target_ms), "--model.derive_floor", "0",
+                 "--model.measure_derived", "false", "--model.warmup_epochs", "0", "--trainer.max_epochs", "1",
+                 "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0", *QUIET]) == 0
+    (search_dir / "space.yaml").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    _, slowest = json.loads((search_dir / "run/search.json").read_text())["latency_range_ms"]
+    assert main(["derive", "--ckpt", str(search_dir / "run/checkpoints/last.ckpt"), "--target-ms", str(slowest),
+                 "--floor", "0", "--no-measure", "--out", "derived"]) == 0
+    provenance = json.loads((elsewhere / "derived/arch.json").read_text())["provenance"]
+    assert provenance["stage"] == "derive" and provenance["target_ms"] == slowest
+    assert provenance["table"]["path"] == str(search_dir / "table.json")
+    assert provenance["predicted_ms"] <= slowest and provenance["measured_ms"] is None
 
 
 def test_derive_with_another_devices_table_says_so_and_measures_nothing(run, tiny_table_path, tmp_path, capsys):

@@ -29,10 +29,6 @@ def differences_from_here(recorded: dict) -> list[str]:
             for name in IDENTITY_FIELDS if recorded.get(name) != here[name]]
 
 
-def is_this_machine(recorded: dict) -> bool:
-    return not differences_from_here(recorded)
-
-
 def describe_mismatch(table_path: str, recorded: dict) -> str | None:
     """One line for a table measured elsewhere (None when it was measured here)."""
     differences = differences_from_here(recorded)
