@@ -19,6 +19,8 @@ Everything downstream (supernet, latency-table keys, derived subnet) is computed
 
 from __future__ import annotations
 
+import difflib
+
 import hashlib
 import json
 import re
@@ -187,6 +189,7 @@ def load_space(path: str | Path) -> SearchSpace:
 def parse_space(raw: object, source: str) -> SearchSpace:
     """Validate a parsed space mapping; `source` names where it came from in error messages."""
     reader = _FieldReader(source, raw if isinstance(raw, dict) else None)
+    _check_known_fields(source, raw)
     stage_items = reader.get("stages", list)
     if not stage_items:
         raise SpaceError(f"{source}: field 'stages' must list at least one stage")
@@ -212,6 +215,30 @@ def parse_space(raw: object, source: str) -> SearchSpace:
     )
     _check_zero_placement(source, space)
     return space
+
+
+# Every field a space file may have, per level: anything else is a typo that would otherwise
+# silently take the default (`zero_where_alowed: true` meant false).
+_FIELDS = {"": ("name", "input", "num_classes", "stem", "ops", "zero_where_allowed", "stages", "head"),
+           "input": ("resolution", "channels"), "stem": ("channels", "stride"), "head": ("channels",),
+           "stages[]": ("channels", "depth", "stride", "ops")}
+
+
+def _check_known_fields(source: str, raw: dict) -> None:
+    """Raise SpaceError naming the first unknown field and the closest known one."""
+    levels = [("", raw)] + [(key, raw.get(key)) for key in ("input", "stem", "head")]
+    stages = raw.get("stages")
+    levels += [(f"stages[{i}]", stage) for i, stage in enumerate(stages if isinstance(stages, list) else [])]
+    for prefix, mapping in levels:
+        if not isinstance(mapping, dict):
+            continue  # a wrong type is reported by the field reader
+        known = _FIELDS["stages[]" if prefix.startswith("stages[") else prefix]
+        for key in mapping:
+            if key not in known:
+                field = f"{prefix}.{key}" if prefix else str(key)
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known fields here: {', '.join(known)}"
+                raise SpaceError(f"{source}: unknown field {field!r}: {hint}")
 
 
 def _check_zero_placement(source: str, space: SearchSpace) -> None:

@@ -18,9 +18,12 @@ only rank 0 writes the run's files.
 from __future__ import annotations
 
 import json
+import logging
+import warnings
 from pathlib import Path
 
 import torch
+from jsonargparse import ArgumentError
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.loggers import CSVLogger
@@ -31,13 +34,31 @@ from hwnas.atomic import atomic_output, write_json
 from hwnas.data import ImageDataModule
 from hwnas.derive import decision
 from hwnas.derive_on_device import derive_for_target
+from hwnas.errors import HwnasError
 from hwnas.retrain import RetrainModule
 from hwnas.search import SearchModule
 from hwnas.space import load_space
 
 
+class _DropNotice(logging.Filter):
+    """Drops Lightning's advertisement for its cloud logger, printed at every Trainer start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice())
+
+
 class _StageCLI(LightningCLI):
     """LightningCLI whose logs and checkpoints go to --run_dir."""
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        # hwnas passes the stage's arguments as `args` while sys.argv still holds them: Lightning
+        # warns about that on every run, though it is how hwnas means it.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            super().parse_arguments(parser, args)
 
     space_source: str  # the model argument the input shape is read from
     space_of = staticmethod(load_space)
@@ -103,8 +124,15 @@ class _RetrainCLI(_StageCLI):
 
 
 def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
-    return cli_class(model_class, ImageDataModule, subclass_mode_data=True, run=False, args=args,
-                     save_config_kwargs={"overwrite": True}, seed_everything_default=0)
+    """The stage's LightningCLI. A parse error raises instead of printing the ~55-line usage
+    (kept for --help) before its message: the message is what the user needs, in one line."""
+    try:
+        return cli_class(model_class, ImageDataModule, subclass_mode_data=True, run=False, args=args,
+                         save_config_kwargs={"overwrite": True}, seed_everything_default=0,
+                         parser_kwargs={"exit_on_error": False})
+    except ArgumentError as error:
+        lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
+        raise HwnasError(f"{' '.join(lines[:3])} (hwnas {cli_class.stage} --help lists the options)") from None
 
 
 def run_stage(stage: str, args: list[str]) -> None:
@@ -114,8 +142,28 @@ def run_stage(stage: str, args: list[str]) -> None:
         _retrain(_cli(_RetrainCLI, RetrainModule, args))
 
 
+def _check_before_training(cli: _StageCLI) -> None:
+    """Before any training: a dataset whose classes the network cannot output (it ended in an
+    IndexError inside the loss, or trained a 10-way head on one class), a run that would train
+    nothing, or a search whose alphas would never take a step (results that look real and are noise)."""
+    space = cli.model.space if isinstance(cli.model, SearchModule) else cli.model.arch.space
+    classes = cli.datamodule.num_classes
+    if classes != space.num_classes:
+        raise HwnasError(f"the dataset has {classes} classes, the space {space.name} has num_classes "
+                         f"{space.num_classes}: make them agree (a space file's num_classes, or the dataset's folders)")
+    epochs = cli.trainer.max_epochs
+    if epochs is None or epochs < 1:
+        raise HwnasError(f"--trainer.max_epochs must be at least 1, got {epochs}")
+    h = cli.model.hparams
+    if isinstance(cli.model, SearchModule) and h.mode != "sum" and h.warmup_epochs >= epochs:
+        raise HwnasError(f"--model.warmup_epochs {h.warmup_epochs} ≥ --trainer.max_epochs {epochs}: no arch step "
+                         f"would run and arch.json would be the alphas' initial noise; raise max_epochs or lower "
+                         f"warmup_epochs (or use --model.mode sum and `hwnas select`)")
+
+
 def _search(cli: _StageCLI) -> None:
     run_dir = Path(cli.config["run_dir"])
+    _check_before_training(cli)
     cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
     if not cli.trainer.is_global_zero:  # DDP: every rank holds the same alphas; one writes
         return
@@ -123,7 +171,7 @@ def _search(cli: _StageCLI) -> None:
     h = model.hparams
     fastest, slowest = model.table.latency_range_ms()
     summary = {
-        "space": h.space, "table": h.table, "mode": h.mode, "gate": h.gate, "estimator": h.estimator,
+        "space": str(Path(h.space).resolve()), "table": model.table_path, "mode": h.mode, "gate": h.gate, "estimator": h.estimator,
         "target_ms": h.target_ms, "latency_range_ms": [fastest, slowest],
     }
     if h.mode == "sum":  # no arch steps: the alphas are their initial noise, not a choice
@@ -131,11 +179,13 @@ def _search(cli: _StageCLI) -> None:
         print(f"mode sum trained the supernet only; choose the arch with "
               f"`hwnas select --ckpt {run_dir}/checkpoints/last.ckpt --target-ms {h.target_ms}`")
         return
-    probabilities = [p.detach() for p in model.supernet.probabilities()]
+    probabilities = model.supernet.probabilities()
     arch, derived = derive_for_target(probabilities, model.table, model.table_path, h.target_ms, h.derive_floor,
                                       h.measure_derived)
     argmax = model.supernet.derive()
-    provenance = {"stage": "search", "checkpoint": str((run_dir / "checkpoints" / "last.ckpt").resolve()), **derived,
+    last_checkpoint = cli.trainer.checkpoint_callback.last_model_path if cli.trainer.checkpoint_callback else ""
+    provenance = {"stage": "search", "checkpoint": str(Path(last_checkpoint).resolve()) if last_checkpoint else None,
+                  **derived,
                   "argmax": {"ops": list(argmax.ops), "predicted_ms": model.table.predict_ms(argmax)}}
     save_arch(arch, run_dir / "arch.json", provenance)
     summary.update({
@@ -153,6 +203,7 @@ def _search(cli: _StageCLI) -> None:
 def _retrain(cli: _StageCLI) -> None:
     run_dir = Path(cli.config["run_dir"])
     model: RetrainModule = cli.model
+    _check_before_training(cli)
     cli.trainer.fit(model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
     (test,) = cli.trainer.test(model, cli.datamodule, verbose=False)
     save_arch(model.arch, run_dir / "arch.json", model.provenance)  # the record travels on, unchanged

@@ -3,7 +3,11 @@ bad files with an error that names the file and the field."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from hwnas.space import SpaceError, load_space, parse_op, parse_space
 
@@ -97,3 +101,18 @@ def test_fingerprint_tracks_structure_not_name(tmp_path):
 def test_to_dict_round_trips():
     space = load_space("recipes/spaces/proxyless_cifar.yaml")
     assert parse_space(space.to_dict(), "round trip") == space
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda raw: raw.update(zero_where_alowed=True), "unknown field 'zero_where_alowed': did you mean 'zero_where_allowed'?"),
+    (lambda raw: raw["stages"][0].update(dept=2), "unknown field 'stages[0].dept': did you mean 'depth'?"),
+    (lambda raw: raw["input"].update(colour=True), "unknown field 'input.colour'"),
+])
+def test_an_unknown_field_is_an_error_naming_it_and_the_closest_known_one(tmp_path, edit, message):
+    """A typo used to take the field's default silently (`zero_where_alowed: true` meant false)."""
+    raw = yaml.safe_load(Path("recipes/spaces/demo.yaml").read_text())
+    edit(raw)
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SpaceError, match=re.escape(message)):
+        load_space(path)

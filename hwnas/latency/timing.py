@@ -84,7 +84,11 @@ def make_session(path: str, device: str = "cpu", threads: int = 1) -> ort.Infere
     if threads > 1:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = [(provider, CUDA_OPTIONS)] if provider == _CUDA else [provider]
-    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as error:  # ORT raises several unrelated types (Fail, InvalidGraph, …) for unloadable files
+        raise DeviceError(f"{path}: ONNX Runtime cannot load it as a model ({type(error).__name__}): pass an .onnx "
+                          f"or .ort file written by `hwnas export`") from None
     if provider not in session.get_providers():  # ORT falls back to the CPU when CUDA fails to load
         raise DeviceError(f"{path}: ONNX Runtime could not start {provider} (check the CUDA and cuDNN libraries)")
     return session
