@@ -21,7 +21,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from hwnas.arch import Arch
-from hwnas.latency.calibration import MIN_POINTS
+from hwnas.latency.calibration import POINTS_PER_TERM, TERMS
 from hwnas.latency.kit import import_results, write_kit
 from hwnas.latency.kit_runner import run_kit
 from hwnas.latency.table import load_table
@@ -41,7 +41,7 @@ def main() -> None:
     predictions = []
     with tempfile.TemporaryDirectory(prefix="hwnas-entries-") as folder:
         write_kit(table.space, folder, device=table.device["kind"], threads=table.device["threads"],
-                  calibration_samples=MIN_POINTS, log=lambda message: None)
+                  calibration_samples=POINTS_PER_TERM * len(TERMS), log=lambda message: None)
         for run in range(args.runs):
             rerun = dataclasses.replace(import_results(run_kit(folder)), calibration=table.calibration)
             predictions.append(np.array([rerun.predict_ms(arch) for arch in archs]))

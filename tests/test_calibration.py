@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hwnas.arch import random_arch
-from hwnas.latency.calibration import MIN_POINTS, Calibration, CalibrationPoint, fit_calibration
+from hwnas.latency.calibration import Calibration, CalibrationPoint, fit_calibration
 from hwnas.latency.table import arch_weight_mb, load_table
 
 
@@ -25,9 +25,24 @@ def test_fit_recovers_the_coefficients_of_exact_data():
     assert (c.scale, c.per_op_ms, c.per_weight_mb_ms, c.offset_ms) == pytest.approx((1.2, -0.01, 0.05, 0.02))
 
 
-def test_fit_needs_more_subnets_than_coefficients():
-    with pytest.raises(ValueError, match=f"at least {MIN_POINTS}"):
-        fit_calibration(exact_points(MIN_POINTS - 1))
+def test_too_few_distinct_subnets_fall_back_to_fewer_terms_and_say_which():
+    """A 2-layer space once fitted 4 coefficients on 5 subnets and predicted 5x the measurements."""
+    # 6 subnets, 2 per term: enough for scale + per op + offset (exact here), not for all 4
+    fitted = fit_calibration(exact_points(6, per_weight_mb=0.0))
+    assert fitted.terms == ("scale", "per_op_ms", "offset_ms") and fitted.per_weight_mb_ms == 0.0
+    assert (fitted.scale, fitted.per_op_ms, fitted.offset_ms) == pytest.approx((1.2, -0.01, 0.02))
+    assert "4 terms need 8 distinct subnets, got 6" in fitted.note
+
+
+def test_a_fit_with_a_negative_scale_or_a_large_error_on_its_own_subnets_is_refused():
+    points = [CalibrationPoint(("op",), s, 3, 0.0, m) for s, m in [(0.1, 0.5), (0.2, 0.3), (0.3, 0.2), (0.4, 0.1)]]
+    with pytest.raises(ValueError, match="scale .* ≤ 0|misses its own subnets"):
+        fit_calibration(points)
+
+
+def test_the_fit_reports_its_error_on_the_subnets_it_was_fitted_on():
+    fitted = fit_calibration(exact_points(8))
+    assert fitted.fit_error_pct["max"] == pytest.approx(0.0, abs=1e-6) and fitted.note is None
 
 
 def test_calibrated_prediction_is_the_model_summed_over_layers(tiny_table_path):

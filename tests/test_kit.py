@@ -75,3 +75,21 @@ def test_bad_results_and_bad_devices_are_clear_errors(tmp_path, tiny_space_path)
         load_results(tmp_path / "results.json")
     with pytest.raises(DeviceError, match="one thread"):
         write_kit(load_space(tiny_space_path), tmp_path / "k", device="mobile", threads=2)
+
+
+def test_resuming_with_an_edited_space_re_exports_what_changed(tiny_space_path, tmp_path):
+    """Models were named by position (entry003.onnx): resuming after an edit kept all 12 old
+    exports and built a table of the wrong ops. Now only the same models are kept: here the
+    stem and the stride-1 layers' entries, whose shapes the edit (16 → 24 channels in the last
+    stage) leaves alone."""
+    space = load_space(tiny_space_path)
+    write_kit(space, tmp_path, calibration_samples=5, log=lambda message: None)
+    edited_path = tmp_path / "edited.yaml"
+    edited_path.write_text(tiny_space_path.read_text().replace("channels: 16, depth: 1", "channels: 24, depth: 1"))
+    edited = load_space(edited_path)
+    messages = []
+    manifest = write_kit(edited, tmp_path, calibration_samples=5, resume=True, log=messages.append)
+    # kept: the stem (1→8) and the two candidates of the 8→8 stride-1 layers; re-exported: the
+    # stride-2 layer's two candidates and the head (their channels changed), every subnet
+    assert messages[-1].endswith(f"({len(manifest['models']) - 3} exported now, 3 kept)")
+    assert all((tmp_path / model["file"]).is_file() for model in manifest["models"].values())

@@ -40,8 +40,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_POINTS = 5  # more measured subnets than the model's 4 coefficients
 MODEL = "measured_ms = scale * sum_ms + per_op_ms * n_ops + per_weight_mb_ms * weight_mb + offset_ms"
+# The models tried, richest first; a coefficient left out is 0. A 2-layer space has only a few
+# distinct subnets: 4 coefficients fitted on 5 of them gave "55.1 x sum −495 us per op −10036 us
+# per weight MB" and predicted 0.096 ms for subnets that measure 0.011-0.021 ms.
+TERMS = ("scale", "per_op_ms", "per_weight_mb_ms", "offset_ms")
+FALLBACKS = (TERMS, ("scale", "per_op_ms", "offset_ms"), ("scale", "offset_ms"), ("scale",))
+POINTS_PER_TERM = 2  # distinct measured subnets per fitted coefficient
+MAX_FIT_ERROR_PCT = 10.0  # a model that misses one of its own calibration subnets by more is refused
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class Calibration:
     per_weight_mb_ms: float
     offset_ms: float
     points: tuple[CalibrationPoint, ...]  # what it was fitted on
+    terms: tuple[str, ...] = TERMS  # the coefficients fitted (the others are 0)
+    fit_error_pct: dict | None = None  # {"mean", "max"} |error| % on `points`
+    note: str | None = None  # why richer models were refused, if any were
 
     def op_cost_ms(self, entry_ms: float, weight_mb: float) -> float:
         """Calibrated marginal cost of one non-zero op whose table median is entry_ms."""
@@ -70,7 +79,8 @@ class Calibration:
 
     def to_json(self) -> dict:
         return {"model": MODEL, "scale": self.scale, "per_op_ms": self.per_op_ms,
-                "per_weight_mb_ms": self.per_weight_mb_ms, "offset_ms": self.offset_ms,
+                "per_weight_mb_ms": self.per_weight_mb_ms, "offset_ms": self.offset_ms, "terms": list(self.terms),
+                "fit_error_pct": self.fit_error_pct, "note": self.note,
                 "fitted_on": [{"ops": list(p.ops), "sum_ms": p.sum_ms, "n_ops": p.n_ops, "weight_mb": p.weight_mb,
                                "measured_ms": p.measured_ms} for p in self.points]}
 
@@ -83,15 +93,38 @@ class Calibration:
             raise ValueError(f"calibration values must be finite with a positive scale, got {values}")
         points = tuple(CalibrationPoint(tuple(p["ops"]), float(p["sum_ms"]), int(p["n_ops"]), float(p["weight_mb"]),
                                         float(p["measured_ms"])) for p in data["fitted_on"])
-        return Calibration(float(data["scale"]), float(data["per_op_ms"]), float(data["per_weight_mb_ms"]),
-                           float(data["offset_ms"]), points)
+        return Calibration(*values.values(), points, tuple(data.get("terms", TERMS)), data.get("fit_error_pct"),
+                           data.get("note"))
+
+
+def _feature(point: CalibrationPoint, term: str) -> float:
+    return {"scale": point.sum_ms, "per_op_ms": point.n_ops, "per_weight_mb_ms": point.weight_mb, "offset_ms": 1.0}[term]
 
 
 def fit_calibration(points: list[CalibrationPoint]) -> Calibration:
-    """Least-squares fit of the four coefficients on at least MIN_POINTS measured subnets."""
-    if len(points) < MIN_POINTS:
-        raise ValueError(f"calibration needs at least {MIN_POINTS} measured subnets, got {len(points)}")
-    features = np.array([[p.sum_ms, p.n_ops, p.weight_mb, 1.0] for p in points])
+    """Least squares of the richest model in FALLBACKS that has POINTS_PER_TERM distinct subnets
+    per coefficient, independent features, a positive scale and every one of its own points
+    predicted within MAX_FIT_ERROR_PCT; the refused richer models are named in `note`.
+    Raises ValueError (with every reason) when not even `scale` alone qualifies."""
+    distinct = len({(round(p.sum_ms, 9), p.n_ops, round(p.weight_mb, 9)) for p in points})
     measured = np.array([p.measured_ms for p in points])
-    (scale, per_op, per_weight_mb, offset), *_ = np.linalg.lstsq(features, measured, rcond=None)
-    return Calibration(float(scale), float(per_op), float(per_weight_mb), float(offset), tuple(points))
+    refused = []
+    for terms in FALLBACKS:
+        if distinct < POINTS_PER_TERM * len(terms):
+            refused.append(f"{len(terms)} terms need {POINTS_PER_TERM * len(terms)} distinct subnets, got {distinct}")
+            continue
+        features = np.array([[_feature(p, term) for term in terms] for p in points])
+        if np.linalg.matrix_rank(features) < len(terms):
+            refused.append(f"{len(terms)} terms: the subnets do not tell {', '.join(terms)} apart")
+            continue
+        coefficients, *_ = np.linalg.lstsq(features, measured, rcond=None)
+        values = {**dict.fromkeys(TERMS, 0.0), **dict(zip(terms, map(float, coefficients)))}
+        errors = np.abs(features @ coefficients / measured - 1) * 100
+        if not values["scale"] > 0:
+            refused.append(f"{len(terms)} terms: scale {values['scale']:.3f} ≤ 0")
+        elif errors.max() > MAX_FIT_ERROR_PCT:
+            refused.append(f"{len(terms)} terms: misses its own subnets by up to {errors.max():.0f}%")
+        else:
+            return Calibration(*values.values(), tuple(points), terms,
+                               {"mean": float(errors.mean()), "max": float(errors.max())}, "; ".join(refused) or None)
+    raise ValueError(f"no calibration fits the {len(points)} measured subnets: {'; '.join(refused)}")

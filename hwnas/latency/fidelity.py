@@ -26,6 +26,7 @@ from scipy.stats import kendalltau
 
 from hwnas.arch import Arch, build_subnet, random_arch
 from hwnas.atomic import atomic_output
+from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.table import LatencyTable
 from hwnas.latency.timing import time_interleaved
@@ -60,7 +61,9 @@ def validate_table(table: LatencyTable, samples: int = 30, seed: int = 1, rounds
     """Measure `samples` fresh subnets twice and compare them with the table; returns the report."""
     archs = fresh_archs(table, samples, seed)
     if len(archs) < 3:
-        raise ValueError(f"space {table.space.name} holds only {len(archs)} subnets outside the calibration set")
+        raise HwnasError(f"space {table.space.name} holds only {len(archs)} subnets outside the table's "
+                         f"{len(table.calibration.points) if table.calibration else 0} calibration subnets, too few "
+                         f"to validate: the calibration already measured nearly every arch of it (see its fit error)")
     device, threads = table.device["kind"], table.device["threads"]
     space = table.space
     with tempfile.TemporaryDirectory(prefix="hwnas-validate-") as folder:

@@ -14,6 +14,7 @@ kept), run its runner in-process, import its results.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -27,9 +28,9 @@ from hwnas.arch import Arch, build_subnet, random_arch
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency import kit_runner, timing
-from hwnas.latency.calibration import MIN_POINTS, CalibrationPoint, fit_calibration
+from hwnas.latency.calibration import CalibrationPoint, fit_calibration
 from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key, layer_key, required_keys, stem_key
-from hwnas.onnx_export import convert_to_ort, export_onnx
+from hwnas.onnx_export import OPSET, convert_to_ort, export_onnx
 from hwnas.ops import Head, build_layer, build_stem
 from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
 
@@ -88,13 +89,27 @@ def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, 
     return plan
 
 
+def _export_name(name: str, description: dict, space: SearchSpace, shape: LayerShape, dynamic_batch: bool,
+                 suffix: str, weight_seed: int) -> str:
+    """`entry003-1f2e3d4c5b6a`: the plan's name and a hash of everything the exported file depends
+    on: what it computes (an entry's key and input shape; a subnet's ops and the space's
+    fingerprint, which its channels come from), the opset and the exporter (torch) version,
+    the format, the batch axis and the weights' seed."""
+    identity = {"model": description, "input": [shape.in_channels, shape.resolution], "dynamic_batch": dynamic_batch,
+                "space": space.fingerprint() if description["kind"] != "entry" else None,
+                "opset": OPSET, "torch": torch.__version__, "format": suffix, "weight_seed": weight_seed}
+    return f"{name}-{hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]}"
+
+
 def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
               calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0, resume: bool = False,
               log: Callable[[str], None] = print) -> dict:
     """Export every model of the plan into `folder` and write the manifest and the runner.
 
     With `resume`, models already exported there are kept (exports are atomic, so a file
-    that exists is complete); each model's weights come from its own seed, so a resumed kit
+    that exists is complete) when they are the same model: files are named by content
+    (`_export_name`), so an export of an edited space, another opset, exporter or format is
+    never taken for this one. Each model's weights come from its own seed, so a resumed kit
     equals an uninterrupted one.
     """
     timing.check_device(device, threads)  # a bad kind or thread count fails before minutes of export
@@ -105,9 +120,11 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     suffix = ".ort" if device == "mobile" else ".onnx"
     models, exported = {}, 0
     for index, (name, (description, build, shape, dynamic_batch)) in enumerate(plan.items()):
-        onnx_path, model_path = folder / "models" / f"{name}.onnx", folder / "models" / f"{name}{suffix}"
+        weight_seed = seed * 100_003 + index  # per-model seed: resume-safe weights
+        file_name = _export_name(name, description, space, shape, dynamic_batch, suffix, weight_seed)
+        onnx_path, model_path = folder / "models" / f"{file_name}.onnx", folder / "models" / f"{file_name}{suffix}"
         if not model_path.is_file():
-            torch.manual_seed(seed * 100_003 + index)  # per-model seed: resume-safe weights
+            torch.manual_seed(weight_seed)
             example = torch.randn(1, shape.in_channels, shape.resolution, shape.resolution)
             export_onnx(build(), example, onnx_path, dynamic_batch=dynamic_batch)
             if suffix == ".ort":
@@ -115,7 +132,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
             exported += 1
             if exported % 10 == 0:
                 log(f"exported {exported} models ({index + 1}/{len(plan)})")
-        models[name] = {**description, "file": f"models/{name}{suffix}"}
+        models[name] = {**description, "file": f"models/{file_name}{suffix}"}
     log(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
     notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
@@ -141,8 +158,9 @@ def load_results(path: str | Path) -> dict:
     return results
 
 
-def import_results(results: dict, source: str = "results") -> LatencyTable:
-    """Build a table from a kit's results: entries, reference, and the calibration fitted on the subnets."""
+def import_results(results: dict, source: str = "results", log: Callable[[str], None] = print) -> LatencyTable:
+    """Build a table from a kit's results: entries, reference, and the calibration fitted on the
+    subnets (calibration.py chooses how many terms; `log` says why when it fits none)."""
     try:
         manifest, stats = results["manifest"], results["stats"]
         space = parse_space(manifest["space"]["definition"], f"{source} (space definition)")
@@ -160,8 +178,10 @@ def import_results(results: dict, source: str = "results") -> LatencyTable:
         raise KitError(f"{source}: incomplete kit results ({type(error).__name__}: {error}): run the kit again") from None
     if set(table.entries) != set(required_keys(space)):
         raise KitError(f"{source}: the results do not cover the space's entries: run the kit again")
-    if len(subnets) >= MIN_POINTS:
+    try:
         table.calibration = fit_calibration([
             CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch), measured)
             for arch, measured in subnets])
+    except ValueError as refused:  # the table stays usable: predictions are the raw sums, and say so
+        log(f"not calibrated: {refused}")
     return table

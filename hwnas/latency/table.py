@@ -115,9 +115,12 @@ class LatencyTable:
         if self.calibration is None:
             return "uncalibrated sum of per-op medians"
         c = self.calibration
+        fit = f"; |error| on them mean {c.fit_error_pct['mean']:.1f}%, max {c.fit_error_pct['max']:.1f}%" \
+            if c.fit_error_pct else ""
+        fallback = f" ({len(c.terms)} of 4 terms: {c.note})" if c.note else ""
         return (f"calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
                 f"{c.per_op_ms * 1000:+.1f} us per op {c.per_weight_mb_ms * 1000:+.1f} us per weight MB "
-                f"{c.offset_ms * 1000:+.1f} us")
+                f"{c.offset_ms * 1000:+.1f} us{fit}{fallback}")
 
     def sum_ms(self, arch: Arch) -> float:
         """Raw sum of the table's medians for this arch, in ms."""
