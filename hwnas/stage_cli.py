@@ -50,10 +50,18 @@ class _DropNotice(logging.Filter):
 logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice())
 
 
+LINKED_FROM_SPACE = ("resolution", "channels")  # data.init_args fields set from the space (link_arguments)
+
+
 class _StageCLI(LightningCLI):
     """LightningCLI whose logs and checkpoints go to --run_dir."""
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        linked = [arg for arg in args or [] for name in LINKED_FROM_SPACE
+                  if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
+        if linked:  # the link would overwrite them without a word
+            raise HwnasError(f"{linked[0].split('=')[0]}: the data's resolution and channels come from the space "
+                             f"(its `input:`), so that data and network agree: edit the space file instead")
         # hwnas passes the stage's arguments as `args` while sys.argv still holds them: Lightning
         # warns about that on every run, though it is how hwnas means it.
         with warnings.catch_warnings():
@@ -69,7 +77,7 @@ class _StageCLI(LightningCLI):
         parser.link_arguments(self.space_source, "data.init_args.resolution",
                               compute_fn=lambda source: self.space_of(source).resolution)
         parser.link_arguments(self.space_source, "data.init_args.channels",
-                              compute_fn=lambda source: self.space_of(source).in_channels)
+                              compute_fn=lambda source: self.space_of(source).in_channels)  # LINKED_FROM_SPACE
 
     def instantiate_trainer(self, **kwargs):
         run_dir = Path(self.config_init["run_dir"])

@@ -43,13 +43,14 @@ def test_a_table_that_predicts_too_slow_gets_a_larger_budget(monkeypatch, table,
     """The machine runs the archs at 0.8x the prediction: the first derive measures under the window,
     the second derives for T / 0.8 and lands inside it."""
     _, slowest = table.latency_range_ms()
-    target = 0.8 * slowest * 1.0001  # only the slowest arch, at 0.8x, measures inside [0.9 T, T]
+    target = 0.8 * slowest * 1.0001  # at 0.8x, only archs predicted near the slowest measure inside [0.9 T, T]
     machine_off_by(monkeypatch, table, 0.8)
     arch, record = on_device.derive_for_target(uniform(table), table, tiny_table_path, target, 0.9, log=print)
     assert record["target_met"] and len(record["tries"]) == 2
     assert record["tries"][1]["window_ms"][1] == pytest.approx(target * record["tries"][0]["predicted_ms"]
                                                               / record["tries"][0]["measured_ms"])
-    assert table.predict_ms(arch) == pytest.approx(slowest)
+    low, high = record["tries"][1]["window_ms"]
+    assert low <= table.predict_ms(arch) <= high and high == pytest.approx(slowest * 1.0001)
 
 
 def test_a_correction_out_of_the_space_keeps_what_was_measured(monkeypatch, table, tiny_table_path, tiny_target_ms):

@@ -39,3 +39,10 @@ def test_a_parse_error_is_one_line_without_the_usage_dump(capsys, options, messa
     assert main(["search", "--config", "recipes/search_demo.yaml", *options]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "hwnas search --help" in err[0]
+
+
+def test_channels_or_resolution_given_to_the_data_are_refused_not_ignored(capsys):
+    """They are linked from the space, which overwrote `--data.init_args.channels 3` silently."""
+    assert main(["search", "--config", "recipes/search_demo.yaml", "--data.init_args.channels", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "come from the space" in err[0]
