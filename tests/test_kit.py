@@ -93,3 +93,23 @@ def test_resuming_with_an_edited_space_re_exports_what_changed(tiny_space_path, 
     # stride-2 layer's two candidates and the head (their channels changed), every subnet
     assert messages[-1].endswith(f"({len(manifest['models']) - 3} exported now, 3 kept)")
     assert all((tmp_path / model["file"]).is_file() for model in manifest["models"].values())
+
+
+def test_a_nan_in_the_results_is_one_line_naming_the_model(kit, tmp_path, capsys):
+    """It used to reach the calibration fit and end in a LinAlgError traceback."""
+    import json
+
+    from hwnas.cli import main
+
+    folder, manifest = kit
+    done = subprocess.run([sys.executable, "run.py", "--rounds", "3", "--warmup-rounds", "1"], cwd=folder,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((folder / "results.json").read_text())
+    entry = next(name for name, model in manifest["models"].items() if model["kind"] == "entry")
+    results["stats"][entry]["median_ms"] = float("nan")
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert main(["import-table", str(tmp_path / "results.json"), "--out", str(tmp_path / "t.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "which no measurement gives" in err[0] and manifest["models"][entry]["key"] in err[0]
+    assert not (tmp_path / "t.json").exists()

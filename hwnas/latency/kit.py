@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import shutil
 from collections.abc import Callable
@@ -178,6 +179,13 @@ def import_results(results: dict, source: str = "results", log: Callable[[str], 
         raise KitError(f"{source}: incomplete kit results ({type(error).__name__}: {error}): run the kit again") from None
     if set(table.entries) != set(required_keys(space)):
         raise KitError(f"{source}: the results do not cover the space's entries: run the kit again")
+    timings = [(model.get("key") or model["kind"], value) for _, models in by_kind.items() for model, stats in models
+               for value in (stats["median_ms"], stats["p25_ms"], stats["p75_ms"])]
+    broken = next(((name, value) for name, value in timings
+                   if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0)), None)
+    if broken:  # a NaN once reached the calibration fit as a LinAlgError
+        raise KitError(f"{source}: model {broken[0]!r} has a latency of {broken[1]} ms, which no measurement gives: "
+                       f"run the kit again")
     try:
         table.calibration = fit_calibration([
             CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch), measured)
