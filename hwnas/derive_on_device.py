@@ -44,9 +44,9 @@ def measure_arch(arch: Arch, table: LatencyTable) -> dict:
     with tempfile.TemporaryDirectory(prefix="hwnas-derive-") as folder:
         example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
         path = export_onnx(build_subnet(arch).eval(), example, Path(folder) / "subnet.onnx")
-        measured, reference_now_ms = measure_with_reference(path, table, table.device["kind"],
+        measured, reference_now_ms = measure_with_reference({"model": path}, table, table.device["kind"],
                                                             table.device["threads"])
-    return {**measured, "reference_now_ms": reference_now_ms}
+    return {**measured["model"], "reference_now_ms": reference_now_ms}
 
 
 def _in_window(measured_ms: float, floor: float, target_ms: float) -> bool:

@@ -57,19 +57,31 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, example: torch.Tensor)
     return difference
 
 
-def measure_with_reference(onnx_path: Path, table: LatencyTable, device: str, threads: int) -> tuple[dict, float]:
-    """Time the model and the table's reference subnet in the same interleaved rounds: the model's
-    stats in ms, and the reference's median now (to rescale the table's prediction to this minute)."""
+def measure_with_reference(model_paths: dict[str, Path], table: LatencyTable, device: str, threads: int
+                           ) -> tuple[dict[str, dict], float]:
+    """Time the models (name → .onnx/.ort) and the table's reference subnet in the same interleaved
+    rounds: each model's stats in ms, and the reference's median now (to rescale the table's
+    prediction to this minute)."""
     space = table.space
     with tempfile.TemporaryDirectory(prefix="hwnas-export-") as folder:
         example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
         reference = export_onnx(build_subnet(table.reference_arch()), example, Path(folder) / "reference.onnx")
-        stats = time_interleaved({"model": str(onnx_path), "reference": str(reference)}, device=device,
-                                 threads=threads, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
-    measured = {**stats["model"], "batch_size": 1, "device": runtime_metadata(device, threads),
-                "protocol": {"rounds": ROUNDS, "warmup_rounds": WARMUP_ROUNDS,
-                             "order": f"{INTERLEAVED}; with the table's reference subnet"}}
-    return measured, stats["reference"]["median_ms"]
+        stats = time_interleaved({**{name: str(path) for name, path in model_paths.items()}, "reference": str(reference)},
+                                 device=device, threads=threads, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
+    context = {"batch_size": 1, "device": runtime_metadata(device, threads),
+               "protocol": {"rounds": ROUNDS, "warmup_rounds": WARMUP_ROUNDS,
+                            "order": f"{INTERLEAVED}; with the table's reference subnet"}}
+    return {name: {**stats[name], **context} for name in model_paths}, stats["reference"]["median_ms"]
+
+
+def _which_to_deploy(onnx_ms: float, ort_ms: float, ort_for_this_cpu: bool) -> str:
+    """The card's advice, from the two files measured side by side."""
+    ratio = ort_ms / onnx_ms
+    if ratio <= 1.10:
+        where = "for this kind of CPU only" if ort_for_this_cpu else "portable to ONNX Runtime Mobile"
+        return f"either: model.ort runs at {ratio:.2f}x model.onnx here and is {where}"
+    return (f"model.onnx: model.ort runs at {ratio:.1f}x its time here (ORT-format models keep only the "
+            f"optimisations saved in them; profile and export on the target device for a faster .ort)")
 
 
 def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
@@ -99,8 +111,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                           generator=torch.Generator().manual_seed(0))
     onnx_path = export_onnx(model, example[:1], out_dir / "model.onnx", dynamic_batch=True)
     max_abs_diff = check_parity(model, onnx_path, example)
-    ort_path = convert_to_ort(onnx_path, out_dir / "model.ort")
-    measured, reference_now_ms = measure_with_reference(onnx_path, table, device, threads)
+    ort_for_this_cpu = device == "cpu"  # a GPU or phone cannot run the CPU layout ops (onnx_export.py)
+    ort_path = convert_to_ort(onnx_path, out_dir / "model.ort", for_this_cpu=ort_for_this_cpu)
+    both, reference_now_ms = measure_with_reference({"onnx": onnx_path, "ort": ort_path}, table, device, threads)
+    measured, measured_ort = both["onnx"], both["ort"]
     predicted_ms = table.predict_ms(arch)
     predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
     target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
@@ -110,6 +124,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         "format": "hwnas.model_card", "version": 1,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": {"onnx": onnx_path.name, "ort": ort_path.name, "opset": OPSET,
+                  "ort_optimizations": "all: for this machine's kind of CPU only" if ort_for_this_cpu
+                  else "basic: portable (the target applies no more)",
                   "input": ["batch", space.in_channels, space.resolution, space.resolution],
                   "parameters": sum(p.numel() for p in model.parameters())},
         "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
@@ -124,6 +140,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                                "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
             "measured_ms": measured_ms,
             "measured": measured,
+            "measured_ort_ms": measured_ort["median_ms"],
+            "deploy": _which_to_deploy(measured_ms, measured_ort["median_ms"], ort_for_this_cpu),
             "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
             "prediction_device_note": mismatch,
         },
