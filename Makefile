@@ -59,7 +59,7 @@ bench: $(READY)
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
 
-# Search quality (BENCHMARKS.md, ~70 min on 2 cores): at 25/50/75% of the demo space's range, the
+# Search quality (BENCHMARKS.md, ~45 min on 2 cores): at 25/50/75% of the demo space's range, the
 # searched, selected, 5 random and the uniform archs, each retrained with 2 seeds and measured.
 # DATA: an ImageFolder root (train/ + test/) or, with ARGS="--data-class hwnas.data.Cifar10DataModule", CIFAR-10;
 # the default is the MNIST subset beside this project on its development machines (not in a clone).

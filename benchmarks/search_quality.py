@@ -171,8 +171,10 @@ def main() -> None:
 def report(results: list[dict]) -> None:
     for result in results:
         r = ranks(result)
+        within = (f"{r['rank_within_budget']}/{r['of_within_budget']} among those measured ≤ T"
+                  if r["rank_within_budget"] else f"measured over T: not among the {r['of_within_budget']} measured ≤ T")
         print(f"\nT = {result['target_ms']} ms ({result['share_of_range']:.0%} of the range): searched rank "
-              f"{r['rank']}/{r['of']} ({r['rank_within_budget']}/{r['of_within_budget']} among those measured ≤ T), "
+              f"{r['rank']}/{r['of']} ({within}), "
               f"median random {100 * (r['median_random'] or 0):.2f}%, search {result['search_seconds'] / 60:.1f} min")
         print("| kind | ops | predicted ms | measured ms | test acc % (mean ± sd) |\n|---|---|---|---|---|")
         for row in result["candidates"]:

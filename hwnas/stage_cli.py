@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 from jsonargparse import ArgumentError
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.loggers import CSVLogger
@@ -59,7 +60,7 @@ class _StageCLI(LightningCLI):
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         linked = [arg for arg in args or [] for name in LINKED_FROM_SPACE
                   if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
-        if linked:  # the link would overwrite them without a word
+        if linked:  # the link would overwrite them without a word (given on the command line; a recipe's are too)
             raise HwnasError(f"{linked[0].split('=')[0]}: the data's resolution and channels come from the space "
                              f"(its `input:`), so that data and network agree: edit the space file instead")
         # hwnas passes the stage's arguments as `args` while sys.argv still holds them: Lightning
@@ -84,7 +85,8 @@ class _StageCLI(LightningCLI):
         callbacks = list(self.config_init["trainer"].get("callbacks") or [])
         # No version counter: a re-run into the same run_dir overwrites last.ckpt rather than
         # writing last-v1.ckpt next to a stale last.ckpt that `select` and resume would pick up.
-        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, enable_version_counter=False))
+        self.run_checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, enable_version_counter=False)
+        callbacks.append(self.run_checkpoint)
         return super().instantiate_trainer(
             default_root_dir=str(run_dir), logger=CSVLogger(run_dir, name="logs", version=""),
             callbacks=callbacks, **kwargs)
@@ -138,6 +140,8 @@ def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
         return cli_class(model_class, ImageDataModule, subclass_mode_data=True, run=False, args=args,
                          save_config_kwargs={"overwrite": True}, seed_everything_default=0,
                          parser_kwargs={"exit_on_error": False})
+    except MisconfigurationException as error:  # Lightning's own checks of the trainer's settings
+        raise HwnasError(f"{str(error).strip().splitlines()[0]} (a --trainer.* option)") from None
     except ArgumentError as error:
         lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
         raise HwnasError(f"{' '.join(lines[:3])} (hwnas {cli_class.stage} --help lists the options)") from None
@@ -159,11 +163,11 @@ def _check_before_training(cli: _StageCLI) -> None:
     if classes != space.num_classes:
         raise HwnasError(f"the dataset has {classes} classes, the space {space.name} has num_classes "
                          f"{space.num_classes}: make them agree (a space file's num_classes, or the dataset's folders)")
-    epochs = cli.trainer.max_epochs
-    if epochs is None or epochs < 1:
-        raise HwnasError(f"--trainer.max_epochs must be at least 1, got {epochs}")
+    epochs = cli.trainer.max_epochs  # None or -1: bounded by max_steps or max_time instead, which is valid
+    if epochs == 0:  # Lightning accepts 0 (and refuses < -1 itself)
+        raise HwnasError("--trainer.max_epochs must be at least 1 (or -1: no limit), got 0")
     h = cli.model.hparams
-    if isinstance(cli.model, SearchModule) and h.mode != "sum" and h.warmup_epochs >= epochs:
+    if isinstance(cli.model, SearchModule) and h.mode != "sum" and epochs and epochs > 0 and h.warmup_epochs >= epochs:
         raise HwnasError(f"--model.warmup_epochs {h.warmup_epochs} ≥ --trainer.max_epochs {epochs}: no arch step "
                          f"would run and arch.json would be the alphas' initial noise; raise max_epochs or lower "
                          f"warmup_epochs (or use --model.mode sum and `hwnas select`)")
@@ -191,7 +195,7 @@ def _search(cli: _StageCLI) -> None:
     arch, derived = derive_for_target(probabilities, model.table, model.table_path, h.target_ms, h.derive_floor,
                                       h.measure_derived)
     argmax = model.supernet.derive()
-    last_checkpoint = cli.trainer.checkpoint_callback.last_model_path if cli.trainer.checkpoint_callback else ""
+    last_checkpoint = cli.run_checkpoint.last_model_path
     provenance = {"stage": "search", "checkpoint": str(Path(last_checkpoint).resolve()) if last_checkpoint else None,
                   **derived,
                   "argmax": {"ops": list(argmax.ops), "predicted_ms": model.table.predict_ms(argmax)}}

@@ -29,12 +29,13 @@ def tiny_space_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_table_path(tiny_space_path, tmp_path_factory) -> Path:
-    """Profiled for real with ONNX Runtime (6 entries, reference, 5 calibration subnets; ~15 s), once per session."""
+    """Profiled for real with ONNX Runtime (6 entries, reference, 8 calibration subnets: enough for
+    all 4 calibration terms; ~15 s), once per session."""
     from hwnas.latency.profile import profile_space
     from hwnas.latency.table import save_table
     from hwnas.space import load_space
 
-    table = profile_space(load_space(tiny_space_path), rounds=60, warmup_rounds=10, calibration_samples=5,
+    table = profile_space(load_space(tiny_space_path), rounds=60, warmup_rounds=10, calibration_samples=8,
                           log=lambda message: None)
     path = tmp_path_factory.mktemp("table") / "tiny-cpu.json"
     save_table(table, path)

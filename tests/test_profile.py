@@ -40,7 +40,7 @@ def test_table_holds_exactly_the_required_keys_with_positive_latencies(space, ta
     assert list(table.entries) == required_keys(space)
     assert all(math.isfinite(v) and v > 0 for stats in table.entries.values() for v in vars(stats).values())
     assert table.space == space and table.device["batch_size"] == 1 and table.device["threads"] == 1
-    assert table.reference_ms > 0 and len(table.calibration.points) == 5
+    assert table.reference_ms > 0 and len(table.calibration.points) == 8
 
 
 def test_save_load_round_trip_keeps_everything(space, table, saved):
@@ -62,7 +62,7 @@ def test_prediction_is_calibrated_unless_asked_raw(space, table):
     arch = Arch(space, ("mb_k7_e6", "zero", "mb_k3_e1"))
     assert table.predict_ms(arch, calibrated=False) == pytest.approx(table.sum_ms(arch))
     assert table.predict_ms(arch) != table.predict_ms(arch, calibrated=False)
-    assert "calibrated on 5" in table.method
+    assert "calibrated on 8" in table.method
 
 
 def test_rescale_factor_is_the_reference_ratio(table):

@@ -47,7 +47,8 @@ MODEL = "measured_ms = scale * sum_ms + per_op_ms * n_ops + per_weight_mb_ms * w
 TERMS = ("scale", "per_op_ms", "per_weight_mb_ms", "offset_ms")
 FALLBACKS = (TERMS, ("scale", "per_op_ms", "offset_ms"), ("scale", "offset_ms"), ("scale",))
 POINTS_PER_TERM = 2  # distinct measured subnets per fitted coefficient
-MAX_FIT_ERROR_PCT = 10.0  # a model that misses one of its own calibration subnets by more is refused
+MAX_MEAN_FIT_ERROR_PCT = 5.0  # a model whose mean |error| on its own subnets is larger is refused (the
+# committed tables fit theirs at 0.7-0.8%; a mean, so that one noisy subnet among 40 cannot refuse a model)
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,8 @@ def _feature(point: CalibrationPoint, term: str) -> float:
 
 def fit_calibration(points: list[CalibrationPoint]) -> Calibration:
     """Least squares of the richest model in FALLBACKS that has POINTS_PER_TERM distinct subnets
-    per coefficient, independent features, a positive scale and every one of its own points
-    predicted within MAX_FIT_ERROR_PCT; the refused richer models are named in `note`.
+    per coefficient, independent features, a positive scale and a mean |error| on its own points
+    within MAX_MEAN_FIT_ERROR_PCT; the refused richer models are named in `note`.
     Raises ValueError (with every reason) when not even `scale` alone qualifies."""
     distinct = len({(round(p.sum_ms, 9), p.n_ops, round(p.weight_mb, 9)) for p in points})
     measured = np.array([p.measured_ms for p in points])
@@ -122,8 +123,8 @@ def fit_calibration(points: list[CalibrationPoint]) -> Calibration:
         errors = np.abs(features @ coefficients / measured - 1) * 100
         if not values["scale"] > 0:
             refused.append(f"{len(terms)} terms: scale {values['scale']:.3f} ≤ 0")
-        elif errors.max() > MAX_FIT_ERROR_PCT:
-            refused.append(f"{len(terms)} terms: misses its own subnets by up to {errors.max():.0f}%")
+        elif errors.mean() > MAX_MEAN_FIT_ERROR_PCT:
+            refused.append(f"{len(terms)} terms: misses its own subnets by {errors.mean():.0f}% on average")
         else:
             return Calibration(*values.values(), tuple(points), terms,
                                {"mean": float(errors.mean()), "max": float(errors.max())}, "; ".join(refused) or None)

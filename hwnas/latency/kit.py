@@ -36,7 +36,7 @@ from hwnas.ops import Head, build_layer, build_stem
 from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
 
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
-CALIBRATION_SAMPLES = 40  # measured subnets the calibration (4 coefficients) is fitted on
+CALIBRATION_SAMPLES = 40  # measured subnets the calibration (up to 4 coefficients) is fitted on
 MOBILE_NOTE = ("proxy: ORT-format models on this machine's CPU with one thread; a phone's real table "
                "comes from `hwnas kit --device mobile` run on the phone")
 
@@ -159,9 +159,9 @@ def load_results(path: str | Path) -> dict:
     return results
 
 
-def import_results(results: dict, source: str = "results", log: Callable[[str], None] = print) -> LatencyTable:
+def import_results(results: dict, source: str = "results") -> LatencyTable:
     """Build a table from a kit's results: entries, reference, and the calibration fitted on the
-    subnets (calibration.py chooses how many terms; `log` says why when it fits none)."""
+    subnets (calibration.py chooses how many terms, and refuses when none fits)."""
     try:
         manifest, stats = results["manifest"], results["stats"]
         space = parse_space(manifest["space"]["definition"], f"{source} (space definition)")
@@ -190,6 +190,7 @@ def import_results(results: dict, source: str = "results", log: Callable[[str], 
         table.calibration = fit_calibration([
             CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch), measured)
             for arch, measured in subnets])
-    except ValueError as refused:  # the table stays usable: predictions are the raw sums, and say so
-        log(f"not calibrated: {refused}")
+    except ValueError as refused:  # raw sums are no prediction (DESIGN: 1.2-1.8x the network): no table
+        raise KitError(f"{source}: {refused}; the kit's exports are kept: re-run it (--resume) with more "
+                       f"--calibration-samples, or on a quieter machine") from None
     return table

@@ -87,8 +87,9 @@ def make_session(path: str, device: str = "cpu", threads: int = 1) -> ort.Infere
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as error:  # ORT raises several unrelated types (Fail, InvalidGraph, …) for unloadable files
-        raise DeviceError(f"{path}: ONNX Runtime cannot load it as a model ({type(error).__name__}): pass an .onnx "
-                          f"or .ort file written by `hwnas export`") from None
+        said = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise DeviceError(f"{path}: ONNX Runtime cannot load it as a model ({said}): pass an .onnx or .ort file "
+                          f"written by `hwnas export`") from None
     if provider not in session.get_providers():  # ORT falls back to the CPU when CUDA fails to load
         raise DeviceError(f"{path}: ONNX Runtime could not start {provider} (check the CUDA and cuDNN libraries)")
     return session
