@@ -32,7 +32,7 @@ def seconds(call, repeats: int) -> float:
 
 
 def main() -> None:
-    print(f"| what | space | layers | median wall time |\n|---|---|---|---|")
+    print("| what | space | layers | median wall time |\n|---|---|---|---|")
     for name in ("demo", "proxyless_cifar"):
         table = load_table(f"latency_tables/{name}-cpu.json", load_space(f"recipes/spaces/{name}.yaml"))
         generator = torch.Generator().manual_seed(0)

@@ -285,8 +285,6 @@ def _derive(args: argparse.Namespace) -> None:
     from hwnas.arch import save_arch
     from hwnas.derive import DEFAULT_FLOOR
     from hwnas.derive_on_device import derive_for_target
-    from hwnas.latency.device_identity import describe_mismatch
-    from hwnas.latency.table import load_table
     from hwnas.search_checkpoint import load_search_checkpoint
 
     if not args.target_ms > 0:
@@ -295,14 +293,10 @@ def _derive(args: argparse.Namespace) -> None:
     floor = checkpoint.hparams.get("derive_floor", DEFAULT_FLOOR) if args.floor is None else args.floor
     if not 0 <= floor < 1:
         raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
-    table_path = args.table or checkpoint.table_path
-    table = load_table(table_path, checkpoint.supernet.space)
-    for note in (describe_mismatch(str(table_path), table.device), checkpoint.table_changed_note(table_path)):
-        if note:
-            print(note)
+    table, table_identity = checkpoint.open_table(args.table)
     out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent.parent / "derive"
-    arch, derived = derive_for_target(checkpoint.supernet.probabilities(), table, table_path, args.target_ms, floor,
-                                      not args.no_measure)
+    arch, derived = derive_for_target(checkpoint.supernet.probabilities(), table, table_identity, args.target_ms,
+                                      floor, not args.no_measure)
     save_arch(arch, out / "arch.json", {"stage": "derive", "checkpoint": str(Path(args.ckpt).resolve()), **derived})
     measured = derived["measured_ms"]
     print(f"derived {', '.join(arch.ops)}: predicted {derived['predicted_ms']:.4f} ms, "

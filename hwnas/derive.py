@@ -66,6 +66,11 @@ def decision(probabilities: list[torch.Tensor]) -> dict:
             "min_top_probability": min(top), "max_normalized_entropy": max(entropy)}
 
 
+def in_window(latency_ms: float, floor: float, target_ms: float) -> bool:
+    """Whether a latency lies in the derive's window [floor · T, T] (all in ms)."""
+    return floor * target_ms <= latency_ms <= target_ms
+
+
 def most_probable_in_window(log_probs: list[np.ndarray], costs_ms: list[list[float]], fixed_ms: float,
                             floor_ms: float, budget_ms: float) -> list[int] | None:
     """Candidate index per layer maximising Σ log p with floor_ms ≤ fixed + Σ cost ≤ budget_ms,

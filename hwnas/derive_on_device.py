@@ -28,10 +28,10 @@ from pathlib import Path
 import torch
 
 from hwnas.arch import Arch, build_subnet
-from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window
+from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window, in_window
 from hwnas.export import measure_with_reference
 from hwnas.latency.device_identity import differences_from_here
-from hwnas.latency.table import LatencyTable, table_record
+from hwnas.latency.table import LatencyTable
 from hwnas.onnx_export import export_onnx
 
 MAX_TRIES = 3
@@ -49,15 +49,13 @@ def measure_arch(arch: Arch, table: LatencyTable) -> dict:
     return {**measured["model"], "reference_now_ms": reference_now_ms}
 
 
-def _in_window(measured_ms: float, floor: float, target_ms: float) -> bool:
-    return floor * target_ms <= measured_ms <= target_ms
-
-
-def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_path: str | Path,
+def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_identity: dict,
                       target_ms: float, floor: float = DEFAULT_FLOOR, measure: bool = True,
                       log: Callable[[str], None] = print) -> tuple[Arch, dict]:
     """The derived arch and its provenance fields (target, window, predicted, measured, tries,
-    table); see the module docstring. `measure` False never measures."""
+    table); see the module docstring. `table_identity` is the table's `table_record`, taken when
+    the table was read (a search hashes it at its start, not after it). `measure` False never
+    measures."""
     differences = differences_from_here(table.device)
     budget = target_ms
     tries: list[tuple[Derived, dict | None]] = []
@@ -80,7 +78,7 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
         tries.append((derived, measured))
         log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, "
             f"measured {measured['median_ms']:.4f} ms (target {target_ms:.4f} ms)")
-        if _in_window(measured["median_ms"], floor, target_ms):
+        if in_window(measured["median_ms"], floor, target_ms):
             break
         budget = target_ms * derived.predicted_ms / measured["median_ms"]
     chosen, measured = _choose(tries, floor, target_ms)
@@ -90,11 +88,11 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
     elif differences:
         why_unmeasured = f"the table's device is not this machine: {'; '.join(differences)}"
     return chosen.arch, {
-        "table": table_record(table_path, table), "target_ms": target_ms, "floor": floor,
+        "table": table_identity, "target_ms": target_ms, "floor": floor,
         "predicted_ms": chosen.predicted_ms, "log_probability": chosen.log_probability,
         "measured_ms": measured["median_ms"] if measured else None, "measurement": measured,
         "not_measured_because": why_unmeasured,
-        "target_met": _in_window(measured["median_ms"], floor, target_ms) if measured else None,
+        "target_met": in_window(measured["median_ms"], floor, target_ms) if measured else None,
         "tries": [{**d.to_json(), "measured_ms": m["median_ms"] if m else None,
                    "reference_ms": {"table": table.reference_ms, "now": m["reference_now_ms"]} if m else None}
                   for d, m in tries],
@@ -106,7 +104,7 @@ def _choose(tries: list[tuple[Derived, dict | None]], floor: float, target_ms: f
     measured = [(d, m) for d, m in tries if m is not None]
     if not measured:
         return tries[-1]
-    inside = [(d, m) for d, m in measured if _in_window(m["median_ms"], floor, target_ms)]
+    inside = [(d, m) for d, m in measured if in_window(m["median_ms"], floor, target_ms)]
     if inside:
         return inside[0]
     under = [(d, m) for d, m in measured if m["median_ms"] <= target_ms]

@@ -24,7 +24,7 @@ import torch
 
 from hwnas.arch import build_subnet, load_arch_record
 from hwnas.atomic import write_json
-from hwnas.derive import DEFAULT_FLOOR
+from hwnas.derive import DEFAULT_FLOOR, in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.device_identity import describe_mismatch
@@ -133,7 +133,7 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         "latency": {
             "target_ms": target_ms,
             "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
-            "target_met": floor * target_ms <= measured_ms <= target_ms if target_ms and not mismatch else None,
+            "target_met": in_window(measured_ms, floor, target_ms) if target_ms and not mismatch else None,
             "predicted_ms": predicted_ms,
             "predicted_now_ms": predicted_now_ms,
             "predicted_from": {**table_record(table_path, table), "method": table.method,

@@ -8,13 +8,15 @@ been edited since; the table it names has an absolute path and the sha256 the fi
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from hwnas.errors import HwnasError
+from hwnas.latency.device_identity import describe_mismatch
+from hwnas.latency.table import LatencyTable, load_table, table_record
 from hwnas.search import CHECKPOINT_KEY
 from hwnas.space import parse_space
 from hwnas.supernet import SuperNet
@@ -28,15 +30,21 @@ class SearchCheckpoint:
     hparams: dict  # the search's hyperparameters (target_ms, mode, …)
     path: Path
 
-    def table_changed_note(self, table_path: str | Path) -> str | None:
-        """One line when `table_path` is the search's table but its content changed since."""
-        path = Path(table_path)
-        if str(path.resolve()) != self.table_path or not path.is_file():
-            return None
-        if hashlib.sha256(path.read_bytes()).hexdigest() == self.table_sha256:
-            return None
-        return (f"note: {table_path} changed since the search (re-profiled?): the supernet was searched "
-                f"with the earlier table's costs")
+    def open_table(self, table_path: str | Path | None = None, log: Callable[[str], None] = print
+                   ) -> tuple[LatencyTable, dict]:
+        """The search's table, or `table_path` (e.g. another device's), and its `table_record`;
+        says in one line when it was measured on another device, or is the search's table but
+        has changed since the search."""
+        path = table_path or self.table_path
+        table = load_table(path, self.supernet.space)
+        record = table_record(path, table)
+        changed = record["path"] == self.table_path and record["sha256"] != self.table_sha256
+        for note in (describe_mismatch(str(path), table.device),
+                     f"note: {path} changed since the search (re-profiled?): the supernet was searched with "
+                     f"the earlier table's costs" if changed else None):
+            if note:
+                log(note)
+        return table, record
 
 
 def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:

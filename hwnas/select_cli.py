@@ -33,8 +33,6 @@ from hwnas.atomic import write_json
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
-from hwnas.latency.device_identity import describe_mismatch
-from hwnas.latency.table import load_table, table_record
 from hwnas.plots import plot_pareto
 from hwnas.search_checkpoint import load_search_checkpoint
 from hwnas.space import SearchSpace
@@ -78,11 +76,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     out_dir = Path(out)
     checkpoint = load_search_checkpoint(ckpt_path)
     supernet, space = checkpoint.supernet, checkpoint.supernet.space
-    table_path = table or checkpoint.table_path
-    latency_table = load_table(table_path, space)
-    for note in (describe_mismatch(str(table_path), latency_table.device), checkpoint.table_changed_note(table_path)):
-        if note:
-            print(note)
+    latency_table, table_identity = checkpoint.open_table(table)
     budget = LatencyBudget(latency_table, space, target_ms)
 
     datamodule = datamodule_of_run(Path(data_config) if data_config else search_dir / "logs/config.yaml", space)
@@ -106,7 +100,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     derived = supernet.derive()  # the search's own answer (argmax alphas), for comparison
     fastest_ms, slowest_ms = budget.range_ms
     summary = {
-        "checkpoint": str(ckpt_path), "table": str(table_path), "target_ms": target_ms,
+        "checkpoint": str(ckpt_path), "table": table_identity["path"], "target_ms": target_ms,
         "latency_range_ms": [fastest_ms, slowest_ms],
         "scoring": {"metric": "top-1 accuracy on the arch split, BN recalibrated per arch",
                     "arch_split_images": sum(len(y) for _, y in validation),
@@ -121,7 +115,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
         "pareto_front": [_record(e) for e in pareto_front([e for h in results.values() for e in h])],
     }
     save_arch(chosen.arch, out_dir / "arch.json", {
-        "stage": "select", "checkpoint": str(ckpt_path.resolve()), "table": table_record(table_path, latency_table),
+        "stage": "select", "checkpoint": str(ckpt_path.resolve()), "table": table_identity,
         "target_ms": target_ms, "floor": 0.0, "predicted_ms": chosen.latency_ms, "measured_ms": None,
         "not_measured_because": "select chooses on the table's prediction; `hwnas measure` the export",
         "method": chosen_method, "arch_split_accuracy": chosen.score})

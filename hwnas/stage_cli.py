@@ -192,7 +192,7 @@ def _search(cli: _StageCLI) -> None:
               f"`hwnas select --ckpt {run_dir}/checkpoints/last.ckpt --target-ms {h.target_ms}`")
         return
     probabilities = model.supernet.probabilities()
-    arch, derived = derive_for_target(probabilities, model.table, model.table_path, h.target_ms, h.derive_floor,
+    arch, derived = derive_for_target(probabilities, model.table, model.table_identity, h.target_ms, h.derive_floor,
                                       h.measure_derived)
     argmax = model.supernet.derive()
     last_checkpoint = cli.run_checkpoint.last_model_path

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import hwnas.derive_on_device as on_device
-from hwnas.latency.table import load_table
+from hwnas.latency.table import load_table, table_record
 from hwnas.space import load_space
 
 
@@ -35,7 +35,7 @@ def uniform(table) -> list[torch.Tensor]:
 
 def test_a_table_that_is_right_measures_once(monkeypatch, table, tiny_table_path, tiny_target_ms):
     measured = machine_off_by(monkeypatch, table, 1.0)
-    _, record = on_device.derive_for_target(uniform(table), table, tiny_table_path, tiny_target_ms, 0.9, log=print)
+    _, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table), tiny_target_ms, 0.9, log=print)
     assert len(measured) == 1 and record["target_met"] and len(record["tries"]) == 1
 
 
@@ -45,7 +45,7 @@ def test_a_table_that_predicts_too_slow_gets_a_larger_budget(monkeypatch, table,
     _, slowest = table.latency_range_ms()
     target = 0.8 * slowest * 1.0001  # at 0.8x, only archs predicted near the slowest measure inside [0.9 T, T]
     machine_off_by(monkeypatch, table, 0.8)
-    arch, record = on_device.derive_for_target(uniform(table), table, tiny_table_path, target, 0.9, log=print)
+    arch, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table), target, 0.9, log=print)
     assert record["target_met"] and len(record["tries"]) == 2
     assert record["tries"][1]["window_ms"][1] == pytest.approx(target * record["tries"][0]["predicted_ms"]
                                                               / record["tries"][0]["measured_ms"])
@@ -57,6 +57,6 @@ def test_a_correction_out_of_the_space_keeps_what_was_measured(monkeypatch, tabl
     """10x slower than predicted: the corrected window is below every arch. The search must still
     write the arch it measured (it used to end in DeriveError after the whole search)."""
     machine_off_by(monkeypatch, table, 10.0)
-    arch, record = on_device.derive_for_target(uniform(table), table, tiny_table_path, tiny_target_ms, 0.9, log=print)
+    arch, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table), tiny_target_ms, 0.9, log=print)
     assert record["target_met"] is False and record["measured_ms"] > tiny_target_ms
     assert "holds no arch" in record["tries_stopped_because"] and len(record["tries"]) == 1

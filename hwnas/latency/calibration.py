@@ -89,7 +89,7 @@ class Calibration:
     def from_json(data: dict) -> "Calibration":
         """Raises ValueError for values no measurement gives (NaN, or a scale ≤ 0: a table whose
         predictions fall as its entries grow); load_table turns it into a one-line TableError."""
-        values = {name: float(data[name]) for name in ("scale", "per_op_ms", "per_weight_mb_ms", "offset_ms")}
+        values = {name: float(data[name]) for name in TERMS}
         if not all(map(math.isfinite, values.values())) or values["scale"] <= 0:
             raise ValueError(f"calibration values must be finite with a positive scale, got {values}")
         points = tuple(CalibrationPoint(tuple(p["ops"]), float(p["sum_ms"]), int(p["n_ops"]), float(p["weight_mb"]),
