@@ -1,17 +1,19 @@
 """Is a table's device this machine? A latency belongs to the machine that measured it.
 
 A table records where it was measured (timing.runtime_metadata: kind, provider, threads,
-ONNX Runtime version, CPU model). Measured here: a demo table from an AMD EPYC, used on an
-Intel Xeon, chose an arch predicted at 0.0799 ms that measured 0.060 ms (−25%). So a
-measurement is compared with a table's prediction only when every identity field matches,
-and every stage that predicts says so in one line when they do not.
+ONNX Runtime version, CPU model; for a GPU also its name, driver and CUDA version). Measured
+here: a demo table from an AMD EPYC, used on an Intel Xeon, chose an arch predicted at
+0.0799 ms that measured 0.060 ms (−25%). So a measurement is compared with a table's
+prediction only when every identity field matches, and every stage that predicts says so in
+one line when they do not.
 """
 
 from __future__ import annotations
 
 from hwnas.latency.timing import DeviceError, runtime_metadata
 
-IDENTITY_FIELDS = ("kind", "provider", "threads", "onnxruntime", "cpu")
+# A CPU table has no GPU fields, and a GPU table's host CPU still matters (it launches the kernels).
+IDENTITY_FIELDS = ("kind", "provider", "threads", "onnxruntime", "cpu", "gpu", "gpu_driver", "cuda")
 # The same machine's interleaved runs minutes apart differ by a uniform ~9% (DESIGN.md); two cloud
 # machines that both call themselves "AMD EPYC" ran the demo reference at 0.073 and 0.043 ms.
 REFERENCE_TOLERANCE = 0.25
@@ -26,7 +28,7 @@ def differences_from_here(recorded: dict) -> list[str]:
     except (DeviceError, TypeError, ValueError) as error:
         return [f"{kind} with {threads} thread(s) cannot run here ({error})"]
     return [f"{name} {recorded.get(name)!r} (here {here[name]!r})"
-            for name in IDENTITY_FIELDS if recorded.get(name) != here[name]]
+            for name in IDENTITY_FIELDS if recorded.get(name) != here.get(name)]
 
 
 def describe_mismatch(table_path: str, recorded: dict) -> str | None:

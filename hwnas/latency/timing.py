@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import subprocess
 import time
 from pathlib import Path
 
@@ -153,10 +154,34 @@ def runtime_metadata(device: str, threads: int) -> dict:
     """What a measurement depends on besides the model: where, with what, when."""
     return {
         "kind": device, "provider": _provider(device, threads), "threads": threads,
-        **({"provider_options": CUDA_OPTIONS} if device == "gpu" else {}),
+        **({"provider_options": CUDA_OPTIONS, **gpu_identity()} if device == "gpu" else {}),
         "onnxruntime": ort.__version__, "cpu": _cpu_model(), "platform": platform.platform(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def gpu_identity() -> dict:
+    """The GPU that CUDA_OPTIONS' device_id names: its name, driver and the driver's CUDA version.
+
+    Two GPU tables are the same device only if all three match: a driver update changes kernel
+    choices and so the latency. Read from nvidia-smi, which comes with the driver; "unknown" where it
+    does not answer (the provider check has already refused a machine without CUDA)."""
+    query = ["nvidia-smi", f"--id={CUDA_OPTIONS['device_id']}", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+    try:
+        name_and_driver = subprocess.run(query, capture_output=True, text=True, timeout=30, check=True).stdout
+        banner = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"gpu": "unknown", "gpu_driver": "unknown", "cuda": "unknown"}
+    return parse_nvidia_smi(name_and_driver, banner)
+
+
+def parse_nvidia_smi(name_and_driver: str, banner: str) -> dict:
+    """{"gpu", "gpu_driver", "cuda"} from `nvidia-smi --query-gpu=name,driver_version --format=csv,noheader`
+    ("NVIDIA H100 80GB HBM3, 550.54.15") and plain `nvidia-smi`'s banner ("... CUDA Version: 12.4 |")."""
+    first_gpu = name_and_driver.strip().splitlines()[0] if name_and_driver.strip() else ","
+    name, _, driver = first_gpu.rpartition(",")
+    cuda = banner.split("CUDA Version:", 1)[1].split()[0] if "CUDA Version:" in banner else "unknown"
+    return {"gpu": name.strip() or "unknown", "gpu_driver": driver.strip() or "unknown", "cuda": cuda}
 
 
 def _cpu_model() -> str:

@@ -1,0 +1,82 @@
+"""A table knows its device: `profile --skip-if-current` re-profiles, and the stages that predict
+say so in one line, whenever the table's device is not this machine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hwnas.cli import _not_current_because, main
+from hwnas.latency.device_identity import describe_mismatch, differences_from_here
+from hwnas.latency.table import load_table
+from hwnas.latency.timing import parse_nvidia_smi, runtime_metadata
+from hwnas.space import load_space
+
+
+@pytest.fixture
+def edit_table(tiny_table_path, tmp_path):
+    """A copy of the tiny table with some of its device fields replaced; returns its path."""
+    def edit(**device) -> str:
+        record = json.loads(tiny_table_path.read_text())
+        record["device"].update(device)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(record))
+        return str(path)
+    return edit
+
+
+def test_the_table_measured_here_is_this_machines(tiny_table_path):
+    assert differences_from_here(json.loads(tiny_table_path.read_text())["device"]) == []
+
+
+@pytest.mark.parametrize("device, named", [
+    ({"cpu": "Intel(R) Xeon(R) Platinum 8375C"}, "cpu 'Intel(R) Xeon(R) Platinum 8375C'"),
+    ({"onnxruntime": "1.0.0"}, "onnxruntime '1.0.0'"),
+    ({"kind": "mobile", "threads": 4}, "kind 'mobile' (asked 'cpu'); threads 4 (asked 1)"),
+])
+def test_a_table_from_another_device_is_not_current(edit_table, tiny_space_path, device, named):
+    """The Intel Xeon case: the AMD EPYC tables said "up to date" there and chose archs 25% off."""
+    table = load_table(edit_table(**device), load_space(tiny_space_path))
+    assert named in _not_current_because(table, "cpu", 1)
+
+
+def test_a_table_whose_reference_runs_at_another_speed_here_is_not_current(edit_table, tiny_space_path, tiny_table_path):
+    """Two cloud machines that both said "AMD EPYC" ran the demo reference 0.57x apart."""
+    record = json.loads(tiny_table_path.read_text())
+    record["reference"]["median_ms"] *= 3
+    (path := tiny_table_path.parent / "slow_reference.json").write_text(json.dumps(record))
+    assert "another machine behind the same name" in _not_current_because(load_table(path, load_space(tiny_space_path)),
+                                                                          "cpu", 1)
+
+
+def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit_table, tiny_space_path, capsys):
+    path = edit_table(cpu="Intel(R) Xeon(R) Platinum 8375C")
+    assert main(["profile", "--space", str(tiny_space_path), "--out", path, "--skip-if-current",
+                 "--rounds", "10", "--calibration-samples", "8"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith(f"re-profiling {path} for this machine: it was measured on another device: cpu 'Intel")
+    assert json.loads(open(path).read())["device"]["cpu"] == runtime_metadata("cpu", 1)["cpu"]
+
+
+def test_predict_with_another_cpus_table_says_so_in_one_line(edit_table, tiny_space_path, tmp_path, capsys):
+    from hwnas.arch import Arch, save_arch
+
+    space = load_space(tiny_space_path)
+    save_arch(Arch(space, tuple(layer.candidates[0] for layer in space.layers())), tmp_path / "arch.json")
+    assert main(["predict", "--arch", str(tmp_path / "arch.json"), "--table", edit_table(cpu="Apple M2")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "measured on another device" in line]
+    assert len(notes) == 1 and "cpu 'Apple M2'" in notes[0]
+
+
+def test_a_gpu_table_names_its_gpu_driver_and_cuda_and_is_not_this_cpu_machine():
+    recorded = {"kind": "gpu", "provider": "CUDAExecutionProvider", "threads": 1, "gpu": "NVIDIA H100 80GB HBM3",
+                "gpu_driver": "550.54.15", "cuda": "12.4"}
+    assert "measured on another device" in describe_mismatch("gpu.json", recorded)
+
+
+def test_nvidia_smi_output_gives_the_gpu_identity():
+    banner = "| NVIDIA-SMI 550.54.15   Driver Version: 550.54.15   CUDA Version: 12.4     |\n"
+    assert parse_nvidia_smi("NVIDIA H100 80GB HBM3, 550.54.15\n", banner) == {
+        "gpu": "NVIDIA H100 80GB HBM3", "gpu_driver": "550.54.15", "cuda": "12.4"}
+    assert parse_nvidia_smi("", "") == {"gpu": "unknown", "gpu_driver": "unknown", "cuda": "unknown"}
