@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             args = _parser().parse_args(argv)
             args.command(args)
     except (HwnasError, DeviceError) as error:
-        print(f"hwnas: error: {error}", file=sys.stderr)
+        print(f"hwnas: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         resumable = bool(argv) and argv[0] in ("profile", "kit")
@@ -48,6 +48,16 @@ def main(argv: list[str] | None = None) -> int:
                                       "continue" if resumable else ""), file=sys.stderr)
         return 130
     return 0
+
+
+def _one_line(error: Exception) -> str:
+    """The error's message. A DataLoader worker re-raises a dataset's error as the same type whose
+    message is the worker's whole traceback ("Caught DataError in DataLoader worker process 0. …"),
+    ending in "module.Type: message": the last line is the message."""
+    lines = str(error).strip().splitlines()
+    if len(lines) > 1 and lines[0].startswith("Caught "):
+        return lines[-1].split(": ", 1)[-1]
+    return " ".join(lines)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -267,7 +277,11 @@ def _measure(args: argparse.Namespace) -> None:
 
     if not Path(args.onnx).is_file():
         raise HwnasError(f"{args.onnx}: no such ONNX file")
-    stats = measure_onnx(args.onnx, device=args.device, threads=args.threads)
+    try:
+        stats = measure_onnx(args.onnx, device=args.device, threads=args.threads)
+    except ValueError as error:  # random_input: not one float input, or a fixed batch other than 1
+        raise HwnasError(f"{args.onnx}: {error}: `hwnas measure` times image models with one float input "
+                         f"and a batch axis of 1 or dynamic, as `hwnas export` writes them") from None
     print(f"{stats['median_ms']:.4f} ms measured (median; p25 {stats['p25_ms']:.4f}, p75 {stats['p75_ms']:.4f}; "
           f"{args.device}, {args.threads} thread(s))")
 

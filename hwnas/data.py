@@ -259,6 +259,19 @@ class Cifar10DataModule(ImageDataModule):
                          self.resolution, self.channels)
 
 
+def _read_image(path: str):
+    """The image file at `path` as an RGB PIL image (as torchvision's loader reads it); a file PIL
+    cannot read is named, where PIL's own error says neither which file nor what to do."""
+    from PIL import Image
+
+    try:
+        with open(path, "rb") as file:
+            return Image.open(file).convert("RGB")  # convert loads the pixels: a truncated file fails here
+    except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+        raise DataError(f"{path}: not a readable image ({type(error).__name__}: {error}): "
+                        f"remove or replace the file") from None
+
+
 def _split_folders(root: Path) -> tuple[Path, Path | None]:
     """(folder of the images to shuffle, folder of the official test split or None): the one
     place an image folder's layout is decided.
@@ -322,7 +335,7 @@ class ImageFolderDataModule(ImageDataModule):
             partial(_fit, resolution=self.resolution, channels=self.channels),
         ])
         try:
-            return ImageFolder(str(folder), transform=transform)
+            return ImageFolder(str(folder), transform=transform, loader=_read_image)
         except FileNotFoundError as error:  # no folder, no class subfolders, or a class without images
             raise DataError(f"no images at {folder}: expected one subfolder per class, "
                             f"e.g. {folder}/cat/001.png ({error})") from None

@@ -31,6 +31,7 @@ from hwnas.latency.device_identity import describe_mismatch
 from hwnas.latency.table import LatencyTable, load_table, table_record
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
+from hwnas.saved_state import check_fits, read_saved
 
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
 PARITY_BATCH = 8  # > 1, so the dynamic batch axis is exercised
@@ -103,7 +104,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     if mismatch:
         print(mismatch)
     model = build_subnet(arch)
-    model.load_state_dict(torch.load(retrain_dir / result["weights"], weights_only=True))
+    weights = read_saved(retrain_dir / result["weights"], "`hwnas retrain` wrote beside this retrain.json")
+    check_fits(model, weights, str(retrain_dir / result["weights"]),
+               f"it is not the retrained subnet of {retrain_dir / result['arch']}; retrain again into this folder")
+    model.load_state_dict(weights)
     model.eval()
 
     space = arch.space

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from hwnas.errors import HwnasError
 from hwnas.latency.device_identity import describe_mismatch
 from hwnas.latency.table import LatencyTable, load_table, table_record
+from hwnas.saved_state import check_fits, read_saved
 from hwnas.search import CHECKPOINT_KEY
 from hwnas.space import parse_space
 from hwnas.supernet import SuperNet
@@ -49,13 +48,7 @@ class SearchCheckpoint:
 
 def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:
     ckpt = Path(ckpt)
-    if not ckpt.is_file():
-        raise HwnasError(f"{ckpt}: no such checkpoint (a search run writes RUN/search/checkpoints/last.ckpt)")
-    try:
-        checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises pickle, zip and runtime errors alike for a file that is not one
-        raise HwnasError(f"{ckpt}: not a readable checkpoint ({type(error).__name__}): pass the "
-                         f"last.ckpt that `hwnas search` wrote") from None
+    checkpoint = read_saved(ckpt, "`hwnas search` wrote (RUN/search/checkpoints/last.ckpt)")
     embedded = checkpoint.get(CHECKPOINT_KEY) if isinstance(checkpoint, dict) else None
     if not isinstance(embedded, dict) or "state_dict" not in checkpoint:
         raise HwnasError(f"{ckpt}: not a checkpoint of this hwnas's `hwnas search` (no embedded space): "
@@ -68,8 +61,6 @@ def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:
                          f"search again") from None
     prefix = "supernet."  # SearchModule.supernet
     state = {key[len(prefix):]: value for key, value in checkpoint["state_dict"].items() if key.startswith(prefix)}
-    try:
-        supernet.load_state_dict(state)
-    except RuntimeError as error:
-        raise HwnasError(f"{ckpt}: its weights do not fit its embedded space: {str(error).splitlines()[0]}") from None
+    check_fits(supernet, state, str(ckpt), "its weights do not fit its own embedded space; search again")
+    supernet.load_state_dict(state)
     return SearchCheckpoint(supernet, table_path, table_sha256, dict(checkpoint.get("hyper_parameters") or {}), ckpt)

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import torch
+import yaml
 from jsonargparse import ArgumentError
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -37,6 +38,7 @@ from hwnas.derive import decision
 from hwnas.derive_on_device import derive_for_target
 from hwnas.errors import HwnasError
 from hwnas.retrain import RetrainModule
+from hwnas.saved_state import check_fits, read_saved
 from hwnas.search import SearchModule
 from hwnas.space import load_space
 
@@ -54,15 +56,31 @@ logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice
 LINKED_FROM_SPACE = ("resolution", "channels")  # data.init_args fields set from the space (link_arguments)
 
 
+def _refuse_linked_fields(args: list[str]) -> None:
+    """The data's resolution and channels, given on the command line or in a --config recipe: the
+    link from the space would overwrite them without a word (`channels: 3` on a 1-channel space)."""
+    given = [arg.split("=")[0] for arg in args for name in LINKED_FROM_SPACE
+             if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
+    recipes = [value for flag, value in zip(args, args[1:]) if flag == "--config"]
+    recipes += [arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")]
+    for recipe in recipes:
+        try:
+            data = (yaml.safe_load(Path(recipe).read_text()) or {}).get("data") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue  # LightningCLI reports an unreadable recipe in its own words
+        init_args = data.get("init_args") if isinstance(data, dict) else None
+        given += [f"{recipe}: data.init_args.{name}" for name in LINKED_FROM_SPACE
+                  if isinstance(init_args, dict) and name in init_args]
+    if given:
+        raise HwnasError(f"{given[0]}: the data's resolution and channels come from the space (its `input:`), "
+                         f"so that data and network agree: remove it and edit the space file instead")
+
+
 class _StageCLI(LightningCLI):
     """LightningCLI whose logs and checkpoints go to --run_dir."""
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
-        linked = [arg for arg in args or [] for name in LINKED_FROM_SPACE
-                  if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
-        if linked:  # the link would overwrite them without a word (given on the command line; a recipe's are too)
-            raise HwnasError(f"{linked[0].split('=')[0]}: the data's resolution and channels come from the space "
-                             f"(its `input:`), so that data and network agree: edit the space file instead")
+        _refuse_linked_fields(args or [])
         # hwnas passes the stage's arguments as `args` while sys.argv still holds them: Lightning
         # warns about that on every run, though it is how hwnas means it.
         with warnings.catch_warnings():
@@ -166,11 +184,26 @@ def _check_before_training(cli: _StageCLI) -> None:
     epochs = cli.trainer.max_epochs  # None or -1: bounded by max_steps or max_time instead, which is valid
     if epochs == 0:  # Lightning accepts 0 (and refuses < -1 itself)
         raise HwnasError("--trainer.max_epochs must be at least 1 (or -1: no limit), got 0")
+    if cli.config["ckpt_path"]:
+        _check_resumable(cli)
     h = cli.model.hparams
     if isinstance(cli.model, SearchModule) and h.mode != "sum" and epochs and epochs > 0 and h.warmup_epochs >= epochs:
         raise HwnasError(f"--model.warmup_epochs {h.warmup_epochs} ≥ --trainer.max_epochs {epochs}: no arch step "
                          f"would run and arch.json would be the alphas' initial noise; raise max_epochs or lower "
                          f"warmup_epochs (or use --model.mode sum and `hwnas select`)")
+
+
+def _check_resumable(cli: _StageCLI) -> None:
+    """--ckpt_path must hold this run's network: one of another space or arch ended in ~100 lines
+    of size mismatches from Lightning, after the data had been read."""
+    path = cli.config["ckpt_path"]
+    checkpoint = read_saved(path, f"`hwnas {cli.stage}` wrote (RUN_DIR/checkpoints/last.ckpt)")
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise HwnasError(f"--ckpt_path {path}: not a Lightning checkpoint (no state_dict): pass the last.ckpt "
+                         f"of an `hwnas {cli.stage}` run")
+    what = "--model.space" if cli.stage == "search" else "--arch"
+    check_fits(cli.model, checkpoint["state_dict"], f"--ckpt_path {path}",
+               f"resume with the {what} it was saved with, or start afresh without --ckpt_path")
 
 
 def _search(cli: _StageCLI) -> None:

@@ -64,3 +64,25 @@ def tiny_search_args(tiny_space_path, tiny_table_path, tiny_target_ms) -> list[s
     derive: a feasible target, the window opened down to 0, and no measurement of the result."""
     return ["--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
             "--model.target_ms", str(tiny_target_ms), "--model.derive_floor", "0", "--model.measure_derived", "false"]
+
+
+@pytest.fixture(scope="session")
+def quiet() -> list[str]:
+    """Trainer options for a test run: no progress bar, a log line for every step however few."""
+    return ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_space_path, tiny_table_path, tiny_target_ms, quiet, tmp_path_factory):
+    """search → retrain → export of the tiny space through the CLI, a few batches each, once per session."""
+    from hwnas.cli import main
+
+    root = tmp_path_factory.mktemp("run")
+    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
+                 "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
+                 "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
+                 "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *quiet]) == 0
+    assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(root / "search/arch.json"),
+                 "--run_dir", str(root / "retrain"), "--trainer.max_epochs", "2", *quiet]) == 0
+    assert main(["export", "--run", str(root / "retrain"), "--out", str(root / "export")]) == 0
+    return root

@@ -1,34 +1,243 @@
-"""Bad input through the `hwnas` command: one line naming the problem and the fix, exit code 2,
-nothing left at the output path, and no time spent before the check."""
+"""Every bad input we know of, through the `hwnas` command: one line naming the problem and the
+fix, exit code 2, no traceback, nothing left at the output path, and no time spent before the check.
+
+Each case is a function that sets the scene in `tmp` and returns the command line; `@bad_input`
+records what the error line must say and which path (relative to `tmp`) must not be written.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from hwnas.cli import main
 
-
-def one_error_line(capsys) -> str:
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("hwnas: error:")]
-    assert len(errors) == 1
-    return errors[0]
+SEARCH = ["search", "--config", "recipes/search_demo.yaml"]
+CASES: dict[str, tuple[Callable, str, str | None]] = {}
 
 
-def test_measure_of_a_file_that_is_not_a_model(tmp_path, capsys):
-    (tmp_path / "notes.onnx").write_text("not a model")
-    assert main(["measure", "--onnx", str(tmp_path / "notes.onnx")]) == 2
-    assert "cannot load it as a model" in one_error_line(capsys)
+def bad_input(says: str, writes_nothing_at: str | None = None):
+    def register(build: Callable) -> Callable:
+        CASES[build.__name__] = (build, says, writes_nothing_at)
+        return build
+    return register
 
 
-def test_profile_into_a_folder_stops_before_exporting_anything(tiny_space_path, tmp_path, capsys):
+def image_folder(root: Path, classes: int, images_per_class: int = 4) -> None:
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        (root / f"c{c}").mkdir(parents=True)
+        for i in range(images_per_class):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(root / f"c{c}" / f"{i}.png")
+
+
+def search_on_images(tmp: Path, fixture) -> list[str]:
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"),
+            "--data.class_path", "hwnas.data.ImageFolderDataModule", "--data.init_args.root", str(tmp / "images")]
+
+
+# --- tables, models and checkpoints ---------------------------------------------------------------
+
+@bad_input("cannot load it as a model")
+def measure_a_file_that_is_not_a_model(tmp, fixture):
+    (tmp / "notes.onnx").write_text("not a model")
+    return ["measure", "--onnx", str(tmp / "notes.onnx")]
+
+
+@bad_input("times image models with one float input")
+def measure_a_model_with_two_inputs(tmp, fixture):
+    import onnx
+    from onnx import TensorProto, helper
+
+    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 4]) for name in ("a", "b")]
+    graph = helper.make_graph([helper.make_node("Add", ["a", "b"], ["sum"])], "two_inputs", inputs,
+                              [helper.make_tensor_value_info("sum", TensorProto.FLOAT, [1, 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp / "two.onnx")
+    return ["measure", "--onnx", str(tmp / "two.onnx")]
+
+
+@bad_input("is a folder", writes_nothing_at="out/t.json")
+def profile_into_a_folder(tmp, fixture):
     """It used to time every model, then fail on the final rename with a traceback."""
-    assert main(["profile", "--space", str(tiny_space_path), "--out", str(tmp_path)]) == 2
-    assert "is a folder" in one_error_line(capsys)
-    assert list(tmp_path.iterdir()) == []
+    (tmp / "out").mkdir()
+    return ["profile", "--space", str(fixture("tiny_space_path")), "--out", str(tmp / "out")]
+
+
+@bad_input("unknown field 'zero_where_alowed': did you mean 'zero_where_allowed'?", writes_nothing_at="t.json")
+def profile_a_space_with_a_typo(tmp, fixture):
+    """A typo used to mean the field's default, silently."""
+    text = fixture("tiny_space_path").read_text().replace("zero_where_allowed", "zero_where_alowed")
+    (tmp / "space.yaml").write_text(text)
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
+def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:
+    table = json.loads(fixture("tiny_table_path").read_text())
+    table["calibration"]["scale"] = scale
+    (tmp / "t.json").write_text(json.dumps(table))
+    return ["validate-table", str(tmp / "t.json"), "--samples", "2"]
+
+
+@bad_input("calibration values must be finite with a positive scale")
+def validate_a_table_with_a_nan_scale(tmp, fixture):
+    """A NaN scale reached the search, which trained on a NaN loss."""
+    return validate_with_scale(tmp, fixture, float("nan"))
+
+
+@bad_input("calibration values must be finite with a positive scale")
+def validate_a_table_with_a_negative_scale(tmp, fixture):
+    return validate_with_scale(tmp, fixture, -1.0)
+
+
+@bad_input("--target-ms must be a positive number")
+def derive_for_a_target_of_zero(tmp, fixture):
+    return ["derive", "--ckpt", str(tmp / "missing.ckpt"), "--target-ms", "0"]
+
+
+@bad_input("not a readable checkpoint", writes_nothing_at="out")
+def select_from_a_file_that_is_not_a_checkpoint(tmp, fixture):
+    (tmp / "last.ckpt").write_text("hello")
+    return ["select", "--ckpt", str(tmp / "last.ckpt"), "--target-ms", "0.05", "--out", str(tmp / "out")]
+
+
+def retrain_folder_with_weights(tmp: Path, fixture, weights) -> list[str]:
+    shutil.copytree(fixture("tiny_run") / "retrain", tmp / "retrain")
+    torch.save(weights, tmp / "retrain" / "subnet.pt")
+    return ["export", "--run", str(tmp / "retrain"), "--out", str(tmp / "export")]
+
+
+@bad_input("holds another network's weights", writes_nothing_at="export")
+def export_weights_of_another_arch(tmp, fixture):
+    """It ended in PyTorch's list of size mismatches, one per tensor."""
+    from hwnas.arch import Arch, build_subnet, load_arch
+
+    arch = load_arch(fixture("tiny_run") / "retrain" / "arch.json")
+    other = tuple(next(op for op in layer.candidates if op != chosen and op != "zero")
+                  for layer, chosen in zip(arch.space.layers(), arch.ops))
+    return retrain_folder_with_weights(tmp, fixture, build_subnet(Arch(arch.space, other)).state_dict())
+
+
+@bad_input("not a readable checkpoint", writes_nothing_at="export")
+def export_weights_that_are_not_a_torch_file(tmp, fixture):
+    command = retrain_folder_with_weights(tmp, fixture, {})
+    (tmp / "retrain" / "subnet.pt").write_text("weights")
+    return command
+
+
+# --- search and retrain: refused before training ----------------------------------------------------
+
+@bad_input("the dataset has 3 classes", writes_nothing_at="run")
+def search_on_3_classes_with_a_10_class_space(tmp, fixture):
+    """It ended in `IndexError: Target 10 is out of bounds`."""
+    image_folder(tmp / "images", 3)
+    return search_on_images(tmp, fixture)
+
+
+@bad_input("the dataset has 1 classes", writes_nothing_at="run")
+def search_on_1_class(tmp, fixture):
+    """It trained a 10-way head on one class without a word."""
+    image_folder(tmp / "images", 1)
+    return search_on_images(tmp, fixture)
+
+
+@bad_input(".png: not a readable image (UnidentifiedImageError", writes_nothing_at="run/arch.json")
+def search_on_a_folder_with_corrupt_images(tmp, fixture):
+    """PIL's error named no file. (All of a class is corrupt, so that the train split holds some.)"""
+    image_folder(tmp / "images", 10)
+    for image in (tmp / "images" / "c3").iterdir():
+        image.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return search_on_images(tmp, fixture)
+
+
+@bad_input("--trainer.max_epochs must be at least 1", writes_nothing_at="run")
+def search_for_0_epochs(tmp, fixture):
+    """It wrote an arch.json from the alphas' initial noise."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--trainer.max_epochs", "0"]
+
+
+@bad_input("`max_epochs` must be a non-negative integer or -1", writes_nothing_at="run")
+def search_for_minus_2_epochs(tmp, fixture):
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--trainer.max_epochs", "-2"]
+
+
+@bad_input("no arch step would run", writes_nothing_at="run")
+def search_whose_warmup_is_all_of_it(tmp, fixture):
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"),
+            "--model.warmup_epochs", "2", "--trainer.max_epochs", "2"]
+
+
+@bad_input("target_ms", writes_nothing_at="run")
+def search_for_a_target_of_zero(tmp, fixture):
+    args = fixture("tiny_search_args")
+    args = [*args[:args.index("--model.target_ms")], "--model.target_ms", "0", *args[args.index("--model.target_ms") + 2:]]
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *args]
+
+
+@bad_input("resume with the --model.space it was saved with", writes_nothing_at="run")
+def search_resumed_from_another_spaces_checkpoint(tmp, fixture):
+    """It printed ~100 lines of size mismatches."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), "--trainer.max_epochs", "1",
+            "--ckpt_path", str(fixture("tiny_run") / "search/checkpoints/last.ckpt")]
+
+
+@bad_input("resume with the --arch it was saved with", writes_nothing_at="run")
+def retrain_resumed_from_a_search_checkpoint(tmp, fixture):
+    return ["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(fixture("tiny_run") / "search/arch.json"),
+            "--run_dir", str(tmp / "run"), "--ckpt_path", str(fixture("tiny_run") / "search/checkpoints/last.ckpt")]
+
+
+@bad_input("not a readable checkpoint", writes_nothing_at="run")
+def search_resumed_from_a_file_that_is_not_a_checkpoint(tmp, fixture):
+    (tmp / "last.ckpt").write_text("hello")
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--ckpt_path", str(tmp / "last.ckpt")]
+
+
+# --- the command line and recipes ----------------------------------------------------------------------
+
+@bad_input("unrecognized arguments: --model.target_mss")
+def search_with_a_misspelt_option(tmp, fixture):
+    """LightningCLI printed ~55 lines of usage before the message, which came last."""
+    return [*SEARCH, "--model.target_mss", "0.1"]
+
+
+@bad_input("Expected a <class 'float'>. Got value: abc")
+def search_with_a_target_that_is_not_a_number(tmp, fixture):
+    return [*SEARCH, "--model.target_ms", "abc"]
+
+
+@bad_input("come from the space")
+def search_with_channels_on_the_command_line(tmp, fixture):
+    """The link from the space overwrote `--data.init_args.channels 3` without a word."""
+    return [*SEARCH, "--data.init_args.channels", "3"]
+
+
+@bad_input("data.init_args.resolution: the data's resolution and channels come from the space")
+def search_with_a_recipe_that_sets_the_resolution(tmp, fixture):
+    recipe = Path("recipes/search_demo.yaml").read_text().replace("    batch_size: 64", "    batch_size: 64\n    resolution: 32")
+    (tmp / "recipe.yaml").write_text(recipe)
+    return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run")]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, request, capfd):
+    build, says, writes_nothing_at = CASES[case]
+    command = build(tmp_path, request.getfixturevalue)
+    capfd.readouterr()  # what setting the scene printed (the session's fixtures run their stages)
+    assert main(command) == 2
+    err = capfd.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("hwnas: error:")]
+    assert len(errors) == 1 and says in errors[0], err
+    assert "Traceback" not in err
+    if writes_nothing_at:
+        left = tmp_path / writes_nothing_at
+        assert not left.exists() or (left.is_dir() and not any(left.iterdir()))
 
 
 def test_ctrl_c_during_a_profile_says_how_to_resume(tiny_space_path, tmp_path, monkeypatch, capsys):
@@ -40,43 +249,3 @@ def test_ctrl_c_during_a_profile_says_how_to_resume(tiny_space_path, tmp_path, m
     assert main(["profile", "--space", str(tiny_space_path), "--out", str(tmp_path / "t.json")]) == 130
     err = capsys.readouterr().err
     assert "--resume" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize("value", ["NaN", -1.0])
-def test_a_table_with_an_unphysical_calibration_is_refused(tiny_table_path, tmp_path, capsys, value):
-    """A NaN scale used to reach the search and train on a NaN loss."""
-    table = json.loads(tiny_table_path.read_text())
-    table["calibration"]["scale"] = float(value)
-    (tmp_path / "t.json").write_text(json.dumps(table))
-    assert main(["validate-table", str(tmp_path / "t.json"), "--samples", "2"]) == 2
-    assert "calibration values must be finite with a positive scale" in one_error_line(capsys)
-
-
-@pytest.mark.parametrize("classes", [3, 1])
-def test_a_dataset_whose_classes_differ_from_the_space_is_refused_before_training(tiny_search_args, tmp_path,
-                                                                                 capsys, classes):
-    """12 classes on a 10-class space ended in `IndexError: Target 10 is out of bounds`; one class
-    trained a 10-way head without a word."""
-    rng = np.random.default_rng(0)
-    for c in range(classes):
-        (tmp_path / "images" / f"c{c}").mkdir(parents=True)
-        for i in range(4):
-            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "images" / f"c{c}" / f"{i}.png")
-    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path / "run"),
-                 *tiny_search_args, "--data.class_path", "hwnas.data.ImageFolderDataModule",
-                 "--data.init_args.root", str(tmp_path / "images")]) == 2
-    assert f"the dataset has {classes} classes" in one_error_line(capsys)
-    assert not (tmp_path / "run").exists()
-
-
-def test_derive_with_a_target_that_is_not_positive(tmp_path, capsys):
-    assert main(["derive", "--ckpt", str(tmp_path / "missing.ckpt"), "--target-ms", "0"]) == 2
-    assert "--target-ms must be a positive number" in one_error_line(capsys)
-
-
-def test_select_of_a_file_that_is_not_a_checkpoint(tmp_path, capsys):
-    (tmp_path / "last.ckpt").write_text("hello")
-    assert main(["select", "--ckpt", str(tmp_path / "last.ckpt"), "--target-ms", "0.05",
-                 "--out", str(tmp_path / "out")]) == 2
-    assert "not a readable checkpoint" in one_error_line(capsys)
-    assert not (tmp_path / "out").exists()

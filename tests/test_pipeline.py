@@ -15,36 +15,20 @@ import pytest
 
 from hwnas.cli import main
 
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
-
-
-@pytest.fixture(scope="module")
-def run(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
-                 "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-                 "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
-                 "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *QUIET]) == 0
-    assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(root / "search/arch.json"),
-                 "--run_dir", str(root / "retrain"), "--trainer.max_epochs", "2", *QUIET]) == 0
-    assert main(["export", "--run", str(root / "retrain"), "--out", str(root / "export")]) == 0
-    return root
-
-
-def test_search_writes_arch_and_summary_in_the_run_folder(run):
-    summary = json.loads((run / "search/search.json").read_text())
+def test_search_writes_arch_and_summary_in_the_run_folder(tiny_run):
+    summary = json.loads((tiny_run / "search/search.json").read_text())
     fastest, slowest = summary["latency_range_ms"]
     assert fastest <= summary["predicted_ms"] <= slowest
-    assert (run / "search/checkpoints/last.ckpt").is_file() and (run / "search/logs/metrics.csv").is_file()
+    assert (tiny_run / "search/checkpoints/last.ckpt").is_file() and (tiny_run / "search/logs/metrics.csv").is_file()
 
 
-def test_search_records_where_its_arch_came_from(run, tiny_table_path, tiny_target_ms):
+def test_search_records_where_its_arch_came_from(tiny_run, tiny_table_path, tiny_target_ms):
     """arch.json v2: stage, checkpoint, table (absolute path, content hash, device), target,
     predicted and measured latency (the tiny table was profiled on this machine), the argmax beside it."""
-    record = json.loads((run / "search/arch.json").read_text())
+    record = json.loads((tiny_run / "search/arch.json").read_text())
     provenance = record["provenance"]
     assert record["version"] == 2 and provenance["stage"] == "search"
-    assert provenance["checkpoint"] == str((run / "search/checkpoints/last.ckpt").resolve())
+    assert provenance["checkpoint"] == str((tiny_run / "search/checkpoints/last.ckpt").resolve())
     assert provenance["table"]["path"] == str(tiny_table_path.resolve())
     assert provenance["table"]["sha256"] == hashlib.sha256(tiny_table_path.read_bytes()).hexdigest()
     assert provenance["target_ms"] == tiny_target_ms
@@ -53,57 +37,57 @@ def test_search_records_where_its_arch_came_from(run, tiny_table_path, tiny_targ
     assert len(provenance["argmax"]["ops"]) == len(record["ops"])
 
 
-def test_search_summary_says_how_decided_the_distribution_is(run):
-    decided = json.loads((run / "search/search.json").read_text())["decision"]
+def test_search_summary_says_how_decided_the_distribution_is(tiny_run):
+    decided = json.loads((tiny_run / "search/search.json").read_text())["decision"]
     assert 0 < decided["min_top_probability"] <= 1 and len(decided["normalized_entropy"]) == 3
 
 
-def test_retrain_reports_a_test_accuracy_and_carries_the_record_on(run):
-    result = json.loads((run / "retrain/retrain.json").read_text())
+def test_retrain_reports_a_test_accuracy_and_carries_the_record_on(tiny_run):
+    result = json.loads((tiny_run / "retrain/retrain.json").read_text())
     assert 0.0 <= result["test_accuracy"] <= 1.0
-    searched, retrained = (json.loads((run / f"{stage}/arch.json").read_text()) for stage in ("search", "retrain"))
+    searched, retrained = (json.loads((tiny_run / f"{stage}/arch.json").read_text()) for stage in ("search", "retrain"))
     assert retrained == searched
 
 
-def test_model_card_states_accuracy_target_predicted_and_measured_latency(run, tiny_target_ms):
-    card = json.loads((run / "export/model_card.json").read_text())
+def test_model_card_states_accuracy_target_predicted_and_measured_latency(tiny_run, tiny_target_ms):
+    card = json.loads((tiny_run / "export/model_card.json").read_text())
     latency = card["latency"]
     assert latency["target_ms"] == tiny_target_ms and latency["predicted_ms"] > 0 and latency["measured_ms"] > 0
     assert latency["target_met"] == (0.9 * tiny_target_ms <= latency["measured_ms"] <= tiny_target_ms)
     assert latency["prediction_error_pct"] is not None and card["provenance"]["stage"] == "search"
     assert card["checks"]["ort_vs_torch_max_abs_diff"] <= 1e-4
-    assert card["accuracy"]["test"] == json.loads((run / "retrain/retrain.json").read_text())["test_accuracy"]
+    assert card["accuracy"]["test"] == json.loads((tiny_run / "retrain/retrain.json").read_text())["test_accuracy"]
 
 
-def test_the_shipped_ort_runs_about_as_fast_as_the_onnx(run):
+def test_the_shipped_ort_runs_about_as_fast_as_the_onnx(tiny_run):
     """Saved after basic optimisations only, the demo's .ort ran 9x slower than its .onnx while the
     card reported the .onnx alone. Both are measured side by side now (a loose bound: tiny nets)."""
-    latency = json.loads((run / "export/model_card.json").read_text())["latency"]
+    latency = json.loads((tiny_run / "export/model_card.json").read_text())["latency"]
     assert latency["measured_ort_ms"] < 1.5 * latency["measured_ms"] and latency["deploy"].startswith("either")
 
 
 @pytest.mark.parametrize("name", ["model.onnx", "model.ort"])
-def test_exported_files_run_in_onnx_runtime_with_any_batch(run, name):
-    session = ort.InferenceSession(str(run / "export" / name), providers=["CPUExecutionProvider"])
+def test_exported_files_run_in_onnx_runtime_with_any_batch(tiny_run, name):
+    session = ort.InferenceSession(str(tiny_run / "export" / name), providers=["CPUExecutionProvider"])
     (logits,) = session.run(None, {"input": np.zeros((3, 1, 8, 8), np.float32)})
     assert logits.shape == (3, 10)
 
 
-def test_predict_and_measure_print_milliseconds(run, tiny_table_path, capsys):
-    assert main(["predict", "--arch", str(run / "search/arch.json"), "--table", str(tiny_table_path)]) == 0
-    assert main(["measure", "--onnx", str(run / "export/model.onnx")]) == 0
+def test_predict_and_measure_print_milliseconds(tiny_run, tiny_table_path, capsys):
+    assert main(["predict", "--arch", str(tiny_run / "search/arch.json"), "--table", str(tiny_table_path)]) == 0
+    assert main(["measure", "--onnx", str(tiny_run / "export/model.onnx")]) == 0
     predicted, measured = capsys.readouterr().out.strip().splitlines()[-2:]
     assert "ms predicted" in predicted and "ms measured" in measured
 
 
-def test_a_table_of_another_space_is_a_one_line_error(run, capsys):
-    assert main(["predict", "--arch", str(run / "search/arch.json"), "--table", "latency_tables/demo-cpu.json"]) == 2
+def test_a_table_of_another_space_is_a_one_line_error(tiny_run, capsys):
+    assert main(["predict", "--arch", str(tiny_run / "search/arch.json"), "--table", "latency_tables/demo-cpu.json"]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "demo-cpu.json" in error and "hwnas profile" in error
 
 
 def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(tiny_space_path, tiny_table_path,
-                                                                       tiny_target_ms, tmp_path, monkeypatch):
+                                                                       tiny_target_ms, quiet, tmp_path, monkeypatch):
     """A search given a relative table path and a space YAML that is then deleted; derive from
     another directory: the checkpoint embeds the space and names its table by absolute path."""
     search_dir = tmp_path / "searched"
@@ -115,7 +99,7 @@ def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(tiny_spac
     assert main(["search", "--config", str(recipe), "--run_dir", "run", "--model.space", "space.yaml",
                  "--model.table", "table.json", "--model.target_ms", str(tiny_target_ms), "--model.derive_floor", "0",
                  "--model.measure_derived", "false", "--model.warmup_epochs", "0", "--trainer.max_epochs", "1",
-                 "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0", *QUIET]) == 0
+                 "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0", *quiet]) == 0
     (search_dir / "space.yaml").unlink()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -129,12 +113,12 @@ def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(tiny_spac
     assert provenance["predicted_ms"] <= slowest and provenance["measured_ms"] is None
 
 
-def test_derive_with_another_devices_table_says_so_and_measures_nothing(run, tiny_table_path, tmp_path, capsys):
+def test_derive_with_another_devices_table_says_so_and_measures_nothing(tiny_run, tiny_table_path, tmp_path, capsys):
     other = json.loads(tiny_table_path.read_text())
     other["device"]["cpu"] = "Some Other CPU 9000"
     (tmp_path / "other.json").write_text(json.dumps(other))
-    _, slowest = json.loads((run / "search/search.json").read_text())["latency_range_ms"]
-    assert main(["derive", "--ckpt", str(run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
+    _, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
+    assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
                  "--floor", "0", "--table", str(tmp_path / "other.json"), "--out", str(tmp_path / "d")]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "Some Other CPU 9000" in notes[0]
@@ -142,15 +126,16 @@ def test_derive_with_another_devices_table_says_so_and_measures_nothing(run, tin
     assert provenance["measured_ms"] is None and "Some Other CPU 9000" in provenance["not_measured_because"]
 
 
-def test_select_then_retrain_then_export_runs_from_the_record(run, tiny_space_path, tiny_table_path, tmp_path):
+def test_select_then_retrain_then_export_runs_from_the_record(tiny_run, tiny_space_path, tiny_table_path, quiet,
+                                                               tmp_path):
     """It used to stop at export with "names no latency table", and with --table the card said target_ms null."""
-    fastest, slowest = json.loads((run / "search/search.json").read_text())["latency_range_ms"]
+    fastest, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
     target = (fastest + slowest) / 2
-    assert main(["select", "--ckpt", str(run / "search/checkpoints/last.ckpt"), "--target-ms", str(target),
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(target),
                  "--population", "3", "--cycles", "2", "--sample", "2", "--calibration-batches", "1",
                  "--out", str(tmp_path / "select")]) == 0
     assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(tmp_path / "select/arch.json"),
-                 "--run_dir", str(tmp_path / "retrain"), "--trainer.max_epochs", "1", *QUIET]) == 0
+                 "--run_dir", str(tmp_path / "retrain"), "--trainer.max_epochs", "1", *quiet]) == 0
     assert main(["export", "--run", str(tmp_path / "retrain"), "--out", str(tmp_path / "export")]) == 0
     card = json.loads((tmp_path / "export/model_card.json").read_text())
     assert card["latency"]["target_ms"] == target and card["provenance"]["stage"] == "select"

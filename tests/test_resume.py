@@ -11,14 +11,12 @@ import torch
 
 from hwnas.cli import main
 
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
-
 
 def search(run_dir, search_args, options, *extra) -> None:
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(run_dir),
                  *search_args, "--model.warmup_epochs", "2",
                  "--model.arch_lr", "0.02", *options, "--trainer.max_epochs", "4",
-                 "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1", *QUIET, *extra]) == 0
+                 "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1", *extra]) == 0
 
 
 def final_state(run_dir) -> dict[str, torch.Tensor]:
@@ -27,9 +25,10 @@ def final_state(run_dir) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("options, stop_after", [([], 1), ([], 3), (["--model.estimator", "reinforce"], 3)],
                          ids=["in-warm-up", "in-search", "reinforce-in-search"])
-def test_a_resumed_search_ends_where_an_uninterrupted_one_does(tiny_search_args, tmp_path, options,
+def test_a_resumed_search_ends_where_an_uninterrupted_one_does(tiny_search_args, quiet, tmp_path, options,
                                                               stop_after):
     """4 epochs: 0-1 warm-up (drop path), 2-3 search. Interrupted after epoch `stop_after`."""
+    tiny_search_args = [*tiny_search_args, *quiet]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     search(straight, tiny_search_args, options)
     search(resumed, tiny_search_args, options,

@@ -12,17 +12,16 @@ from hwnas.cli import main
 from hwnas.latency.table import load_table
 from hwnas.space import load_space
 
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "1"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def search_run(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path_factory):
+def search_run(tiny_space_path, tiny_table_path, tiny_target_ms, quiet, tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
                  "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
                  "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
-                 "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *QUIET]) == 0
+                 "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *quiet]) == 0
     return root
 
 

@@ -100,8 +100,8 @@ def random_input(session: ort.InferenceSession, rng: np.random.Generator, batch_
     """A float32 input for a single-input model: a dynamic first (batch) axis gets
     `batch_size`, any other dynamic axis 1."""
     inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise ValueError(f"expected a model with one input, got {[i.name for i in inputs]}")
+    if len(inputs) != 1 or inputs[0].type != "tensor(float)":
+        raise ValueError(f"expected a model with one float input, got {[(i.name, i.type) for i in inputs]}")
     shape = [dim if isinstance(dim, int) else 1 for dim in inputs[0].shape]
     if isinstance(inputs[0].shape[0], int):
         if batch_size != shape[0]:
