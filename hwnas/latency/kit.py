@@ -37,6 +37,8 @@ from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
 
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
 CALIBRATION_SAMPLES = 40  # measured subnets the calibration (up to 4 coefficients) is fitted on
+VALIDATION_SAMPLES = 30  # fresh subnets `hwnas validate-table` measures by default
+MIN_SMALL_SPACE_CALIBRATION = 8  # 2 distinct subnets per coefficient of the 4-term fit (calibration.py)
 MOBILE_NOTE = ("proxy: ORT-format models on this machine's CPU with one thread; a phone's real table "
                "comes from `hwnas kit --device mobile` run on the phone")
 
@@ -49,6 +51,16 @@ def reference_arch(space: SearchSpace) -> Arch:
     """The fixed reference subnet timed with every measurement: each layer's first non-zero op."""
     return Arch(space, tuple(next(op for op in layer.candidates if not parse_op(op).is_zero)
                              for layer in space.layers()))
+
+
+def calibration_count(space: SearchSpace, requested: int) -> int:
+    """How many subnets to calibrate on: `requested`, unless the space is so small that they would
+    leave fewer than VALIDATION_SAMPLES subnets for `hwnas validate-table` to check the table on
+    (a 2-layer space of 6 ops holds 42 archs); then as many as leave those, if that is at least
+    MIN_SMALL_SPACE_CALIBRATION. Smaller spaces calibrate on what was asked and cannot be validated."""
+    archs = math.prod(len(layer.candidates) for layer in space.layers())
+    spare = archs - 1 - VALIDATION_SAMPLES  # 1: the reference, timed with every measurement anyway
+    return min(requested, spare) if spare >= MIN_SMALL_SPACE_CALIBRATION else requested
 
 
 def calibration_archs(space: SearchSpace, count: int, seed: int) -> list[Arch]:
@@ -83,7 +95,8 @@ def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, 
     plan = {f"entry{i:03d}": ({"kind": "entry", "key": key}, *builders[key], False)
             for i, key in enumerate(required_keys(space), start=1)}
     archs = {"reference": reference_arch(space)}
-    archs.update((f"subnet{i:03d}", arch) for i, arch in enumerate(calibration_archs(space, calibration_samples, seed), 1))
+    calibration = calibration_archs(space, calibration_count(space, calibration_samples), seed)
+    archs.update((f"subnet{i:03d}", arch) for i, arch in enumerate(calibration, 1))
     for name, arch in archs.items():
         kind = "reference" if name == "reference" else "subnet"
         plan[name] = ({"kind": kind, "ops": list(arch.ops)}, lambda arch=arch: build_subnet(arch), space.stem_shape, True)
