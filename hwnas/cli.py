@@ -221,6 +221,8 @@ def _validate_table(args: argparse.Namespace) -> None:
     from hwnas.latency.fidelity import plot_fidelity, validate_table
     from hwnas.latency.table import load_table, save_table
 
+    if args.samples < 3:  # Kendall's τ and a spread need a few points
+        raise HwnasError(f"--samples must be at least 3 (30 is the fidelity report's standard), got {args.samples}")
     table = load_table(args.table)
     report = validate_table(table, samples=args.samples, seed=args.seed)
     table.fidelity = report

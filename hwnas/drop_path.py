@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
+from hwnas.errors import HwnasError
+
 
 def path_masks(batch: int, paths: int, drop_prob: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """(batch, paths) multipliers: 0 for a dropped path, 1 / (1 − drop_prob) for a kept one, at
@@ -47,7 +49,7 @@ class ScheduledDropPath:
 
     def __post_init__(self):
         if not 0.0 <= self.max_drop_prob < 1.0:
-            raise ValueError(f"max_drop_prob must be in [0, 1), got {self.max_drop_prob}")
+            raise HwnasError(f"--model.max_drop_prob must be in [0, 1), got {self.max_drop_prob}")
 
     def drop_prob(self, progress: float) -> float:
         """Drop probability at `progress` ∈ [0, 1] of the schedule (clamped outside it)."""

@@ -78,11 +78,29 @@ def profile_a_space_with_a_typo(tmp, fixture):
     return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
 
 
+@bad_input("need --rounds ≥ 1", writes_nothing_at="t.json.partial")
+def profile_with_0_rounds(tmp, fixture):
+    """It exported every model, then failed in the timing."""
+    return ["profile", "--space", str(fixture("tiny_space_path")), "--rounds", "0", "--out", str(tmp / "t.json")]
+
+
+@bad_input("--calibration-samples must be at least 2", writes_nothing_at="t.json.partial")
+def profile_with_1_calibration_subnet(tmp, fixture):
+    return ["profile", "--space", str(fixture("tiny_space_path")), "--calibration-samples", "1",
+            "--out", str(tmp / "t.json")]
+
+
+@bad_input("--samples must be at least 3")
+def validate_with_0_samples(tmp, fixture):
+    """It said the calibration had measured nearly every arch."""
+    return ["validate-table", str(fixture("tiny_table_path")), "--samples", "0"]
+
+
 def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:
     table = json.loads(fixture("tiny_table_path").read_text())
     table["calibration"]["scale"] = scale
     (tmp / "t.json").write_text(json.dumps(table))
-    return ["validate-table", str(tmp / "t.json"), "--samples", "2"]
+    return ["validate-table", str(tmp / "t.json"), "--samples", "3"]
 
 
 @bad_input("calibration values must be finite with a positive scale")
@@ -178,6 +196,11 @@ def search_for_a_target_of_zero(tmp, fixture):
     args = fixture("tiny_search_args")
     args = [*args[:args.index("--model.target_ms")], "--model.target_ms", "0", *args[args.index("--model.target_ms") + 2:]]
     return [*SEARCH, "--run_dir", str(tmp / "run"), *args]
+
+
+@bad_input("--model.max_drop_prob must be in [0, 1), got 1.5", writes_nothing_at="run")
+def search_with_a_drop_probability_over_1(tmp, fixture):
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.max_drop_prob", "1.5"]
 
 
 @bad_input("resume with the --model.space it was saved with", writes_nothing_at="run")

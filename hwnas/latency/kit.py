@@ -127,6 +127,8 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     equals an uninterrupted one.
     """
     timing.check_device(device, threads)  # a bad kind or thread count fails before minutes of export
+    if calibration_samples < 2:  # the 1-term fit, the last fallback, needs 2 distinct subnets
+        raise KitError(f"--calibration-samples must be at least 2, got {calibration_samples}")
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not resume:
         raise KitError(f"{folder} exists and is not empty: pass --resume to continue it, or remove it")

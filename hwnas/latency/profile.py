@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from hwnas.errors import HwnasError
 from hwnas.latency.kit import CALIBRATION_SAMPLES, import_results, write_kit
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS, run_kit
 from hwnas.latency.table import LatencyTable
@@ -27,6 +28,8 @@ def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, 
     """Profile `space`. With a `workdir`, the exported models are kept there until the table
     is built (so `resume` continues an interrupted run) and removed after; without one, a
     temporary folder is used."""
+    if rounds < 1 or warmup_rounds < 0:  # checked before minutes of export, not by the timing after them
+        raise HwnasError(f"need --rounds ≥ 1 (and warm-up rounds ≥ 0), got {rounds} ({warmup_rounds})")
     with tempfile.TemporaryDirectory(prefix="hwnas-profile-") as temporary:
         folder = Path(workdir) if workdir is not None else Path(temporary)
         write_kit(space, folder, device=device, threads=threads, calibration_samples=calibration_samples,
