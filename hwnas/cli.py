@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("table")
     validate.add_argument("--samples", type=int, default=30)
     validate.add_argument("--seed", type=int, default=1)
+    validate.add_argument("--rounds", type=int, default=None, help="timed rounds per run (default: the protocol's)")
     validate.set_defaults(command=_validate_table)
 
     predict = commands.add_parser("predict", help="predicted latency (ms) of an arch from a table")
@@ -223,8 +224,11 @@ def _validate_table(args: argparse.Namespace) -> None:
 
     if args.samples < 3:  # Kendall's τ and a spread need a few points
         raise HwnasError(f"--samples must be at least 3 (30 is the fidelity report's standard), got {args.samples}")
+    if args.rounds is not None and args.rounds < 1:
+        raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
     table = load_table(args.table)
-    report = validate_table(table, samples=args.samples, seed=args.seed)
+    rounds = {} if args.rounds is None else {"rounds": args.rounds}
+    report = validate_table(table, samples=args.samples, seed=args.seed, **rounds)
     table.fidelity = report
     save_table(table, args.table)
     plot = str(Path(args.table).with_suffix(".fidelity.png"))

@@ -29,7 +29,7 @@ from hwnas.atomic import atomic_output
 from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.table import LatencyTable
-from hwnas.latency.timing import time_interleaved
+from hwnas.latency.timing import Progress, time_interleaved
 from hwnas.onnx_export import export_onnx
 
 REFERENCE = "reference"
@@ -69,12 +69,16 @@ def validate_table(table: LatencyTable, samples: int = 30, seed: int = 1, rounds
     with tempfile.TemporaryDirectory(prefix="hwnas-validate-") as folder:
         paths = {}
         torch.manual_seed(seed)
-        for name, arch in [(REFERENCE, table.reference_arch()), *((f"subnet{i:03d}", a) for i, a in enumerate(archs))]:
+        models = [(REFERENCE, table.reference_arch()), *((f"subnet{i:03d}", a) for i, a in enumerate(archs))]
+        progress = Progress("exporting subnet", len(models), log)
+        for done, (name, arch) in enumerate(models, 1):
             example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
             paths[name] = str(export_onnx(build_subnet(arch), example, Path(folder) / f"{name}.onnx"))
+            progress(done)
         log(f"exported {len(archs)} fresh subnets and the reference; timing two independent runs")
         runs = [time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
-                                 seed=seed + run) for run in (0, 1)]
+                                 seed=seed + run, log=lambda line, run=run: log(f"run {'AB'[run]}: {line}"))
+                for run in (0, 1)]
     names = [f"subnet{i:03d}" for i in range(len(archs))]
     measured_a, measured_b = (np.array([run[n]["median_ms"] for n in names]) for run in runs)
     reference_a, reference_b = (run[REFERENCE]["median_ms"] for run in runs)
@@ -82,7 +86,7 @@ def validate_table(table: LatencyTable, samples: int = 30, seed: int = 1, rounds
     normalized = predicted * table.rescale_factor(reference_a)
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "samples": len(archs), "seed": seed,
-        "method": table.method,
+        "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds}, "method": table.method,
         "reference_ms": {"table": table.reference_ms, "run_a": reference_a, "run_b": reference_b},
         "raw": agreement(predicted, measured_a),
         "normalized": agreement(normalized, measured_a),

@@ -135,6 +135,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     plan = _plan(space, calibration_samples, seed)
     suffix = ".ort" if device == "mobile" else ".onnx"
     models, exported = {}, 0
+    progress = timing.Progress("exporting model", len(plan), log)
     for index, (name, (description, build, shape, dynamic_batch)) in enumerate(plan.items()):
         weight_seed = seed * 100_003 + index  # per-model seed: resume-safe weights
         file_name = _export_name(name, description, space, shape, dynamic_batch, suffix, weight_seed)
@@ -146,8 +147,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
             if suffix == ".ort":
                 convert_to_ort(onnx_path, model_path)
             exported += 1
-            if exported % 10 == 0:
-                log(f"exported {exported} models ({index + 1}/{len(plan)})")
+        progress(index + 1)
         models[name] = {**description, "file": f"models/{file_name}{suffix}"}
     log(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
     notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}

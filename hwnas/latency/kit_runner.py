@@ -25,14 +25,16 @@ RESULTS_FORMAT, RESULTS_VERSION = "hwnas.kit_results", 1
 ROUNDS, WARMUP_ROUNDS = 300, 30
 
 
-def run_kit(folder: str | Path, rounds: int = ROUNDS, warmup_rounds: int = WARMUP_ROUNDS) -> dict:
-    """Time all the kit's models together (interleaved rounds) and write folder/results.json."""
+def run_kit(folder: str | Path, rounds: int = ROUNDS, warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
+    """Time all the kit's models together (interleaved rounds) and write folder/results.json;
+    progress through the rounds goes to `log`."""
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     device, threads = manifest["device"]["kind"], manifest["device"]["threads"]
     metadata = runtime_metadata(device, threads)  # checks the device before anything runs
     paths = {name: str(folder / model["file"]) for name, model in manifest["models"].items()}
-    stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds)
+    stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
+                             log=log)
     results = {
         "format": RESULTS_FORMAT, "version": RESULTS_VERSION, "manifest": manifest,
         "device": {**metadata, "batch_size": 1, **manifest["device"].get("notes", {})},

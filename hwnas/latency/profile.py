@@ -35,7 +35,7 @@ def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, 
         write_kit(space, folder, device=device, threads=threads, calibration_samples=calibration_samples,
                   seed=seed, resume=resume, log=log)
         log(f"timing: {warmup_rounds} warm-up + {rounds} interleaved rounds on {device}")
-        table = import_results(run_kit(folder, rounds, warmup_rounds), str(folder / "results.json"))
+        table = import_results(run_kit(folder, rounds, warmup_rounds, log), str(folder / "results.json"))
         if workdir is not None:
             shutil.rmtree(folder)
     return table

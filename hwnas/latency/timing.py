@@ -23,6 +23,7 @@ import datetime
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -111,9 +112,30 @@ def random_input(session: ort.InferenceSession, rng: np.random.Generator, batch_
     return rng.standard_normal(shape, dtype=np.float32)
 
 
+class Progress:
+    """Lines such as "timing round 40/330, 2.1 min so far, about 15 min left" for long loops: at most
+    one per `every_s` seconds, and one at the end; the time left extrapolates the pace so far."""
+
+    def __init__(self, label: str, total: int, log: Callable[[str], None] = print, every_s: float = 30.0):
+        self.label, self.total, self.log, self.every_s = label, total, log, every_s
+        self.start = self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if done < self.total and now - self.last < self.every_s:
+            return
+        self.last, elapsed = now, now - self.start
+        left = f", about {_minutes(elapsed / done * (self.total - done))} left" if done < self.total else ""
+        self.log(f"{self.label} {done}/{self.total}, {_minutes(elapsed)} so far{left}")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None = None, *, device: str = "cpu",
                      threads: int = 1, rounds: int = 200, warmup_rounds: int = 20, batch_size: int = 1,
-                     seed: int = 0, warm_calls: int = 1) -> dict[str, dict]:
+                     seed: int = 0, warm_calls: int = 1, log: Callable[[str], None] | None = None) -> dict[str, dict]:
     """Median and quartiles in ms of each model's `session.run`, timed in interleaved rounds.
 
     All sessions are built first; then each of `warmup_rounds + rounds` rounds runs every
@@ -121,6 +143,7 @@ def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None
     the CPU ramping up) are discarded. Each timed call follows `warm_calls` untimed calls of
     the same model, so it finds its own weights in the cache. `inputs` maps a model's name to
     its input; missing ones are random (see `random_input`). The module docstring says why.
+    With `log`, progress through the rounds is reported to it (`Progress`).
     """
     if rounds < 1 or warmup_rounds < 0 or warm_calls < 0:
         raise ValueError(f"need rounds >= 1, warmup_rounds >= 0 and warm_calls >= 0, "
@@ -133,6 +156,7 @@ def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None
         array = inputs[name] if inputs and name in inputs else random_input(session, rng, batch_size)
         feeds[name] = {session.get_inputs()[0].name: array}
     elapsed_ns = {name: np.empty(rounds, dtype=np.int64) for name in names}
+    progress = Progress("timing round", warmup_rounds + rounds, log) if log else None
     for round_index in range(warmup_rounds + rounds):
         for name in rng.permutation(names):
             session, feed = sessions[name], feeds[name]
@@ -143,6 +167,8 @@ def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None
             stop = time.perf_counter_ns()
             if round_index >= warmup_rounds:
                 elapsed_ns[name][round_index - warmup_rounds] = stop - start
+        if progress:
+            progress(round_index + 1)
     stats = {}
     for name, samples in elapsed_ns.items():
         p25, median, p75 = np.percentile(samples / 1e6, [25, 50, 75])  # ns → ms
