@@ -27,8 +27,10 @@ An image folder is read in one of three layouts (`_split_folders` tells them apa
 
 from __future__ import annotations
 
+import os
 import pickle
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +43,7 @@ from pytorch_lightning.utilities.combined_loader import CombinedLoader
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from hwnas.augment import train_augmentation
 from hwnas.errors import HwnasError
 from hwnas.seeding import EpochShuffle
 
@@ -48,6 +51,7 @@ if TYPE_CHECKING:  # imported where it is used: torchvision is only needed for i
     from torchvision.datasets import ImageFolder
 
 _STATS_SAMPLE = 1024  # train images used for the mean/std; enough for 2 significant digits
+DISK_WORKERS = 4  # DataLoader workers for data read from disk (at most one per core)
 
 
 class DataError(HwnasError):
@@ -80,16 +84,20 @@ class _InMemory(Dataset):
 
 
 class _Split(Dataset):
-    """The images of `dataset` at `indices`, normalised with the train split's mean and std."""
+    """The images of `dataset` at `indices`, augmented (train split only, augment.py) and
+    normalised with the train split's mean and std."""
 
-    def __init__(self, dataset: Dataset, indices: list[int], mean: Tensor, std: Tensor):
-        self.dataset, self.indices, self.mean, self.std = dataset, indices, mean, std
+    def __init__(self, dataset: Dataset, indices: list[int], mean: Tensor, std: Tensor,
+                 augment: Callable[[Tensor], Tensor] | None = None):
+        self.dataset, self.indices, self.mean, self.std, self.augment = dataset, indices, mean, std, augment
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         image, label = self.dataset[self.indices[index]]
+        if self.augment is not None:
+            image = self.augment(image)
         return (image - self.mean) / self.std, label
 
 
@@ -103,11 +111,18 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         arch_fraction: share of the non-test images held out for the search's arch steps; 0: none.
         test_fraction: share of all images in the test split; unused with an official test set.
         seed: fixes the splits and the shuffling.
-        num_workers: DataLoader worker processes; 0 loads in the main process.
+        augment: the train split's augmentation: none, crop_flip (CIFAR) or resized_crop_flip
+            (ImageNet); augment.py.
+        num_workers: DataLoader worker processes; 0 loads in the main process; None (default):
+            DISK_WORKERS for data read from disk, 0 for data held in memory.
+        pin_memory: page-locked batches for faster copies to a GPU; None (default): when CUDA is here.
     """
 
+    reads_from_disk = False  # True: each item is a file read and decoded, worth worker processes
+
     def __init__(self, resolution: int = 16, channels: int = 1, batch_size: int = 64,
-                 arch_fraction: float = 0.0, test_fraction: float = 0.2, seed: int = 0, num_workers: int = 0):
+                 arch_fraction: float = 0.0, test_fraction: float = 0.2, seed: int = 0, augment: str = "none",
+                 num_workers: int | None = None, pin_memory: bool | None = None):
         super().__init__()
         if resolution < 1 or channels not in (1, 3) or batch_size < 1:
             raise DataError(f"need resolution ≥ 1, channels 1 or 3 and batch_size ≥ 1, got "
@@ -115,9 +130,15 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         if not (0 <= arch_fraction < 1 and 0 < test_fraction < 1):
             raise DataError(f"need 0 ≤ arch_fraction < 1 and 0 < test_fraction < 1, got "
                             f"{arch_fraction}, {test_fraction}")
+        if num_workers is not None and num_workers < 0:
+            raise DataError(f"need num_workers ≥ 0, got {num_workers}")
         self.resolution, self.channels, self.batch_size = resolution, channels, batch_size
         self.arch_fraction, self.test_fraction, self.seed = arch_fraction, test_fraction, seed
+        self.augment = train_augmentation(augment, resolution)  # checks the name before any data is read
+        if num_workers is None:
+            num_workers = min(DISK_WORKERS, os.cpu_count() or 1) if self.reads_from_disk else 0
         self.num_workers = num_workers
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: _Split | None = None
         self.arch_set: _Split | None = None  # stays None when arch_fraction == 0
         self.test_set: _Split | None = None
@@ -147,7 +168,7 @@ class ImageDataModule(pl.LightningDataModule, ABC):
             raise DataError(f"{type(self).__name__}: split sizes {sizes} leave a split empty: "
                             f"use more images or change arch_fraction / test_fraction")
         mean, std = self._stats(Subset(pool, train[:_STATS_SAMPLE]))  # train is shuffled already
-        self.train_set = _Split(pool, train, mean, std)
+        self.train_set = _Split(pool, train, mean, std, self.augment)
         self.arch_set = _Split(pool, arch, mean, std) if arch else None
         self.test_set = _Split(test_source, test, mean, std)
 
@@ -166,8 +187,8 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         # the order is a function of (seed, epoch), so a resumed run sees the batches the
         # uninterrupted one saw (a seeded DataLoader generator restarts from epoch 0's order)
         sampler = None if shuffle_seed is None else EpochShuffle(len(dataset), shuffle_seed)
-        return DataLoader(dataset, self.batch_size, sampler=sampler,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return DataLoader(dataset, self.batch_size, sampler=sampler, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory)
 
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         train = self._loader(self.train_set, shuffle_seed=self.seed)
@@ -226,8 +247,10 @@ class Cifar10DataModule(ImageDataModule):
     _files = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
 
     def __init__(self, root: str, resolution: int = 16, channels: int = 1, batch_size: int = 64,
-                 arch_fraction: float = 0.0, seed: int = 0, num_workers: int = 0):
-        super().__init__(resolution, channels, batch_size, arch_fraction, seed=seed, num_workers=num_workers)
+                 arch_fraction: float = 0.0, seed: int = 0, augment: str = "none", num_workers: int | None = None,
+                 pin_memory: bool | None = None):
+        super().__init__(resolution, channels, batch_size, arch_fraction, seed=seed, augment=augment,
+                         num_workers=num_workers, pin_memory=pin_memory)
         self.root = root
 
     @property
@@ -304,9 +327,13 @@ class ImageFolderDataModule(ImageDataModule):
     shuffled into arch and train, and test_fraction is unused (as with CIFAR-10's test batch).
     """
 
+    reads_from_disk = True
+
     def __init__(self, root: str, resolution: int = 16, channels: int = 1, batch_size: int = 64,
-                 arch_fraction: float = 0.0, test_fraction: float = 0.2, seed: int = 0, num_workers: int = 0):
-        super().__init__(resolution, channels, batch_size, arch_fraction, test_fraction, seed, num_workers)
+                 arch_fraction: float = 0.0, test_fraction: float = 0.2, seed: int = 0, augment: str = "none",
+                 num_workers: int | None = None, pin_memory: bool | None = None):
+        super().__init__(resolution, channels, batch_size, arch_fraction, test_fraction, seed, augment, num_workers,
+                         pin_memory)
         self.root = root
 
     @cached_property

@@ -12,11 +12,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from fake_data import write_image_folder
 from hwnas.cli import main
 
 SEARCH = ["search", "--config", "recipes/search_demo.yaml"]
@@ -28,14 +27,6 @@ def bad_input(says: str, writes_nothing_at: str | None = None):
         CASES[build.__name__] = (build, says, writes_nothing_at)
         return build
     return register
-
-
-def image_folder(root: Path, classes: int, images_per_class: int = 4) -> None:
-    rng = np.random.default_rng(0)
-    for c in range(classes):
-        (root / f"c{c}").mkdir(parents=True)
-        for i in range(images_per_class):
-            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(root / f"c{c}" / f"{i}.png")
 
 
 def search_on_images(tmp: Path, fixture) -> list[str]:
@@ -154,21 +145,21 @@ def export_weights_that_are_not_a_torch_file(tmp, fixture):
 @bad_input("the dataset has 3 classes", writes_nothing_at="run")
 def search_on_3_classes_with_a_10_class_space(tmp, fixture):
     """It ended in `IndexError: Target 10 is out of bounds`."""
-    image_folder(tmp / "images", 3)
+    write_image_folder(tmp / "images", [f"c{c}" for c in range(3)], per_class=4)
     return search_on_images(tmp, fixture)
 
 
 @bad_input("the dataset has 1 classes", writes_nothing_at="run")
 def search_on_1_class(tmp, fixture):
     """It trained a 10-way head on one class without a word."""
-    image_folder(tmp / "images", 1)
+    write_image_folder(tmp / "images", [f"c{c}" for c in range(1)], per_class=4)
     return search_on_images(tmp, fixture)
 
 
 @bad_input(".png: not a readable image (UnidentifiedImageError", writes_nothing_at="run/arch.json")
 def search_on_a_folder_with_corrupt_images(tmp, fixture):
     """PIL's error named no file. (All of a class is corrupt, so that the train split holds some.)"""
-    image_folder(tmp / "images", 10)
+    write_image_folder(tmp / "images", [f"c{c}" for c in range(10)], per_class=4)
     for image in (tmp / "images" / "c3").iterdir():
         image.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     return search_on_images(tmp, fixture)

@@ -1,6 +1,7 @@
 """The data modules: input shapes, labels, seeded disjoint splits, the search's dict batches,
 and an error a user can act on when a dataset folder is missing or empty."""
 
+import os
 import pickle
 import re
 
@@ -9,7 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from hwnas.data import Cifar10DataModule, DataError, DigitsDataModule, ImageFolderDataModule
+from fake_data import write_fake_cifar, write_image_folder
+from hwnas.data import DISK_WORKERS, Cifar10DataModule, DataError, DigitsDataModule, ImageFolderDataModule
+from hwnas.errors import HwnasError
 
 
 def _digits(**kwargs) -> DigitsDataModule:
@@ -77,19 +80,8 @@ def test_invalid_fraction_is_rejected():
         DigitsDataModule(arch_fraction=1.0)
 
 
-def _write_fake_cifar(root, per_batch=20):
-    """The python version's layout: data_batch_1..5 and test_batch, each a pickled dict."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, per_batch).tolist()}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
-
-
 def test_cifar10_loads_the_official_test_batch_as_test_split(tmp_path):
-    _write_fake_cifar(tmp_path)
+    write_fake_cifar(tmp_path)
     data = Cifar10DataModule(str(tmp_path), resolution=8, channels=3, batch_size=16, arch_fraction=0.1)
     data.setup("fit")
     assert (len(data.train_set), len(data.arch_set), len(data.test_set)) == (90, 10, 20)
@@ -99,7 +91,7 @@ def test_cifar10_loads_the_official_test_batch_as_test_split(tmp_path):
 
 
 def test_cifar10_converts_rgb_to_one_channel(tmp_path):
-    _write_fake_cifar(tmp_path)
+    write_fake_cifar(tmp_path)
     data = Cifar10DataModule(str(tmp_path), resolution=16, channels=1, batch_size=8)
     data.setup("fit")
     images, labels = next(iter(data.train_dataloader()))
@@ -115,23 +107,14 @@ def test_cifar10_missing_folder_says_where_to_put_it(tmp_path):
 
 def test_cifar10_refuses_a_pickle_that_would_run_code(tmp_path):
     """A tampered batch must not execute: the unpickler only allows numpy arrays."""
-    _write_fake_cifar(tmp_path)
+    write_fake_cifar(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps({"data": print, "labels": []}))
     with pytest.raises(DataError, match="test_batch: not a CIFAR-10 python batch"):
         Cifar10DataModule(str(tmp_path)).setup("fit")
 
 
-def _write_image_folder(root, classes=("cat", "dog", "fox"), per_class=5):
-    rng = np.random.default_rng(0)
-    for name in classes:
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (10, 14, 3), dtype=np.uint8)  # not square: resize makes it so
-            Image.fromarray(pixels).save(root / name / f"{i}.png")
-
-
 def test_image_folder_loads_classes_from_subfolders(tmp_path):
-    _write_image_folder(tmp_path)
+    write_image_folder(tmp_path)
     data = ImageFolderDataModule(str(tmp_path), resolution=8, channels=1, batch_size=4, arch_fraction=0.25)
     assert data.num_classes == 3
     data.setup("fit")
@@ -176,8 +159,8 @@ def _files(split) -> set[str]:
 def test_image_folder_split_layout_takes_the_test_split_from_its_folder(tmp_path, test_name):
     """train/ + test/ (or val/): the test split is exactly that folder, and only train/ is
     shuffled into arch and train; a random split of everything would mix the two."""
-    _write_image_folder(tmp_path / "train", per_class=6)
-    _write_image_folder(tmp_path / test_name, per_class=2)
+    write_image_folder(tmp_path / "train", per_class=6)
+    write_image_folder(tmp_path / test_name, per_class=2)
     data = ImageFolderDataModule(str(tmp_path), resolution=8, batch_size=4, arch_fraction=1 / 3)
     assert data.num_classes == 3  # the classes of train/, not the folders train/ and test/
     data.setup("fit")
@@ -193,7 +176,7 @@ def test_image_folder_split_layout_takes_the_test_split_from_its_folder(tmp_path
 
 def test_image_folder_train_without_test_folder_is_a_clear_error(tmp_path):
     """train/ alone is a split layout missing its test split, not a dataset with one class "train"."""
-    _write_image_folder(tmp_path / "train")
+    write_image_folder(tmp_path / "train")
     with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'train'} has no test split beside it: add")):
         ImageFolderDataModule(str(tmp_path)).setup("fit")
 
@@ -201,7 +184,7 @@ def test_image_folder_train_without_test_folder_is_a_clear_error(tmp_path):
 def test_image_folder_with_both_test_and_val_is_ambiguous(tmp_path):
     """Which one the user evaluates on is theirs to say: the message names the folder to remove."""
     for name in ("train", "test", "val"):
-        _write_image_folder(tmp_path / name)
+        write_image_folder(tmp_path / name)
     with pytest.raises(DataError, match=re.escape(f"{tmp_path} has both test/ and val/")) as error:
         ImageFolderDataModule(str(tmp_path)).setup("fit")
     assert f"remove or rename {tmp_path / 'val'}" in str(error.value)
@@ -210,9 +193,36 @@ def test_image_folder_with_both_test_and_val_is_ambiguous(tmp_path):
 
 def test_image_folder_train_and_test_classes_must_match(tmp_path):
     """Labels are indices into the sorted class names, so differing classes would mislabel test images."""
-    _write_image_folder(tmp_path / "train", classes=("cat", "dog", "fox"))
-    _write_image_folder(tmp_path / "test", classes=("cat", "dog", "owl"))
+    write_image_folder(tmp_path / "train", classes=("cat", "dog", "fox"))
+    write_image_folder(tmp_path / "test", classes=("cat", "dog", "owl"))
     expected = (f"{tmp_path / 'test'} and {tmp_path / 'train'} have different class folders "
                 f"(only in train/: fox; only in test/: owl)")
     with pytest.raises(DataError, match=re.escape(expected)):
         ImageFolderDataModule(str(tmp_path)).setup("fit")
+
+
+@pytest.mark.parametrize("augment", ["crop_flip", "resized_crop_flip"])
+def test_augmentation_changes_the_train_split_only(tmp_path, augment):
+    write_fake_cifar(tmp_path)
+    plain, augmented = (Cifar10DataModule(str(tmp_path), resolution=16, channels=3, batch_size=8, arch_fraction=0.2,
+                                          augment=name) for name in ("none", augment))
+    for data in (plain, augmented):
+        data.setup("fit")
+    torch.manual_seed(0)
+    train_images = [augmented.train_set[i][0] for i in range(8)]
+    assert all(image.shape == (3, 16, 16) for image in train_images)
+    assert any(not torch.equal(image, plain.train_set[i][0]) for i, image in enumerate(train_images))
+    for split in ("arch_set", "test_set"):
+        assert torch.equal(getattr(augmented, split)[0][0], getattr(plain, split)[0][0])
+
+
+def test_an_unknown_augmentation_is_refused_before_any_data_is_read():
+    with pytest.raises(HwnasError, match="unknown augment 'flip': use one of none, crop_flip, resized_crop_flip"):
+        DigitsDataModule(augment="flip")
+
+
+def test_image_folders_load_in_worker_processes_and_memory_data_in_the_main_one(tmp_path):
+    write_image_folder(tmp_path)
+    assert ImageFolderDataModule(str(tmp_path)).num_workers == min(DISK_WORKERS, os.cpu_count())
+    assert DigitsDataModule().num_workers == 0
+    assert DigitsDataModule(num_workers=2).num_workers == 2
