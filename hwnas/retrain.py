@@ -7,9 +7,10 @@ import torch.nn.functional as F
 import pytorch_lightning as pl
 
 from hwnas.arch import build_subnet, load_arch_record
+from hwnas.channels_last import ChannelsLastOnCuda
 
 
-class RetrainModule(pl.LightningModule):
+class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
     def __init__(self, arch: str, lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 4e-5,
                  label_smoothing: float = 0.1):
         """

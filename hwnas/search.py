@@ -50,6 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from hwnas.channels_last import ChannelsLastOnCuda
 from hwnas.derive import DEFAULT_FLOOR, decision, derive_in_window
 from hwnas.drop_path import ScheduledDropPath
 from hwnas.errors import HwnasError
@@ -94,7 +95,7 @@ def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, t
         raise HwnasError(f"derive_floor is the share of the target the arch must reach, in [0, 1): got {derive_floor}")
 
 
-class SearchModule(pl.LightningModule):
+class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
     def __init__(
         self,
         space: str,
@@ -176,6 +177,7 @@ class SearchModule(pl.LightningModule):
         return [weight_opt, arch_opt], [schedule]
 
     def on_fit_start(self):
+        super().on_fit_start()  # channels-last on CUDA
         if isinstance(self.trainer.model, DistributedDataParallel) and not self.trainer.model.find_unused_parameters:
             raise HwnasError("the search runs one path per layer, so DDP must find unused parameters: pass "
                              "--trainer.strategy ddp (hwnas then sets find_unused_parameters=True)")
