@@ -239,6 +239,13 @@ def search_with_a_recipe_that_sets_the_resolution(tmp, fixture):
     return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run")]
 
 
+@bad_input("Group 'model' does not accept option 'target_mss'")
+def search_with_a_recipe_that_misspells_a_field(tmp, fixture):
+    recipe = Path("recipes/search_demo.yaml").read_text().replace("  target_ms:", "  target_mss:")
+    (tmp / "recipe.yaml").write_text(recipe)
+    return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run")]
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, request, capfd):
     build, says, writes_nothing_at = CASES[case]
