@@ -2,23 +2,27 @@
 expected times (BENCHMARKS.md, "Real-data recipes").
 
 Each recipe's search runs through the CLI on random data of the real shape (CIFAR-10 batches;
-a 1000-class train/ + val/ image folder at 224×224), twice, with `few` and `many` steps per
-epoch; the difference of the two wall times over the difference of steps is the time of one
-step, without the start-up both runs share. Warm-up steps (the one-shot average over all paths,
-with drop path) and search steps (one binarized path per layer, plus an arch step) are timed
-separately, and so is one retrain step of the recipe's reference subnet.
+a 1000-class train/ + val/ image folder at 224×224) for a few steps, and a callback times each
+step from its batch's arrival to the end of its optimizer steps (data loading, in workers, is
+not included). The first step is left out (it pays oneDNN's compilation of the new shapes) and
+the median of the rest reported. Warm-up steps (the one-shot average over all paths, with drop
+path), search steps (one binarized path per layer, plus an arch step) and retrain steps of the
+searched subnet are timed separately.
 
-    .venv/bin/python benchmarks/recipe_steps.py [--batch-size-mobile 8]   # ~25 min on 2 cores
+    .venv/bin/python benchmarks/recipe_steps.py [--batch-size-mobile 8]   # ~5 min on 2 cores
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import pytorch_lightning as pl
 
 from hwnas.cli import main
 
@@ -29,31 +33,40 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.limit_val_batches"
          "--trainer.num_sanity_val_steps", "0", "--model.measure_derived", "false", "--model.derive_floor", "0"]
 
 
-def seconds(command: list[str]) -> float:
-    start = time.perf_counter()
-    assert main(command) == 0, command
-    return time.perf_counter() - start
+class StepTimes(pl.Callback):
+    """Seconds of each training step of the run it is given to (class-level: LightningCLI builds it)."""
+
+    seconds: list[float] = []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        StepTimes.seconds.append(time.perf_counter() - self.start)
 
 
-def per_step(command: list[str], few: int, many: int) -> float:
-    """Seconds per step: the same run with `few` and with `many` train batches per epoch, after an
-    untimed run of `few`: the first run of new shapes in a process pays oneDNN's kernel compilation
-    (measured: minutes at 224×224, which made the difference negative)."""
-    times = [seconds([*command, "--trainer.limit_train_batches", str(steps)]) for steps in (few, few, many)]
-    return (times[2] - times[1]) / (many - few)
+def per_step(command: list[str], steps: int) -> float:
+    """Median seconds of steps 2..`steps` of the run."""
+    import recipe_steps  # this file as LightningCLI imports it (not __main__): its StepTimes records
+
+    recorded = recipe_steps.StepTimes.seconds
+    recorded.clear()
+    assert main([*command, "--trainer.limit_train_batches", str(steps),
+                 "--trainer.callbacks+=recipe_steps.StepTimes"]) == 0, command
+    return float(statistics.median(recorded[1:]))
 
 
-def recipe_steps(recipe: str, root: Path, batch_size: int, work: Path, few: int, many: int) -> dict:
+def recipe_steps(recipe: str, root: Path, batch_size: int, work: Path, steps: int) -> dict:
     data = ["--data.init_args.root", str(root), "--data.init_args.batch_size", str(batch_size)]
     search = ["search", "--config", f"recipes/search_{recipe}.yaml", *data, *QUIET]
     warmup = per_step([*search, "--run_dir", str(work / "warm"), "--model.warmup_epochs", "1",
-                       "--trainer.max_epochs", "1", "--model.mode", "sum"], few, many)
+                       "--trainer.max_epochs", "1", "--model.mode", "sum"], steps)
     searching = per_step([*search, "--run_dir", str(work / "search"), "--model.warmup_epochs", "0",
-                          "--trainer.max_epochs", "1"], few, many)
+                          "--trainer.max_epochs", "1"], steps)
     retrain = per_step(["retrain", "--config", f"recipes/retrain_{recipe}.yaml", "--arch",
                         str(work / "search/arch.json"), "--run_dir", str(work / "retrain"), *data,
                         "--trainer.enable_progress_bar", "false", "--trainer.max_epochs", "1",
-                        "--trainer.limit_test_batches", "1"], few, many)
+                        "--trainer.limit_test_batches", "1"], steps)
     return {"batch_size": batch_size, "warmup_step_s": warmup, "search_step_s": searching, "retrain_step_s": retrain}
 
 
@@ -66,11 +79,11 @@ def main_benchmark() -> None:
     with tempfile.TemporaryDirectory(prefix="hwnas-recipe-steps-") as folder:
         folder = Path(folder)
         write_fake_cifar(folder / "cifar", per_batch=2000)
-        results["cifar"] = recipe_steps("cifar", folder / "cifar", args.batch_size_cifar, folder / "cifar_runs", 2, 6)
+        results["cifar"] = recipe_steps("cifar", folder / "cifar", args.batch_size_cifar, folder / "cifar_runs", 6)
         for split in ("train", "val"):  # small PNGs: decoding costs less than real photos' JPEGs
             write_image_folder(folder / "imagenet" / split, [f"n{c:04d}" for c in range(1000)], per_class=1)
         results["mobile"] = recipe_steps("mobile", folder / "imagenet", args.batch_size_mobile, folder / "mobile_runs",
-                                         1, 3)
+                                         4)
     json.dump(results, sys.stdout, indent=2)
     print()
 
