@@ -116,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--table", default=None, help="latency table (default: the one the search used)")
     export.add_argument("--device", default="cpu", choices=["cpu", "gpu", "mobile"])
     export.add_argument("--threads", type=int, default=1)
+    export.add_argument("--int8", type=int, default=None, metavar="N",
+                        help="also write model.int8.onnx, calibrated on N train batches of the run's data (e.g. 8)")
     export.set_defaults(command=_export)
 
     derive = commands.add_parser("derive", help="most probable arch of a searched supernet inside a latency budget")
@@ -295,10 +297,13 @@ def _measure(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from hwnas.export import export_run
 
+    if args.int8 is not None and args.int8 < 1:
+        raise HwnasError(f"--int8 is the number of train batches to calibrate on, at least 1: got {args.int8}")
     out = args.out or str(Path(args.run).parent / "export")
-    card = export_run(args.run, out, args.table, args.device, args.threads)
+    card = export_run(args.run, out, args.table, args.device, args.threads, int8_batches=args.int8)
     print(json.dumps(card, indent=2))
-    print(f"wrote {out}/model.onnx, {out}/model.ort and {out}/model_card.json")
+    int8 = f", {out}/model.int8.onnx" if card["int8"] else ""
+    print(f"wrote {out}/model.onnx, {out}/model.ort{int8} and {out}/model_card.json")
 
 
 def _derive(args: argparse.Namespace) -> None:

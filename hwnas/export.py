@@ -6,6 +6,9 @@ rescaled to the machine's speed now by the table's reference subnet), the latenc
 Runtime measured on this machine with the same interleaved protocol as the table, and
 whether the target was met (measured inside [floor·T, T], the derive's window).
 
+With `--int8 N` it also writes model.int8.onnx (quantize.py) and states that model's test
+accuracy and latency beside the float model's.
+
 Everything but the weights and the test accuracy comes from the run's arch.json record (its
 provenance: table, target, floor); `--table` names another table. A measurement is compared
 with the table's prediction only when the table's device is this machine; otherwise the card
@@ -31,6 +34,8 @@ from hwnas.latency.device_identity import describe_mismatch
 from hwnas.latency.table import LatencyTable, load_table, table_record
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
+from hwnas.quantize import onnx_test_accuracy, quantize_int8
+from hwnas.run_data import datamodule_of_run
 from hwnas.saved_state import check_fits, read_saved
 
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
@@ -86,8 +91,9 @@ def _which_to_deploy(onnx_ms: float, ort_ms: float, ort_for_this_cpu: bool) -> s
 
 
 def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
-               device: str = "cpu", threads: int = 1) -> dict:
-    """Export the subnet of a retrain run folder to `out_dir`; return the model card written there."""
+               device: str = "cpu", threads: int = 1, int8_batches: int | None = None) -> dict:
+    """Export the subnet of a retrain run folder to `out_dir`; return the model card written there.
+    With `int8_batches`, also an int8 model calibrated on that many train batches (quantize.py)."""
     retrain_dir, out_dir = Path(retrain_dir), Path(out_dir)
     result_path = retrain_dir / "retrain.json"
     if not result_path.is_file():
@@ -109,6 +115,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                f"it is not the retrained subnet of {retrain_dir / result['arch']}; retrain again into this folder")
     model.load_state_dict(weights)
     model.eval()
+    data = None
+    if int8_batches:  # the run's data, read before any export
+        data = datamodule_of_run(retrain_dir / "logs" / "config.yaml", arch.space, augment="none", num_workers=0)
+        data.setup("fit")
 
     space = arch.space
     example = torch.randn(PARITY_BATCH, space.in_channels, space.resolution, space.resolution,
@@ -117,7 +127,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     max_abs_diff = check_parity(model, onnx_path, example)
     ort_for_this_cpu = device == "cpu"  # a GPU or phone cannot run the CPU layout ops (onnx_export.py)
     ort_path = convert_to_ort(onnx_path, out_dir / "model.ort", for_this_cpu=ort_for_this_cpu)
-    both, reference_now_ms = measure_with_reference({"onnx": onnx_path, "ort": ort_path}, table, device, threads)
+    models = {"onnx": onnx_path, "ort": ort_path}
+    if data is not None:
+        models["int8"] = quantize_int8(onnx_path, out_dir / "model.int8.onnx", data, int8_batches)
+    both, reference_now_ms = measure_with_reference(models, table, device, threads)
     measured, measured_ort = both["onnx"], both["ort"]
     predicted_ms = table.predict_ms(arch)
     predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
@@ -148,6 +161,12 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
             "deploy": _which_to_deploy(measured_ms, measured_ort["median_ms"], ort_for_this_cpu),
             "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
             "prediction_device_note": mismatch,
+        },
+        "int8": None if data is None else {
+            "file": models["int8"].name, "calibration_batches": int8_batches,
+            "test_accuracy": onnx_test_accuracy(models["int8"], data),
+            "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
+            "measured_ms": both["int8"]["median_ms"], "speedup_vs_onnx": measured_ms / both["int8"]["median_ms"],
         },
         "provenance": provenance,
         "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},

@@ -21,11 +21,9 @@ search: evolution.py (aging evolution, random search with the same number of can
 
 from __future__ import annotations
 
-import importlib
 from itertools import islice
 from pathlib import Path
 
-import yaml
 from torch.utils.data import DataLoader
 
 from hwnas.arch import save_arch
@@ -34,6 +32,7 @@ from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.plots import plot_pareto
+from hwnas.run_data import datamodule_of_run
 from hwnas.search_checkpoint import load_search_checkpoint
 from hwnas.space import SearchSpace
 from hwnas.subnet_eval import SubnetScorer
@@ -41,21 +40,9 @@ from hwnas.subnet_eval import SubnetScorer
 METHODS = ("evolution", "random", "both")
 
 
-def datamodule_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
-    """The search's data module, rebuilt from its resolved config (input shape from the space,
-    as the search linked it); it must have an arch split."""
-    if not config_path.is_file():
-        raise HwnasError(f"{config_path}: no such config: pass the search run's logs/config.yaml with --data-config")
-    data = (yaml.safe_load(config_path.read_text()) or {}).get("data") or {}
-    module_name, _, class_name = str(data.get("class_path", "")).rpartition(".")
-    try:
-        data_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError):
-        data_class = None
-    if not (isinstance(data_class, type) and issubclass(data_class, ImageDataModule)):
-        raise HwnasError(f"{config_path}: data.class_path {data.get('class_path')!r} is not an hwnas data module")
-    datamodule = data_class(**{**(data.get("init_args") or {}),
-                               "resolution": space.resolution, "channels": space.in_channels})
+def arch_split_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
+    """The search's data module, set up; it must have an arch split."""
+    datamodule = datamodule_of_run(config_path, space)
     if not datamodule.arch_fraction > 0:
         raise HwnasError(f"{config_path}: the search had no arch split (data.arch_fraction = 0), so every "
                          f"image trained the weights; nothing is left to score subnets on")
@@ -79,7 +66,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     latency_table, table_identity = checkpoint.open_table(table)
     budget = LatencyBudget(latency_table, space, target_ms)
 
-    datamodule = datamodule_of_run(Path(data_config) if data_config else search_dir / "logs/config.yaml", space)
+    datamodule = arch_split_of_run(Path(data_config) if data_config else search_dir / "logs/config.yaml", space)
     # The train split is already in seeded random order: its first batches are a random sample.
     train = DataLoader(datamodule.train_set, datamodule.batch_size)
     calibration = [x for x, _ in islice(train, calibration_batches)]
