@@ -4,7 +4,9 @@
     crop_flip          CIFAR-style: pad by 1/8 of the side (4 px at 32), take a random crop of
                        the input size, flip left-right with p = 0.5
     resized_crop_flip  ImageNet-style: a random crop of 8-100% of the area at aspect 3/4-4/3,
-                       resized to the input, flipped with p = 0.5
+                       resized to the input, flipped with p = 0.5. It crops the image already
+                       fitted to the input, so a small crop is upsampled from fewer pixels than
+                       the usual crop of the full-size photo would be.
 
 It acts on the image already fitted to the space's input (C, resolution, resolution) in [0, 1],
 before normalisation, and only on the split the weights train on: the arch and test splits

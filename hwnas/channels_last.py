@@ -1,9 +1,10 @@
 """Channels-last memory layout for training on a CUDA GPU.
 
 cuDNN's tensor-core convolutions (bf16 and fp16) read NHWC; with the default NCHW layout each
-one is wrapped in transposes. A module that mixes this in converts its weights when the fit
-starts on a CUDA device and every 4-d tensor of each batch after it reaches the device. On a
-CPU it does nothing: the CPU kernels this project was measured with are NCHW's.
+one is wrapped in transposes. A module that mixes this in converts its weights in `setup`, when
+the run's device is CUDA (before the strategy moves them there, keeping the layout, and before
+DDP lays out its gradient buckets), and every 4-d tensor of each batch after it reaches the
+device. On a CPU it does nothing: the CPU kernels this project was measured with are NCHW's.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ def _channels_last(tensor: Tensor) -> Tensor:
 class ChannelsLastOnCuda:
     """Mix into a LightningModule before pl.LightningModule (class M(ChannelsLastOnCuda, pl.LightningModule))."""
 
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        if self.device.type == "cuda":
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if self.trainer.strategy.root_device.type == "cuda":
             self.to(memory_format=torch.channels_last)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):

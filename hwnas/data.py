@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # imported where it is used: torchvision is only needed for i
     from torchvision.datasets import ImageFolder
 
 _STATS_SAMPLE = 1024  # train images used for the mean/std; enough for 2 significant digits
-DISK_WORKERS = 4  # DataLoader workers for data read from disk (at most one per core)
+DISK_WORKERS = 4  # DataLoader workers per loader for data read from disk (at most one per usable core)
 
 
 class DataError(HwnasError):
@@ -136,7 +136,7 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         self.arch_fraction, self.test_fraction, self.seed = arch_fraction, test_fraction, seed
         self.augment = train_augmentation(augment, resolution)  # checks the name before any data is read
         if num_workers is None:
-            num_workers = min(DISK_WORKERS, os.cpu_count() or 1) if self.reads_from_disk else 0
+            num_workers = min(DISK_WORKERS, len(os.sched_getaffinity(0))) if self.reads_from_disk else 0
         self.num_workers = num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: _Split | None = None
@@ -290,7 +290,7 @@ def _read_image(path: str):
     try:
         with open(path, "rb") as file:
             return Image.open(file).convert("RGB")  # convert loads the pixels: a truncated file fails here
-    except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:  # UnidentifiedImageError: an OSError
         raise DataError(f"{path}: not a readable image ({type(error).__name__}: {error}): "
                         f"remove or replace the file") from None
 

@@ -32,6 +32,8 @@ def check_fits(network: nn.Module | dict[str, Tensor], saved: dict[str, Tensor],
     """Raise one line when `saved` (a state dict) is not `network`'s: tensors missing, extra or of
     other shapes, counted, with the first one named."""
     expected = network.state_dict() if isinstance(network, nn.Module) else network
+    if not (isinstance(saved, dict) and all(isinstance(value, Tensor) for value in saved.values())):
+        raise HwnasError(f"{source} holds a {type(saved).__name__}, not a network's weights (a dict of tensors): {fix}")
     missing = [key for key in expected if key not in saved]
     extra = [key for key in saved if key not in expected]
     reshaped = [key for key in expected if key in saved and tuple(saved[key].shape) != tuple(expected[key].shape)]

@@ -177,7 +177,6 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         return [weight_opt, arch_opt], [schedule]
 
     def on_fit_start(self):
-        super().on_fit_start()  # channels-last on CUDA
         if isinstance(self.trainer.model, DistributedDataParallel) and not self.trainer.model.find_unused_parameters:
             raise HwnasError("the search runs one path per layer, so DDP must find unused parameters: pass "
                              "--trainer.strategy ddp (hwnas then sets find_unused_parameters=True)")

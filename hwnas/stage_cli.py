@@ -54,6 +54,7 @@ logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice
 
 
 LINKED_FROM_SPACE = ("resolution", "channels")  # data.init_args fields set from the space (link_arguments)
+LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # --ckpt_path values Lightning resolves to a file
 
 
 def _refuse_linked_fields(args: list[str]) -> None:
@@ -61,8 +62,8 @@ def _refuse_linked_fields(args: list[str]) -> None:
     link from the space would overwrite them without a word (`channels: 3` on a 1-channel space)."""
     given = [arg.split("=")[0] for arg in args for name in LINKED_FROM_SPACE
              if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
-    recipes = [value for flag, value in zip(args, args[1:]) if flag == "--config"]
-    recipes += [arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")]
+    recipes = [value for flag, value in zip(args, args[1:]) if flag in ("--config", "-c")]
+    recipes += [arg.split("=", 1)[1] for arg in args if arg.startswith(("--config=", "-c="))]
     for recipe in recipes:
         try:
             data = (yaml.safe_load(Path(recipe).read_text()) or {}).get("data") or {}
@@ -197,11 +198,13 @@ def _check_resumable(cli: _StageCLI) -> None:
     """--ckpt_path must hold this run's network: one of another space or arch ended in ~100 lines
     of size mismatches from Lightning, after the data had been read."""
     path = cli.config["ckpt_path"]
+    if path in LIGHTNING_CKPT_NAMES:  # Lightning finds these itself
+        return
     checkpoint = read_saved(path, f"`hwnas {cli.stage}` wrote (RUN_DIR/checkpoints/last.ckpt)")
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise HwnasError(f"--ckpt_path {path}: not a Lightning checkpoint (no state_dict): pass the last.ckpt "
                          f"of an `hwnas {cli.stage}` run")
-    what = "--model.space" if cli.stage == "search" else "--arch"
+    what = "--model.space (and --model.estimator)" if cli.stage == "search" else "--arch"
     check_fits(cli.model, checkpoint["state_dict"], f"--ckpt_path {path}",
                f"resume with the {what} it was saved with, or start afresh without --ckpt_path")
 

@@ -194,7 +194,7 @@ def search_with_a_drop_probability_over_1(tmp, fixture):
     return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.max_drop_prob", "1.5"]
 
 
-@bad_input("resume with the --model.space it was saved with", writes_nothing_at="run")
+@bad_input("resume with the --model.space", writes_nothing_at="run")
 def search_resumed_from_another_spaces_checkpoint(tmp, fixture):
     """It printed ~100 lines of size mismatches."""
     return [*SEARCH, "--run_dir", str(tmp / "run"), "--trainer.max_epochs", "1",

@@ -15,7 +15,7 @@ from hwnas.space import load_space
 @pytest.mark.parametrize("name", ["demo", "proxyless_cifar", "proxyless_mobile"])
 def test_committed_table_fits_its_space_and_predicts_within_10_pct(name):
     table = load_table(f"latency_tables/{name}-cpu.json", load_space(f"recipes/spaces/{name}.yaml"))
-    assert table.calibration is not None and table.fidelity is not None, "run `make bench` to validate the table"
+    assert table.calibration is not None and table.fidelity is not None, "run `hwnas validate-table` on the table"
     assert table.fidelity["normalized"]["within_10_pct"] >= 0.95
 
 

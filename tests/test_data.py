@@ -223,6 +223,6 @@ def test_an_unknown_augmentation_is_refused_before_any_data_is_read():
 
 def test_image_folders_load_in_worker_processes_and_memory_data_in_the_main_one(tmp_path):
     write_image_folder(tmp_path)
-    assert ImageFolderDataModule(str(tmp_path)).num_workers == min(DISK_WORKERS, os.cpu_count())
+    assert ImageFolderDataModule(str(tmp_path)).num_workers == min(DISK_WORKERS, len(os.sched_getaffinity(0)))
     assert DigitsDataModule().num_workers == 0
     assert DigitsDataModule(num_workers=2).num_workers == 2

@@ -69,7 +69,7 @@ def test_predict_with_another_cpus_table_says_so_in_one_line(edit_table, tiny_sp
     assert len(notes) == 1 and "cpu 'Apple M2'" in notes[0]
 
 
-def test_a_gpu_table_names_its_gpu_driver_and_cuda_and_is_not_this_cpu_machine():
+def test_a_gpu_table_on_a_machine_without_cuda_is_another_device():
     recorded = {"kind": "gpu", "provider": "CUDAExecutionProvider", "threads": 1, "gpu": "NVIDIA H100 80GB HBM3",
                 "gpu_driver": "550.54.15", "cuda": "12.4"}
     assert "measured on another device" in describe_mismatch("gpu.json", recorded)
@@ -80,3 +80,27 @@ def test_nvidia_smi_output_gives_the_gpu_identity():
     assert parse_nvidia_smi("NVIDIA H100 80GB HBM3, 550.54.15\n", banner) == {
         "gpu": "NVIDIA H100 80GB HBM3", "gpu_driver": "550.54.15", "cuda": "12.4"}
     assert parse_nvidia_smi("", "") == {"gpu": "unknown", "gpu_driver": "unknown", "cuda": "unknown"}
+
+
+def test_a_gpu_table_from_another_driver_or_an_unknown_gpu_is_another_device(monkeypatch):
+    """The GPU fields themselves, compared as on a GPU machine: this one has none, so what the
+    machine would report is given in place of runtime_metadata (the only stand-in in this file)."""
+    import hwnas.latency.device_identity as device_identity
+
+    here = {"kind": "gpu", "provider": "CUDAExecutionProvider", "threads": 1, "onnxruntime": "1.32.0",
+            "cpu": "AMD EPYC", "gpu": "NVIDIA H100 80GB HBM3", "gpu_driver": "550.54.15", "cuda": "12.4"}
+    monkeypatch.setattr(device_identity, "runtime_metadata", lambda kind, threads: here)
+    assert differences_from_here(here) == []
+    assert differences_from_here({**here, "gpu_driver": "535.104.05"}) == ["gpu_driver '535.104.05' (here '550.54.15')"]
+    unknown = {**here, "gpu": "unknown"}
+    monkeypatch.setattr(device_identity, "runtime_metadata", lambda kind, threads: unknown)
+    assert differences_from_here(unknown) == ["gpu 'unknown' (here 'unknown')"]
+
+
+def test_nvidia_smi_is_asked_about_the_gpu_cuda_numbers_0(monkeypatch):
+    from hwnas.latency.timing import _physical_gpu
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert _physical_gpu("0") == "3" and _physical_gpu("1") == "1"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert _physical_gpu("0") == "0"

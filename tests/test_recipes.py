@@ -1,6 +1,7 @@
 """Each real-data recipe runs its search and retrain through the CLI, on tiny data written here
 (CIFAR-10 python batches; an ImageFolder with train/ + val/), for a few steps: the fast
-settings are overridden on the command line, everything else is the recipe's."""
+settings (steps, epochs, batch size, no derive window or measurement) are overridden on the
+command line, everything else is the recipe's."""
 
 from __future__ import annotations
 

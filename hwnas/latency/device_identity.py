@@ -17,6 +17,7 @@ IDENTITY_FIELDS = ("kind", "provider", "threads", "onnxruntime", "cpu", "gpu", "
 # The same machine's interleaved runs minutes apart differ by a uniform ~9% (DESIGN.md); two cloud
 # machines that both call themselves "AMD EPYC" ran the demo reference at 0.073 and 0.043 ms.
 REFERENCE_TOLERANCE = 0.25
+UNKNOWN = "unknown"  # a GPU field nvidia-smi could not tell (timing.gpu_identity): never the same device
 
 
 def differences_from_here(recorded: dict) -> list[str]:
@@ -27,8 +28,8 @@ def differences_from_here(recorded: dict) -> list[str]:
         here = runtime_metadata(kind, int(threads))
     except (DeviceError, TypeError, ValueError) as error:
         return [f"{kind} with {threads} thread(s) cannot run here ({error})"]
-    return [f"{name} {recorded.get(name)!r} (here {here[name]!r})"
-            for name in IDENTITY_FIELDS if recorded.get(name) != here.get(name)]
+    return [f"{name} {recorded.get(name)!r} (here {here.get(name)!r})" for name in IDENTITY_FIELDS
+            if recorded.get(name) != here.get(name) or recorded.get(name) == UNKNOWN]
 
 
 def describe_mismatch(table_path: str, recorded: dict) -> str | None:

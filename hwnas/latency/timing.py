@@ -20,6 +20,7 @@ A deployed model serving requests runs warm; with one warm call the same compari
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import subprocess
 import time
@@ -192,13 +193,21 @@ def gpu_identity() -> dict:
     Two GPU tables are the same device only if all three match: a driver update changes kernel
     choices and so the latency. Read from nvidia-smi, which comes with the driver; "unknown" where it
     does not answer (the provider check has already refused a machine without CUDA)."""
-    query = ["nvidia-smi", f"--id={CUDA_OPTIONS['device_id']}", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+    query = ["nvidia-smi", f"--id={_physical_gpu(CUDA_OPTIONS['device_id'])}", "--query-gpu=name,driver_version",
+             "--format=csv,noheader"]
     try:
         name_and_driver = subprocess.run(query, capture_output=True, text=True, timeout=30, check=True).stdout
         banner = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return {"gpu": "unknown", "gpu_driver": "unknown", "cuda": "unknown"}
     return parse_nvidia_smi(name_and_driver, banner)
+
+
+def _physical_gpu(device_id: str) -> str:
+    """nvidia-smi's id of CUDA's device `device_id`: CUDA counts only the CUDA_VISIBLE_DEVICES
+    (indices or UUIDs, both of which nvidia-smi's --id takes), nvidia-smi counts every GPU."""
+    visible = [entry.strip() for entry in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if entry.strip()]
+    return visible[int(device_id)] if int(device_id) < len(visible) else device_id
 
 
 def parse_nvidia_smi(name_and_driver: str, banner: str) -> dict:
