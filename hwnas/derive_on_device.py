@@ -14,7 +14,8 @@ corrected window holds no arch or gives the arch already measured. The first try
 window is kept; if none is, the try measured closest to T from below (else the fastest).
 Measurements are raw medians, as the model card's: what the user will see. Each try records
 the reference subnet's time now beside the table's, so a machine in another speed state than
-the table's shows in the record. On another
+the table's shows in the record, and one more than ±25% off is said in one line (another
+machine behind the same identity: re-profile). On another
 device nothing is measured: the arch is derived on the table's prediction alone, and the
 record says why it was not measured.
 """
@@ -30,7 +31,7 @@ import torch
 from hwnas.arch import Arch, build_subnet
 from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window, in_window
 from hwnas.export import measure_with_reference
-from hwnas.latency.device_identity import differences_from_here
+from hwnas.latency.device_identity import differences_from_here, speed_mismatch
 from hwnas.latency.table import LatencyTable
 from hwnas.onnx_export import export_onnx
 
@@ -75,6 +76,10 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
             tries.append((derived, None))
             break
         measured = measure_arch(derived.arch, table)
+        slower_or_faster = speed_mismatch(table.reference_ms, measured["reference_now_ms"])
+        if slower_or_faster and not tries:  # the tries still correct the budget, but every prediction is off
+            log(f"note: the latency table is off here: {slower_or_faster}; re-profile this machine "
+                f"(hwnas profile ... --skip-if-current)")
         tries.append((derived, measured))
         log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, "
             f"measured {measured['median_ms']:.4f} ms (target {target_ms:.4f} ms)")

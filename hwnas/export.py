@@ -30,7 +30,7 @@ from hwnas.atomic import write_json
 from hwnas.derive import DEFAULT_FLOOR, in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
-from hwnas.latency.device_identity import describe_mismatch
+from hwnas.latency.device_identity import describe_mismatch, speed_mismatch
 from hwnas.latency.table import LatencyTable, load_table, table_record
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
@@ -134,6 +134,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     measured, measured_ort = both["onnx"], both["ort"]
     predicted_ms = table.predict_ms(arch)
     predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
+    slower_or_faster = None if mismatch else speed_mismatch(table.reference_ms, reference_now_ms)
+    if slower_or_faster:
+        print(f"note: the latency table is off here: {slower_or_faster}; predicted_now_ms is rescaled by it, "
+              f"but re-profile this machine")
     target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
     measured_ms = measured["median_ms"]
 
@@ -160,7 +164,7 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
             "measured_ort_ms": measured_ort["median_ms"],
             "deploy": _which_to_deploy(measured_ms, measured_ort["median_ms"], ort_for_this_cpu),
             "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
-            "prediction_device_note": mismatch,
+            "prediction_device_note": mismatch or slower_or_faster,
         },
         "int8": None if data is None else {
             "file": models["int8"].name, "calibration_batches": int8_batches,

@@ -126,6 +126,25 @@ def test_derive_with_another_devices_table_says_so_and_measures_nothing(tiny_run
     assert provenance["measured_ms"] is None and "Some Other CPU 9000" in provenance["not_measured_because"]
 
 
+def test_derive_and_export_with_a_table_from_a_machine_of_another_speed_say_so(tiny_run, tiny_table_path, tmp_path,
+                                                                               capsys):
+    """The same identity, another machine (two cloud machines both said "AMD EPYC" and ran the
+    demo reference 0.57x apart): derive still measures and corrects, and says to re-profile."""
+    slow = json.loads(tiny_table_path.read_text())
+    slow["reference"]["median_ms"] *= 3
+    (tmp_path / "slow.json").write_text(json.dumps(slow))
+    _, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
+    assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
+                 "--floor", "0", "--table", str(tmp_path / "slow.json"), "--out", str(tmp_path / "d")]) == 0
+    assert main(["export", "--run", str(tiny_run / "retrain"), "--table", str(tmp_path / "slow.json"),
+                 "--out", str(tmp_path / "export")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("note:") and "another machine behind the same name" in line]
+    assert len(notes) == 2 and all("re-profile" in note for note in notes)
+    card = json.loads((tmp_path / "export/model_card.json").read_text())
+    assert "another machine behind the same name" in card["latency"]["prediction_device_note"]
+
+
 def test_select_then_retrain_then_export_runs_from_the_record(tiny_run, tiny_space_path, tiny_table_path, quiet,
                                                                tmp_path):
     """It used to stop at export with "names no latency table", and with --table the card said target_ms null."""
