@@ -50,12 +50,13 @@ retrain: $(READY)
 export: $(READY)
 	$(BIN)/hwnas export --run $(RUN)/retrain --out $(RUN)/export --device $(DEVICE) --threads $(THREADS) $(ARGS)
 
-# BENCHMARKS.md's numbers, ~15 min: the committed CPU tables' fidelity (30 fresh subnets timed
+# BENCHMARKS.md's numbers, ~25 min: the committed CPU tables' fidelity (30 fresh subnets timed
 # twice each; rewrites each table's "fidelity" and its .fidelity.png), the timing protocol's
 # warm calls, and the search modes' step time and memory.
 bench: $(READY)
 	$(BIN)/hwnas validate-table latency_tables/demo-cpu.json --samples 30
 	$(BIN)/hwnas validate-table latency_tables/proxyless_cifar-cpu.json --samples 30
+	$(BIN)/hwnas validate-table latency_tables/proxyless_mobile-cpu.json --samples 30
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
 
