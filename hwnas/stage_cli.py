@@ -2,8 +2,9 @@
 
     RUN_DIR/logs/            CSV metrics and the resolved config.yaml
     RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
-    search:  RUN_DIR/arch.json (the most probable arch inside [floor·T, T], measured here when the
-             table is this machine's: derive_on_device.py), RUN_DIR/search.json (mode, target,
+    search:  RUN_DIR/arch.json (the most probable arch inside [floor·T, T], below 0.95·T where it
+             can, measured here when the table is this machine's: derive_on_device.py),
+             RUN_DIR/search.json (mode, target,
              latency range, the derive's tries, the plain argmax beside it, probabilities and how
              decided they are); mode sum trains the supernet only and writes no arch.json:
              `hwnas select --ckpt RUN_DIR/checkpoints/last.ckpt` chooses the arch from it
