@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate-table", help="measure fresh subnets: how well does the table predict?")
     validate.add_argument("table")
-    validate.add_argument("--samples", type=int, default=30)
+    validate.add_argument("--samples", type=int, default=None, help="fresh subnets to measure (default 30)")
     validate.add_argument("--seed", type=int, default=1)
     validate.add_argument("--rounds", type=int, default=None, help="timed rounds per run (default: the protocol's)")
     validate.set_defaults(command=_validate_table)
@@ -224,13 +224,13 @@ def _validate_table(args: argparse.Namespace) -> None:
     from hwnas.latency.fidelity import plot_fidelity, validate_table
     from hwnas.latency.table import load_table, save_table
 
-    if args.samples < 3:  # Kendall's τ and a spread need a few points
+    if args.samples is not None and args.samples < 3:  # Kendall's τ and a spread need a few points
         raise HwnasError(f"--samples must be at least 3 (30 is the fidelity report's standard), got {args.samples}")
     if args.rounds is not None and args.rounds < 1:
         raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
     table = load_table(args.table)
-    rounds = {} if args.rounds is None else {"rounds": args.rounds}
-    report = validate_table(table, samples=args.samples, seed=args.seed, **rounds)
+    given = {name: value for name, value in [("samples", args.samples), ("rounds", args.rounds)] if value is not None}
+    report = validate_table(table, seed=args.seed, **given)
     table.fidelity = report
     save_table(table, args.table)
     plot = str(Path(args.table).with_suffix(".fidelity.png"))

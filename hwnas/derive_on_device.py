@@ -5,7 +5,7 @@ Latency does not depend on trained weights, so the derived subnet can be exporte
 reference subnet, minutes before anyone spends hours retraining it. When the table's device
 is this machine (device_identity.py):
 
-    try 1:  derive in [floor·T, T] (predicted), measure
+    try 1:  derive in [floor·T, T] (predicted; below HEADROOM·T where it can), measure
     try k:  if measured_{k-1} ∉ [floor·T, T]: budget_k = T · predicted_{k-1} / measured_{k-1},
             derive in [floor·budget_k, budget_k], measure             (at most MAX_TRIES tries)
 
@@ -19,9 +19,8 @@ window is kept; if none is, the try measured closest to T from below (else the f
 Measurements are raw medians, as the model card's: what the user will see. Each try records
 the reference subnet's time now beside the table's, so a machine in another speed state than
 the table's shows in the record, and one more than ±25% off is said in one line (another
-machine behind the same identity: re-profile). On another
-device nothing is measured: the arch is derived on the table's prediction alone, and the
-record says why it was not measured.
+machine behind the same identity: re-profile). On another device nothing is measured: the
+arch is derived on the table's prediction alone, and the record says why it was not measured.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import torch
 from hwnas.arch import Arch, build_subnet
 from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window, in_window
 from hwnas.export import measure_with_reference
-from hwnas.latency.device_identity import differences_from_here, speed_mismatch
+from hwnas.latency.device_identity import differences_from_here, speed_note
 from hwnas.latency.table import LatencyTable
 from hwnas.onnx_export import export_onnx
 
@@ -93,10 +92,9 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
             tries.append((derived, None))
             break
         measured = measure_arch(derived.arch, table)
-        slower_or_faster = speed_mismatch(table.reference_ms, measured["reference_now_ms"])
-        if slower_or_faster and not tries:  # the tries still correct the budget, but every prediction is off
-            log(f"note: the latency table is off here: {slower_or_faster}; re-profile this machine "
-                f"(hwnas profile ... --skip-if-current)")
+        note = speed_note(table.reference_ms, measured["reference_now_ms"])
+        if note and not tries:  # the tries still correct the budget, but every prediction is off
+            log(note)
         tries.append((derived, measured))
         log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, "
             f"measured {measured['median_ms']:.4f} ms (target {target_ms:.4f} ms)")

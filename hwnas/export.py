@@ -30,7 +30,7 @@ from hwnas.atomic import write_json
 from hwnas.derive import DEFAULT_FLOOR, in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
-from hwnas.latency.device_identity import describe_mismatch, speed_mismatch
+from hwnas.latency.device_identity import describe_mismatch, speed_note
 from hwnas.latency.table import LatencyTable, load_table, table_record
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
@@ -130,14 +130,13 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     models = {"onnx": onnx_path, "ort": ort_path}
     if data is not None:
         models["int8"] = quantize_int8(onnx_path, out_dir / "model.int8.onnx", data, int8_batches)
-    both, reference_now_ms = measure_with_reference(models, table, device, threads)
-    measured, measured_ort = both["onnx"], both["ort"]
+    side_by_side, reference_now_ms = measure_with_reference(models, table, device, threads)
+    measured, measured_ort = side_by_side["onnx"], side_by_side["ort"]
     predicted_ms = table.predict_ms(arch)
     predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
-    slower_or_faster = None if mismatch else speed_mismatch(table.reference_ms, reference_now_ms)
+    slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
     if slower_or_faster:
-        print(f"note: the latency table is off here: {slower_or_faster}; predicted_now_ms is rescaled by it, "
-              f"but re-profile this machine")
+        print(slower_or_faster)
     target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
     measured_ms = measured["median_ms"]
 
@@ -170,7 +169,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
             "file": models["int8"].name, "calibration_batches": int8_batches,
             "test_accuracy": onnx_test_accuracy(models["int8"], data),
             "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
-            "measured_ms": both["int8"]["median_ms"], "speedup_vs_onnx": measured_ms / both["int8"]["median_ms"],
+            "measured_ms": side_by_side["int8"]["median_ms"],
+            "speedup_vs_onnx": measured_ms / side_by_side["int8"]["median_ms"],
         },
         "provenance": provenance,
         "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},

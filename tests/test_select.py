@@ -1,4 +1,4 @@
-"""`hwnas select` end to end on the tiny space: a short search run through the demo recipe,
+"""`hwnas select` end to end on the tiny space: the session's short search run (conftest tiny_run),
 then evolution and random search under a latency target; bad targets are one-line errors."""
 
 from __future__ import annotations
@@ -16,16 +16,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def search_run(tiny_space_path, tiny_table_path, tiny_target_ms, quiet, tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
-                 "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-                 "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
-                 "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *quiet]) == 0
-    return root
-
-
-@pytest.fixture(scope="module")
 def target_ms(tiny_space_path, tiny_table_path) -> float:
     """Halfway through the tiny space's latency range: some archs fit, some do not."""
     fastest, slowest = load_table(tiny_table_path, load_space(tiny_space_path)).latency_range_ms()
@@ -33,11 +23,11 @@ def target_ms(tiny_space_path, tiny_table_path) -> float:
 
 
 @pytest.fixture(scope="module")
-def selected(search_run, target_ms):
-    assert main(["select", "--ckpt", str(search_run / "search/checkpoints/last.ckpt"), "--target-ms", str(target_ms),
+def selected(tiny_run, target_ms):
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(target_ms),
                  "--method", "both", "--population", "4", "--cycles", "6", "--sample", "2",
                  "--calibration-batches", "1"]) == 0
-    return search_run / "select"  # the default: RUN/select
+    return tiny_run / "select"  # the default: RUN/select
 
 
 def test_select_writes_the_best_feasible_arch_a_summary_and_a_pareto_plot(selected, target_ms, tiny_table_path):
@@ -53,10 +43,10 @@ def test_select_writes_the_best_feasible_arch_a_summary_and_a_pareto_plot(select
     assert (selected / "pareto.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_an_infeasible_target_is_a_one_line_error_naming_the_range(search_run, tiny_space_path, tiny_table_path,
+def test_an_infeasible_target_is_a_one_line_error_naming_the_range(tiny_run, tiny_space_path, tiny_table_path,
                                                                   tmp_path, capsys):
     fastest, slowest = load_table(tiny_table_path, load_space(tiny_space_path)).latency_range_ms()
-    assert main(["select", "--ckpt", str(search_run / "search/checkpoints/last.ckpt"), "--target-ms", "0.0001",
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", "0.0001",
                  "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and f"{fastest:.4f}-{slowest:.4f} ms" in error

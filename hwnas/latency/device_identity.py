@@ -41,6 +41,14 @@ def describe_mismatch(table_path: str, recorded: dict) -> str | None:
             f"are that device's, not this machine's")
 
 
+def speed_note(reference_table_ms: float, reference_now_ms: float) -> str | None:
+    """One line for a stage that measured the reference beside its model (None when the speed is
+    within REFERENCE_TOLERANCE of the table's)."""
+    mismatch = speed_mismatch(reference_table_ms, reference_now_ms)
+    return mismatch and (f"note: the latency table is off here: {mismatch}; re-profile this machine "
+                         f"(hwnas profile ... --skip-if-current)")
+
+
 def speed_mismatch(reference_table_ms: float, reference_now_ms: float) -> str | None:
     """Words for a reference subnet that runs at another speed now than in the table (None when
     within REFERENCE_TOLERANCE): the identity fields matched, the machine did not."""

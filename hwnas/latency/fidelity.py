@@ -27,6 +27,7 @@ from scipy.stats import kendalltau
 from hwnas.arch import Arch, build_subnet, random_arch
 from hwnas.atomic import atomic_output
 from hwnas.errors import HwnasError
+from hwnas.latency.kit import VALIDATION_SAMPLES
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.table import LatencyTable
 from hwnas.latency.timing import Progress, time_interleaved
@@ -56,7 +57,7 @@ def agreement(predicted: np.ndarray, measured: np.ndarray) -> dict:
             "kendall_tau": float(kendalltau(predicted, measured).statistic)}
 
 
-def validate_table(table: LatencyTable, samples: int = 30, seed: int = 1, rounds: int = ROUNDS,
+def validate_table(table: LatencyTable, samples: int = VALIDATION_SAMPLES, seed: int = 1, rounds: int = ROUNDS,
                    warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
     """Measure `samples` fresh subnets twice and compare them with the table; returns the report."""
     archs = fresh_archs(table, samples, seed)
