@@ -31,7 +31,7 @@ from hwnas.errors import HwnasError
 from hwnas.latency import kit_runner, timing
 from hwnas.latency.calibration import CalibrationPoint, fit_calibration
 from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key, layer_key, required_keys, stem_key
-from hwnas.onnx_export import OPSET, convert_to_ort, export_onnx
+from hwnas.onnx_export import EXPORTER, OPSET, convert_to_ort, export_onnx
 from hwnas.ops import Head, build_layer, build_stem
 from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
 
@@ -107,12 +107,17 @@ def _export_name(name: str, description: dict, space: SearchSpace, shape: LayerS
                  suffix: str, weight_seed: int) -> str:
     """`entry003-1f2e3d4c5b6a`: the plan's name and a hash of everything the exported file depends
     on: what it computes (an entry's key and input shape; a subnet's ops and the space's
-    fingerprint, which its channels come from), the opset and the exporter (torch) version,
+    fingerprint, which its channels come from), the opset, the exporter and torch's version,
     the format, the batch axis and the weights' seed."""
     identity = {"model": description, "input": [shape.in_channels, shape.resolution], "dynamic_batch": dynamic_batch,
                 "space": space.fingerprint() if description["kind"] != "entry" else None,
-                "opset": OPSET, "torch": torch.__version__, "format": suffix, "weight_seed": weight_seed}
+                **export_identity(), "format": suffix, "weight_seed": weight_seed}
     return f"{name}-{hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]}"
+
+
+def export_identity() -> dict:
+    """How the kit's models were exported: what the timed files depend on besides the space."""
+    return {"exporter": EXPORTER, "opset": OPSET, "torch": torch.__version__}
 
 
 def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
@@ -153,7 +158,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
                 "space": {"name": space.name, "fingerprint": space.fingerprint(), "definition": space.to_dict()},
-                "device": {"kind": device, "threads": threads, **notes}, "models": models}
+                "device": {"kind": device, "threads": threads, **notes}, "export": export_identity(), "models": models}
     write_json(folder / "manifest.json", manifest)
     shutil.copyfile(timing.__file__, folder / "timing.py")
     shutil.copyfile(kit_runner.__file__, folder / "run.py")
@@ -189,6 +194,8 @@ def import_results(results: dict, source: str = "results") -> LatencyTable:
             entries={model["key"]: EntryStats(s["median_ms"], s["p25_ms"], s["p75_ms"]) for model, s in by_kind["entry"]},
             reference_ops=tuple(reference["ops"]), reference_ms=reference_stats["median_ms"],
         )
+        if "export" in manifest:
+            table.protocol = {**table.protocol, "export": manifest["export"]}
         subnets = [(Arch(space, tuple(model["ops"])), s["median_ms"]) for model, s in by_kind["subnet"]]
     except (KeyError, TypeError, ValueError) as error:
         raise KitError(f"{source}: incomplete kit results ({type(error).__name__}: {error}): run the kit again") from None
