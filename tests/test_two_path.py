@@ -37,11 +37,13 @@ def test_an_arch_step_runs_two_paths_with_a_pair_and_every_path_with_the_full_ga
     assert mixed.alphas.grad[list(gated)].abs().min() > 0
 
 
-def test_two_path_arch_step_leaves_the_other_candidates_probabilities_unchanged(tiny_space_path, tiny_table_path):
+def test_two_path_arch_step_leaves_the_other_candidates_probabilities_unchanged(tiny_space_path, tiny_table_path,
+                                                                                tiny_target_ms):
     """One search batch (an arch step, Adam, then the rescale; the weight step does not touch
     alphas): outside the sampled pair every probability stays put to 1e-6, inside it moves."""
     pl.seed_everything(0, verbose=False)
-    model = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=0.01, warmup_epochs=0, arch_lr=0.05,
+    model = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, warmup_epochs=0,
+                         arch_lr=0.05,
                          gate="two", loss_lambda=1.0, derive_floor=0.0)
     with torch.no_grad():  # unequal alphas, so that a missing rescale would move the others at first order
         for alphas in model.supernet.arch_parameters():

@@ -8,6 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from hwnas.data import DigitsDataModule
+from hwnas.latency.table import load_table
 from hwnas.search import SearchModule
 from hwnas.seeding import generator
 
@@ -15,8 +16,10 @@ from hwnas.seeding import generator
 @pytest.mark.parametrize("options", [{"gate": "full"}, {"gate": "two"}, {"mode": "gumbel"}],
                          ids=["binary-full", "binary-two", "gumbel"])
 def test_a_skipped_layer_gets_no_latency_only_push(tiny_space_path, tiny_table_path, options):
+    """The target is the space's fastest arch, so the strong latency term pushes every layer cheaper."""
+    fastest, _ = load_table(tiny_table_path).latency_range_ms()
     pl.seed_everything(0, verbose=False)
-    model = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=0.008, warmup_epochs=0, arch_lr=0.05,
+    model = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=fastest, warmup_epochs=0, arch_lr=0.05,
                          loss_lambda=10.0, derive_floor=0.0, **options)
     with torch.no_grad():  # zero very likely wherever it is a candidate, the rest unequal
         for mixed in model.supernet.mixed_ops:
