@@ -7,7 +7,9 @@
                     "checkpoint": "/abs/RUN/search/checkpoints/last.ckpt" | null,
                     "table": {"path": "/abs/latency_tables/demo-cpu.json", "sha256": "…", "device": {…}},
                     "target_ms": 0.08, "predicted_ms": 0.0791,
-                    "measured_ms": 0.0783 | null, "measurement": {…} | null, …}}
+                    "measured_ms": 0.0783 | null,                 # raw median on this machine
+                    "measured_at_table_speed_ms": 0.0779 | null,  # × reference(table)/reference(now): decides target_met
+                    "measurement": {…} | null, …}}
 
 The space definition travels inside the file, so an arch can be predicted, retrained or
 exported without the YAML it was searched in; the fingerprint guards against edits. The

@@ -12,31 +12,29 @@ is this machine (device_identity.py):
 i.e. the table's error on this very arch corrects the budget. Each derive first looks below
 HEADROOM·budget (in [floor·budget, HEADROOM·budget]) and only if that holds no arch in the whole
 window: the same arch measured minutes apart moves by up to ~5% with the machine's state
-(DESIGN.md; measured: the demo's arch at 0.0759-0.0805 ms for T = 0.08), so an arch predicted
-at the top of the window passes at derive and fails at export. The loop also ends when the
-corrected window holds no arch or gives the arch already measured. The first try inside the
-window is kept; if none is, the try measured closest to T from below (else the fastest).
-Measurements are raw medians, as the model card's: what the user will see. Each try records
-the reference subnet's time now beside the table's, so a machine in another speed state than
-the table's shows in the record, and one more than ±25% off is said in one line (another
-machine behind the same identity: re-profile). On another device nothing is measured: the
-arch is derived on the table's prediction alone, and the record says why it was not measured.
+(DESIGN.md), so an arch predicted at the top of the window passes at derive and fails at
+export. The loop also ends when the corrected window holds no arch or gives the arch already
+measured. The first try inside the window is kept; if none is, the try measured closest to T
+from below (else the fastest). `measured` above is the median at the table's speed: the raw
+median times reference(table) / reference(now), the reference timed in the same rounds
+(latency/measure.py), since the machine's speed moves ±25% within minutes and a raw figure
+would correct the budget for the minute, not for the table. Each try records both; a reference
+more than ±25% off is said in one line (another machine behind the same identity: re-profile).
+On another device nothing is measured: the arch is derived on the table's prediction alone,
+and the record says why it was not measured.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-from hwnas.arch import Arch, build_subnet
+from hwnas.arch import Arch
 from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window, in_window
-from hwnas.export import measure_with_reference
 from hwnas.latency.device_identity import differences_from_here, speed_note
+from hwnas.latency.measure import measure_beside_reference
 from hwnas.latency.table import LatencyTable
-from hwnas.onnx_export import export_onnx
 
 MAX_TRIES = 3
 HEADROOM = 0.95  # first derive below 0.95·budget: room for the machine's run-to-run drift under T
@@ -56,14 +54,10 @@ def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable,
 
 def measure_arch(arch: Arch, table: LatencyTable) -> dict:
     """The untrained subnet's measured latency on this machine, with the table's protocol:
-    {"median_ms", "p25_ms", "p75_ms", "reference_now_ms", "device", "protocol", …}."""
-    space = arch.space
-    with tempfile.TemporaryDirectory(prefix="hwnas-derive-") as folder:
-        example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
-        path = export_onnx(build_subnet(arch).eval(), example, Path(folder) / "subnet.onnx")
-        measured, reference_now_ms = measure_with_reference({"model": path}, table, table.device["kind"],
-                                                            table.device["threads"])
-    return {**measured["model"], "reference_now_ms": reference_now_ms}
+    {"median_ms" (raw), "at_table_speed_ms", "p25_ms", "p75_ms", "reference_now_ms", "device", …}."""
+    side_by_side = measure_beside_reference({"model": arch}, table)
+    return {**side_by_side.stats["model"], "at_table_speed_ms": side_by_side.at_table_speed("model"),
+            "reference_now_ms": side_by_side.reference_now_ms}
 
 
 def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_identity: dict,
@@ -96,11 +90,12 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
         if note and not tries:  # the tries still correct the budget, but every prediction is off
             log(note)
         tries.append((derived, measured))
-        log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, "
-            f"measured {measured['median_ms']:.4f} ms (target {target_ms:.4f} ms)")
-        if in_window(measured["median_ms"], floor, target_ms):
+        log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, measured "
+            f"{measured['at_table_speed_ms']:.4f} ms at the table's speed ({measured['median_ms']:.4f} ms raw; "
+            f"target {target_ms:.4f} ms)")
+        if in_window(measured["at_table_speed_ms"], floor, target_ms):
             break
-        budget = target_ms * derived.predicted_ms / measured["median_ms"]
+        budget = target_ms * derived.predicted_ms / measured["at_table_speed_ms"]
     chosen, measured = _choose(tries, floor, target_ms)
     why_unmeasured = None
     if not measure:
@@ -110,10 +105,12 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
     return chosen.arch, {
         "table": table_identity, "target_ms": target_ms, "floor": floor,
         "predicted_ms": chosen.predicted_ms, "log_probability": chosen.log_probability,
-        "measured_ms": measured["median_ms"] if measured else None, "measurement": measured,
+        "measured_ms": measured["median_ms"] if measured else None,
+        "measured_at_table_speed_ms": measured["at_table_speed_ms"] if measured else None, "measurement": measured,
         "not_measured_because": why_unmeasured,
-        "target_met": in_window(measured["median_ms"], floor, target_ms) if measured else None,
+        "target_met": in_window(measured["at_table_speed_ms"], floor, target_ms) if measured else None,
         "tries": [{**d.to_json(), "measured_ms": m["median_ms"] if m else None,
+                   "measured_at_table_speed_ms": m["at_table_speed_ms"] if m else None,
                    "reference_ms": {"table": table.reference_ms, "now": m["reference_now_ms"]} if m else None}
                   for d, m in tries],
         "tries_stopped_because": stopped,
@@ -124,10 +121,10 @@ def _choose(tries: list[tuple[Derived, dict | None]], floor: float, target_ms: f
     measured = [(d, m) for d, m in tries if m is not None]
     if not measured:
         return tries[-1]
-    inside = [(d, m) for d, m in measured if in_window(m["median_ms"], floor, target_ms)]
+    inside = [(d, m) for d, m in measured if in_window(m["at_table_speed_ms"], floor, target_ms)]
     if inside:
         return inside[0]
-    under = [(d, m) for d, m in measured if m["median_ms"] <= target_ms]
+    under = [(d, m) for d, m in measured if m["at_table_speed_ms"] <= target_ms]
     if under:
-        return max(under, key=lambda item: item[1]["median_ms"])
-    return min(measured, key=lambda item: item[1]["median_ms"])
+        return max(under, key=lambda item: item[1]["at_table_speed_ms"])
+    return min(measured, key=lambda item: item[1]["at_table_speed_ms"])

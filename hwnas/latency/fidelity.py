@@ -16,29 +16,26 @@ mean and max |error| in %, the share within ±5% and ±10%, and Kendall τ.
 from __future__ import annotations
 
 import random
-import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.stats import kendalltau
 
-from hwnas.arch import Arch, build_subnet, random_arch
+from hwnas.arch import Arch, random_arch
 from hwnas.atomic import atomic_output
 from hwnas.errors import HwnasError
 from hwnas.latency.kit import VALIDATION_SAMPLES
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
+from hwnas.latency.measure import SideBySide, measure_beside_reference
 from hwnas.latency.table import LatencyTable
-from hwnas.latency.timing import Progress, time_interleaved
-from hwnas.onnx_export import export_onnx
 
-REFERENCE = "reference"
-
-
-def fresh_archs(table: LatencyTable, count: int, seed: int) -> list[Arch]:
-    """`count` distinct random subnets that neither calibrated the table nor are its reference."""
-    used = {table.reference_ops} | {p.ops for p in (table.calibration.points if table.calibration else ())}
+def fresh_archs(table: LatencyTable, count: int, seed: int, also_exclude: set[tuple[str, ...]] = frozenset()
+                ) -> list[Arch]:
+    """`count` distinct random subnets that neither calibrated the table nor are its reference (nor
+    are in `also_exclude`: another table's calibration subnets, when several tables are scored)."""
+    used = {table.reference_ops} | calibration_ops(table) | set(also_exclude)
     rng, chosen = random.Random(seed), {}
     for _ in range(100 * count):  # a small space may not hold `count` fresh subnets
         arch = random_arch(table.space, rng)
@@ -49,6 +46,10 @@ def fresh_archs(table: LatencyTable, count: int, seed: int) -> list[Arch]:
     return list(chosen.values())
 
 
+def calibration_ops(table: LatencyTable) -> set[tuple[str, ...]]:
+    return {p.ops for p in (table.calibration.points if table.calibration else ())}
+
+
 def agreement(predicted: np.ndarray, measured: np.ndarray) -> dict:
     """Errors of `predicted` against `measured` (both ms): mean/max |%|, share within ±5/±10%, τ."""
     error_pct = np.abs(predicted - measured) / measured * 100
@@ -57,45 +58,61 @@ def agreement(predicted: np.ndarray, measured: np.ndarray) -> dict:
             "kendall_tau": float(kendalltau(predicted, measured).statistic)}
 
 
-def validate_table(table: LatencyTable, samples: int = VALIDATION_SAMPLES, seed: int = 1, rounds: int = ROUNDS,
-                   warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
-    """Measure `samples` fresh subnets twice and compare them with the table; returns the report."""
-    archs = fresh_archs(table, samples, seed)
+@dataclass(frozen=True)
+class TwoRuns:
+    """Fresh subnets timed whole in two independent interleaved runs, A and B, each beside the reference."""
+    archs: list[Arch]
+    runs: tuple[SideBySide, SideBySide]
+    seed: int
+    rounds: int
+    warmup_rounds: int
+
+    def medians(self, run: int) -> np.ndarray:
+        return np.array([self.runs[run].stats[f"subnet{i:03d}"]["median_ms"] for i in range(len(self.archs))])
+
+
+def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds: int = ROUNDS,
+                  warmup_rounds: int = WARMUP_ROUNDS, log=print) -> TwoRuns:
+    """Time `archs` twice, each run beside `table`'s reference, with its device and threads."""
     if len(archs) < 3:
         raise HwnasError(f"space {table.space.name} holds only {len(archs)} subnets outside the table's "
-                         f"{len(table.calibration.points) if table.calibration else 0} calibration subnets, too few "
-                         f"to validate: the calibration already measured nearly every arch of it (see its fit error)")
-    device, threads = table.device["kind"], table.device["threads"]
-    space = table.space
-    with tempfile.TemporaryDirectory(prefix="hwnas-validate-") as folder:
-        paths = {}
-        torch.manual_seed(seed)
-        models = [(REFERENCE, table.reference_arch()), *((f"subnet{i:03d}", a) for i, a in enumerate(archs))]
-        progress = Progress("exporting subnet", len(models), log)
-        for done, (name, arch) in enumerate(models, 1):
-            example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
-            paths[name] = str(export_onnx(build_subnet(arch), example, Path(folder) / f"{name}.onnx"))
-            progress(done)
-        log(f"exported {len(archs)} fresh subnets and the reference; timing two independent runs")
-        runs = [time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
-                                 seed=seed + run, log=lambda line, run=run: log(f"run {'AB'[run]}: {line}"))
-                for run in (0, 1)]
-    names = [f"subnet{i:03d}" for i in range(len(archs))]
-    measured_a, measured_b = (np.array([run[n]["median_ms"] for n in names]) for run in runs)
-    reference_a, reference_b = (run[REFERENCE]["median_ms"] for run in runs)
-    predicted = np.array([table.predict_ms(a) for a in archs])
+                         f"{len(calibration_ops(table))} calibration subnets, too few to validate: the "
+                         f"calibration already measured nearly every arch of it (see its fit error)")
+    models = {f"subnet{i:03d}": arch for i, arch in enumerate(archs)}
+    log(f"timing {len(archs)} fresh subnets and the reference in two independent runs")
+    runs = tuple(measure_beside_reference(models, table, rounds=rounds, warmup_rounds=warmup_rounds, seed=seed + run,
+                                          log=lambda line, run=run: log(f"run {'AB'[run]}: {line}"))
+                 for run in (0, 1))
+    return TwoRuns(archs, runs, seed, rounds, warmup_rounds)
+
+
+def fidelity_report(table: LatencyTable, measured: TwoRuns) -> dict:
+    """The table's predictions of `measured.archs` against run A (raw, and rescaled by the reference
+    timed in run A), and run B against run A as the noise floor. Any table of the same space can be
+    scored on one measurement: the rescale uses each table's own reference time."""
+    measured_a, measured_b = measured.medians(0), measured.medians(1)
+    reference_a, reference_b = (run.reference_now_ms for run in measured.runs)
+    predicted = np.array([table.predict_ms(a) for a in measured.archs])
     normalized = predicted * table.rescale_factor(reference_a)
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "samples": len(archs), "seed": seed,
-        "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds}, "method": table.method,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "samples": len(measured.archs),
+        "seed": measured.seed, "protocol": {"rounds": measured.rounds, "warmup_rounds": measured.warmup_rounds},
+        "method": table.method, "measured_on": measured.runs[0].stats["subnet000"]["device"],
         "reference_ms": {"table": table.reference_ms, "run_a": reference_a, "run_b": reference_b},
         "raw": agreement(predicted, measured_a),
         "normalized": agreement(normalized, measured_a),
         "second_measurement": agreement(measured_b * reference_a / reference_b, measured_a),
         "points": [{"ops": list(a.ops), "predicted_ms": float(p), "normalized_ms": float(n),
                     "measured_ms": float(m), "measured_again_ms": float(m2)}
-                   for a, p, n, m, m2 in zip(archs, predicted, normalized, measured_a, measured_b)],
+                   for a, p, n, m, m2 in zip(measured.archs, predicted, normalized, measured_a, measured_b)],
     }
+
+
+def validate_table(table: LatencyTable, samples: int = VALIDATION_SAMPLES, seed: int = 1, rounds: int = ROUNDS,
+                   warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
+    """Measure `samples` fresh subnets twice and compare them with the table; returns the report."""
+    return fidelity_report(table, measure_twice(table, fresh_archs(table, samples, seed), seed, rounds, warmup_rounds,
+                                                log))
 
 
 def plot_fidelity(report: dict, title: str, path: str | Path) -> None:

@@ -1,0 +1,74 @@
+"""Measure whole networks on this machine beside a table's reference subnet, with the table's protocol.
+
+A raw measurement on these machines moves with the CPU's speed state (±25% within minutes,
+DESIGN.md), so a measurement is only compared with a table's prediction in the table's speed
+state: the table's reference subnet is timed in the same interleaved rounds, and
+
+    measured at the table's speed = measured · reference(table) / reference(now)
+
+Derive's correction loop, the model card's `target_met`, onboarding and `predict --now` all
+measure through `measure_beside_reference`, so they export and time the same way.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from hwnas.arch import Arch, build_subnet
+from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
+from hwnas.latency.table import LatencyTable
+from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
+from hwnas.onnx_export import export_onnx
+from hwnas.space import SearchSpace
+
+REFERENCE = "reference"
+
+
+def example_input(space: SearchSpace, batch: int = 1, seed: int | None = None) -> torch.Tensor:
+    """A random input of the space's shape, (batch, C, H, W)."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return torch.randn(batch, space.in_channels, space.resolution, space.resolution, generator=generator)
+
+
+def export_subnets(archs: dict[str, Arch], folder: str | Path) -> dict[str, Path]:
+    """Export each (untrained) subnet as the final model is exported: name → .onnx in `folder`."""
+    return {name: export_onnx(build_subnet(arch), example_input(arch.space), Path(folder) / f"{name}.onnx")
+            for name, arch in archs.items()}
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """What one interleaved measurement gave: each model's stats (ms) and the reference's median now."""
+    stats: dict[str, dict]  # name → {"median_ms", "p25_ms", "p75_ms", "batch_size", "device", "protocol"}
+    reference_now_ms: float
+    reference_table_ms: float
+
+    def at_table_speed(self, name: str) -> float:
+        """The model's median rescaled to the speed the machine had when the table was measured (ms)."""
+        return self.stats[name]["median_ms"] * self.reference_table_ms / self.reference_now_ms
+
+
+def measure_beside_reference(models: dict[str, str | Path | Arch], table: LatencyTable, *, device: str | None = None,
+                             threads: int | None = None, rounds: int = ROUNDS, warmup_rounds: int = WARMUP_ROUNDS,
+                             seed: int = 0, log: Callable[[str], None] | None = None) -> SideBySide:
+    """Time the models (name → an .onnx/.ort file, or an Arch to export untrained) and the table's
+    reference subnet in the same interleaved rounds, with the table's device and threads unless
+    told otherwise."""
+    device = device or table.device["kind"]
+    threads = threads or table.device["threads"]
+    with tempfile.TemporaryDirectory(prefix="hwnas-measure-") as folder:
+        archs = {name: model for name, model in models.items() if isinstance(model, Arch)}
+        paths = {name: str(path) for name, path in
+                 {**models, **export_subnets({**archs, REFERENCE: table.reference_arch()}, folder)}.items()}
+        stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
+                                 seed=seed, log=log)
+    context = {"batch_size": 1, "device": runtime_metadata(device, threads),
+               "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds,
+                            "order": f"{INTERLEAVED}; with the table's reference subnet"}}
+    return SideBySide({name: {**stats[name], **context} for name in models}, stats[REFERENCE]["median_ms"],
+                      table.reference_ms)
