@@ -1,6 +1,7 @@
 """The `hwnas` command: one subcommand per stage of the pipeline.
 
     hwnas profile  --space S.yaml --out latency_tables/NAME.json     time every op on this device
+    hwnas onboard  --from latency_tables/T.json --out latency_tables/local/T.json   ~20 subnets, not every op
     hwnas kit      --space S.yaml --device mobile --out DIR          the same, to run on another device
     hwnas import-table DIR/results.json --out latency_tables/N.json  a kit's results → table
     hwnas validate-table latency_tables/NAME.json --samples 30       fidelity of a table, measured
@@ -21,12 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from hwnas.errors import HwnasError
 from hwnas.latency.timing import DeviceError
 
 LIGHTNING_STAGES = ("search", "retrain")
+
+
+# Lightning 2.x still builds torch's deprecated LeafSpec on every batch it moves: a notice meant for
+# Lightning's maintainers, printed to our users at every stage.
+warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--skip-if-current", action="store_true",
                          help="do nothing if --out already is a valid table for this space")
     profile.set_defaults(command=_profile)
+
+    onboard = commands.add_parser("onboard", help="this machine's table from another device's table and ~20 "
+                                                  "subnets measured here (seconds, not a full profile)")
+    onboard.add_argument("--from", dest="source", required=True, help="another device's table of the space")
+    onboard.add_argument("--out", required=True, help="table to write (latency_tables/local/NAME.json)")
+    onboard.add_argument("--subnets", type=int, default=None, help="whole subnets to measure here (default 20)")
+    onboard.add_argument("--rounds", type=int, default=None, help="timed rounds (default: the protocol's)")
+    onboard.add_argument("--skip-if-current", action="store_true",
+                         help="do nothing if --out already is this machine's table; copy --from if it is")
+    onboard.set_defaults(command=_onboard)
 
     kit = commands.add_parser("kit", help="write a self-contained profiling kit to run on another device")
     kit.add_argument("--space", required=True)
@@ -155,18 +172,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _profile(args: argparse.Namespace) -> None:
     from hwnas.latency.profile import profile_space
-    from hwnas.latency.table import TableError, load_table, save_table
+    from hwnas.latency.table import save_table
     from hwnas.space import load_space
 
     space = load_space(args.space)
-    if Path(args.out).is_dir():
-        raise HwnasError(f"--out {args.out} is a folder: name the table file to write, e.g. {args.out}/{space.name}-"
-                         f"{args.device}.json")
+    _check_table_out(args.out, f"{space.name}-{args.device}.json")
     if args.skip_if_current and Path(args.out).is_file():
-        try:
-            reason = _not_current_because(load_table(args.out, space), args.device, args.threads)
-        except TableError as error:
-            reason = str(error)
+        reason = _not_current_because(args.out, space, args.device, args.threads)
         if reason is None:
             print(f"{args.out} is up to date for space {space.name} ({space.fingerprint()}) on this machine; "
                   f"not re-profiling")
@@ -180,10 +192,53 @@ def _profile(args: argparse.Namespace) -> None:
     _describe(table, args.out)
 
 
-def _not_current_because(table, device: str, threads: int) -> str | None:
-    """Why an existing table is not this machine's table for --device/--threads (None: it is)."""
-    from hwnas.latency.device_identity import differences_from_here, speed_mismatch
+def _check_table_out(out: str, example_name: str) -> None:
+    if Path(out).is_dir():
+        raise HwnasError(f"--out {out} is a folder: name the table file to write, e.g. {out}/{example_name}")
 
+
+def _onboard(args: argparse.Namespace) -> None:
+    from hwnas.atomic import atomic_output
+    from hwnas.latency.onboard import ONBOARD_SUBNETS, onboard_table
+    from hwnas.latency.table import load_table, save_table
+
+    if args.rounds is not None and args.rounds < 1:
+        raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
+    source = load_table(args.source)
+    kind, threads = source.device["kind"], source.device["threads"]
+    _check_table_out(args.out, Path(args.source).name)
+    if Path(args.out).resolve() == Path(args.source).resolve():
+        raise HwnasError(f"--out {args.out} is the --from table: write this machine's table elsewhere "
+                         f"(latency_tables/local/{Path(args.source).name})")
+    if args.skip_if_current:
+        if Path(args.out).is_file():
+            reason = _not_current_because(args.out, source.space, kind, threads)
+            if reason is None:
+                print(f"{args.out} is up to date for space {source.space.name} on this machine; not onboarding")
+                return
+            print(f"{args.out} is not this machine's table: {reason}")
+        if _not_current_because(args.source, source.space, kind, threads) is None:
+            with atomic_output(args.out) as temporary:
+                temporary.write_bytes(Path(args.source).read_bytes())
+            print(f"{args.source} was measured on this machine: copied it to {args.out}")
+            return
+    rounds = {} if args.rounds is None else {"rounds": args.rounds}
+    table = onboard_table(source, args.source, subnets=ONBOARD_SUBNETS if args.subnets is None else args.subnets,
+                          **rounds)
+    save_table(table, args.out)
+    _describe(table, args.out)
+
+
+def _not_current_because(path: str, space, device: str, threads: int) -> str | None:
+    """Why the table at `path` is not this machine's table of `space` for --device/--threads
+    (None: it is)."""
+    from hwnas.latency.device_identity import differences_from_here, speed_mismatch
+    from hwnas.latency.table import TableError, load_table
+
+    try:
+        table = load_table(path, space)
+    except TableError as error:
+        return str(error)
     asked = {"kind": device, "threads": threads}
     wrong = [f"{name} {table.device.get(name)!r} (asked {value!r})" for name, value in asked.items()
              if table.device.get(name) != value]
@@ -221,6 +276,7 @@ def _import_table(args: argparse.Namespace) -> None:
 
 
 def _validate_table(args: argparse.Namespace) -> None:
+    from hwnas.latency.device_identity import differences_from_here
     from hwnas.latency.fidelity import plot_fidelity, validate_table
     from hwnas.latency.table import load_table, save_table
 
@@ -229,6 +285,11 @@ def _validate_table(args: argparse.Namespace) -> None:
     if args.rounds is not None and args.rounds < 1:
         raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
     table = load_table(args.table)
+    elsewhere = differences_from_here(table.device)
+    if elsewhere:  # its fresh subnets would be timed here and the report written into another device's table
+        raise HwnasError(f"{args.table} was measured on another device ({'; '.join(elsewhere)}): validate it there, "
+                         f"or onboard this machine first (hwnas onboard --from {args.table} --out "
+                         f"latency_tables/local/{Path(args.table).name}) and validate that")
     given = {name: value for name, value in [("samples", args.samples), ("rounds", args.rounds)] if value is not None}
     report = validate_table(table, seed=args.seed, **given)
     table.fidelity = report
@@ -265,19 +326,9 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _reference_now_ms(table) -> float:
     """The table's reference subnet timed now on this machine, with the table's protocol (ms)."""
-    import tempfile
+    from hwnas.latency.measure import measure_beside_reference
 
-    import torch
-
-    from hwnas.arch import build_subnet
-    from hwnas.latency.profile import measure_onnx
-    from hwnas.onnx_export import export_onnx
-
-    space = table.space
-    with tempfile.TemporaryDirectory() as folder:
-        example = torch.randn(1, space.in_channels, space.resolution, space.resolution)
-        path = export_onnx(build_subnet(table.reference_arch()), example, Path(folder) / "reference.onnx")
-        return measure_onnx(path, device=table.device["kind"], threads=table.device["threads"])["median_ms"]
+    return measure_beside_reference({}, table).reference_now_ms
 
 
 def _measure(args: argparse.Namespace) -> None:

@@ -87,6 +87,26 @@ def validate_with_0_samples(tmp, fixture):
     return ["validate-table", str(fixture("tiny_table_path")), "--samples", "0"]
 
 
+@bad_input("was measured on another device")
+def validate_another_devices_table(tmp, fixture):
+    """It timed the fresh subnets here and wrote this CPU's report into a phone's table, with no word."""
+    table = json.loads(fixture("tiny_table_path").read_text())
+    table["device"]["cpu"] = "Qualcomm Kryo 585"
+    (tmp / "phone.json").write_text(json.dumps(table))
+    return ["validate-table", str(tmp / "phone.json"), "--samples", "3"]
+
+
+@bad_input("--subnets must be at least 8", writes_nothing_at="local/t.json")
+def onboard_from_too_few_subnets(tmp, fixture):
+    return ["onboard", "--from", str(fixture("tiny_table_path")), "--out", str(tmp / "local/t.json"), "--subnets", "2"]
+
+
+@bad_input("is the --from table")
+def onboard_over_the_source_table(tmp, fixture):
+    shutil.copyfile(fixture("tiny_table_path"), tmp / "t.json")
+    return ["onboard", "--from", str(tmp / "t.json"), "--out", str(tmp / "t.json")]
+
+
 def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:
     table = json.loads(fixture("tiny_table_path").read_text())
     table["calibration"]["scale"] = scale

@@ -10,7 +10,8 @@ A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
      "entries": {"mb_k3_e6 16x16x16->24 s2": {"median_ms": 0.041, "p25_ms": 0.039, "p75_ms": 0.044}, …},
      "reference": {"ops": […], "median_ms": 0.071},      # a fixed subnet timed in the same rounds
      "calibration": {"scale": …, "per_op_ms": …, "per_weight_mb_ms": …, "offset_ms": …, "fitted_on": […]} | null,
-     "fidelity": {…} | null}                              # written by `hwnas validate-table`
+     "fidelity": {…} | null,                              # written by `hwnas validate-table`
+     "transferred_from": {"path", "sha256", "device"} | null}  # `hwnas onboard`: whose entries these are
 
 Entries are keyed by what the op computes (op, input side, channels, stride), so layers of
 the same shape share one entry; `zero` costs 0 ms and has none. The fixed parts (stem and
@@ -95,6 +96,9 @@ class LatencyTable:
     reference_ms: float  # …and its median, timed in the same rounds as the entries
     calibration: Calibration | None = None
     fidelity: dict | None = field(default=None)
+    # An onboarded table (onboard.py) keeps another device's entries, calibrated for this one on
+    # subnets measured here: that table's path, sha256 and device. None for a full profile.
+    transferred_from: dict | None = None
 
     def to_json(self) -> dict:
         s = self.space
@@ -106,7 +110,7 @@ class LatencyTable:
             "entries": {key: vars(stats) for key, stats in self.entries.items()},
             "reference": {"ops": list(self.reference_ops), "median_ms": self.reference_ms},
             "calibration": self.calibration.to_json() if self.calibration else None,
-            "fidelity": self.fidelity,
+            "fidelity": self.fidelity, "transferred_from": self.transferred_from,
         }
 
     @property
@@ -118,7 +122,9 @@ class LatencyTable:
         fit = f"; |error| on them mean {c.fit_error_pct['mean']:.1f}%, max {c.fit_error_pct['max']:.1f}%" \
             if c.fit_error_pct else ""
         fallback = f" ({len(c.terms)} of 4 terms: {c.note})" if c.note else ""
-        return (f"calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
+        source = (f"entries of {self.transferred_from['device'].get('cpu')}'s table, " if self.transferred_from
+                  else "")
+        return (f"{source}calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
                 f"{c.per_op_ms * 1000:+.1f} us per op {c.per_weight_mb_ms * 1000:+.1f} us per weight MB "
                 f"{c.offset_ms * 1000:+.1f} us{fit}{fallback}")
 
@@ -204,9 +210,11 @@ def load_table(path: str | Path, space: SearchSpace | None = None) -> LatencyTab
                      for key, v in data["entries"].items()},
             reference_ops=tuple(data["reference"]["ops"]), reference_ms=float(data["reference"]["median_ms"]),
             calibration=Calibration.from_json(data["calibration"]) if data.get("calibration") else None,
-            fidelity=data.get("fidelity"),
+            fidelity=data.get("fidelity"), transferred_from=data.get("transferred_from"),
         )
         recorded = (str(data["space"]["fingerprint"]), int(data["space"]["resolution"]))
+        if table.transferred_from is not None and not isinstance(table.transferred_from.get("device"), dict):
+            raise TypeError("transferred_from must name the source table's device")
     except (KeyError, TypeError, ValueError, AttributeError, SpaceError) as error:
         raise TableError(f"{path}: malformed table ({type(error).__name__}: {error}): {redo}") from None
     if recorded != (table_space.fingerprint(), table_space.resolution):

@@ -1,0 +1,78 @@
+"""Onboarding: another device's table plus a few subnets measured here give a table of this
+machine, stamped with it and marked as transferred; --skip-if-current does nothing twice."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import pytest
+
+from hwnas.arch import Arch
+from hwnas.cli import _reference_now_ms, main
+from hwnas.latency.table import load_table
+from hwnas.latency.timing import runtime_metadata
+
+FAST = ["--subnets", "8", "--rounds", "60"]
+
+
+@pytest.fixture
+def other_device_table(tiny_table_path, tmp_path) -> str:
+    """The tiny table as another CPU would have measured it: every entry and the reference 2x slower."""
+    record = json.loads(tiny_table_path.read_text())
+    record["device"]["cpu"] = "Intel(R) Xeon(R) Platinum 8375C"
+    for stats in record["entries"].values():
+        stats.update({name: 2 * value for name, value in stats.items()})
+    record["reference"]["median_ms"] *= 2
+    path = tmp_path / "xeon.json"
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def relative_predictions(table) -> list[float]:
+    """Every arch's prediction over the table's reference: free of the machine's speed state."""
+    space = table.space
+    return [table.predict_ms(Arch(space, ops)) / table.reference_ms
+            for ops in itertools.product(*(layer.candidates for layer in space.layers()))]
+
+
+def test_onboarding_keeps_the_entries_and_calibrates_them_for_this_machine(other_device_table, tiny_table_path,
+                                                                           tmp_path, capsys):
+    out = tmp_path / "local" / "tiny-cpu.json"
+    assert main(["onboard", "--from", other_device_table, "--out", str(out), *FAST]) == 0
+    table, source = load_table(out), load_table(other_device_table)
+    assert table.device["cpu"] == runtime_metadata("cpu", 1)["cpu"] and table.entries == source.entries
+    with open(other_device_table, "rb") as file:
+        assert table.transferred_from["sha256"] == hashlib.sha256(file.read()).hexdigest()
+    assert table.transferred_from["device"]["cpu"].startswith("Intel") and len(table.calibration.points) == 8
+    assert "entries of Intel" in table.method
+    # the 2x entries are undone by the calibration: the same ranking and, relative to the reference
+    # timed beside them, about the predictions of this machine's own full profile
+    here, onboarded = relative_predictions(load_table(tiny_table_path)), relative_predictions(table)
+    assert all(0.7 < a / b < 1.3 for a, b in zip(onboarded, here))
+
+
+def test_onboard_skip_if_current_copies_a_table_of_this_machine_and_then_does_nothing(tiny_table_path, tmp_path,
+                                                                                       capsys):
+    """"This machine's" includes its speed (the reference within ±25%): the table's reference is set
+    to its time here a moment ago, so that the test does not depend on the speed state the session's
+    table was profiled in."""
+    record = json.loads(tiny_table_path.read_text())
+    record["reference"]["median_ms"] = _reference_now_ms(load_table(tiny_table_path))
+    (source := tmp_path / "here.json").write_text(json.dumps(record))
+    out = tmp_path / "local" / "tiny-cpu.json"
+    for said in ("was measured on this machine: copied it", "is up to date"):
+        assert main(["onboard", "--from", str(source), "--out", str(out), "--skip-if-current", *FAST]) == 0
+        assert said in capsys.readouterr().out
+    assert out.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--subnets", "3"], "--subnets must be at least 8"),
+    (["--rounds", "0"], "--rounds must be at least 1"),
+])
+def test_a_bad_onboarding_option_is_one_line_before_any_measurement(other_device_table, tmp_path, capsys, args,
+                                                                    message):
+    assert main(["onboard", "--from", other_device_table, "--out", str(tmp_path / "t.json"), *args]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "t.json").exists()
