@@ -37,6 +37,7 @@ from hwnas.atomic import atomic_output, write_json
 from hwnas.data import ImageDataModule
 from hwnas.derive import decision
 from hwnas.derive_on_device import derive_for_target
+from hwnas.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.errors import HwnasError
 from hwnas.retrain import RetrainModule
 from hwnas.saved_state import check_fits, read_saved
@@ -107,6 +108,9 @@ class _StageCLI(LightningCLI):
         # writing last-v1.ckpt next to a stale last.ckpt that `select` and resume would pick up.
         self.run_checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, enable_version_counter=False)
         callbacks.append(self.run_checkpoint)
+        if not output_is_a_terminal():  # a log file: one line per epoch instead of the redrawn bar
+            callbacks.append(EpochLines())
+            kwargs["enable_progress_bar"] = False
         return super().instantiate_trainer(
             default_root_dir=str(run_dir), logger=CSVLogger(run_dir, name="logs", version=""),
             callbacks=callbacks, **kwargs)
@@ -228,7 +232,7 @@ def _search(cli: _StageCLI) -> None:
         print(f"mode sum trained the supernet only; choose the arch with "
               f"`hwnas select --ckpt {run_dir}/checkpoints/last.ckpt --target-ms {h.target_ms}`")
         return
-    probabilities = model.supernet.probabilities()
+    probabilities = [p.detach() for p in model.supernet.probabilities()]
     arch, derived = derive_for_target(probabilities, model.table, model.table_identity, h.target_ms, h.derive_floor,
                                       h.measure_derived)
     argmax = model.supernet.derive()
@@ -238,14 +242,15 @@ def _search(cli: _StageCLI) -> None:
                   "argmax": {"ops": list(argmax.ops), "predicted_ms": model.table.predict_ms(argmax)}}
     save_arch(arch, run_dir / "arch.json", provenance)
     summary.update({
-        **{k: provenance[k] for k in ("predicted_ms", "measured_ms", "target_met", "argmax", "tries")},
+        **{k: provenance[k] for k in ("predicted_ms", "measured_ms", "measured_at_table_speed_ms", "target_met",
+                                      "argmax", "tries")},
         "ops": list(arch.ops), "decision": decision(probabilities),
         "probabilities": [{name: round(float(p), 4) for name, p in zip(mixed.names, layer_probabilities)}
                           for mixed, layer_probabilities in zip(model.supernet.mixed_ops, probabilities)],
     })
     write_json(run_dir / "search.json", summary)
     print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "measured_ms",
-                                              "target_met", "ops")}, indent=2))
+                                              "measured_at_table_speed_ms", "target_met", "ops")}, indent=2))
     print(f"wrote {run_dir}/arch.json")
 
 
