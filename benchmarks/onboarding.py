@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from hwnas.latency.fidelity import calibration_ops, fidelity_report, fresh_archs, measure_twice
-from hwnas.latency.onboard import onboard_table
+from hwnas.latency.onboard import OnboardError, onboard_table
 from hwnas.latency.profile import profile_space
 from hwnas.latency.table import load_table
 from hwnas.space import load_space
@@ -35,9 +35,13 @@ def bench_space(name: str, subnet_counts: list[int], samples: int) -> dict:
     start = time.perf_counter()
     tables = {"full profile": profile_space(space, log=quiet)}
     seconds = {"full profile": time.perf_counter() - start}
+    refused = {}
     for count in subnet_counts:
         start = time.perf_counter()
-        tables[f"onboarded, {count} subnets"] = onboard_table(source, source_path, subnets=count, log=quiet)
+        try:
+            tables[f"onboarded, {count} subnets"] = onboard_table(source, source_path, subnets=count, log=quiet)
+        except OnboardError as error:  # the calibration refused to fit: reported, not scored
+            refused[f"onboarded, {count} subnets"] = str(error)
         seconds[f"onboarded, {count} subnets"] = time.perf_counter() - start
     tables["committed table as is"] = source
     used = set().union(*(calibration_ops(table) for table in tables.values()))
@@ -52,7 +56,7 @@ def bench_space(name: str, subnet_counts: list[int], samples: int) -> dict:
     return {"space": name, "source": {"path": source_path, "cpu": source.device.get("cpu"),
                                       "reference_ms": source.reference_ms},
             "reference_here_ms": measured.runs[0].reference_now_ms, "samples": len(archs), "tables": rows,
-            "noise_floor": floor}
+            "refused": refused, "noise_floor": floor}
 
 
 def main() -> None:
@@ -74,6 +78,8 @@ def main() -> None:
             took = f"{row['seconds']:.1f}" if row["seconds"] is not None else "-"
             print(f"{label:28s} {took:>8s} {n['mean_abs_error_pct']:8.1f}% {n['within_10_pct']:6.0%} "
                   f"{n['kendall_tau']:6.3f}   raw: {r['mean_abs_error_pct']:8.1f}% {r['kendall_tau']:6.3f}")
+        for label, why in result["refused"].items():
+            print(f"{label:28s} refused: {why}")
         f = result["noise_floor"]
         print(f"{'second run vs first (floor)':28s} {'':>8s} {f['mean_abs_error_pct']:8.1f}% {f['within_10_pct']:6.0%} "
               f"{f['kendall_tau']:6.3f}")

@@ -96,9 +96,9 @@ def validate_another_devices_table(tmp, fixture):
     return ["validate-table", str(tmp / "phone.json"), "--samples", "3"]
 
 
-@bad_input("--subnets must be at least 8", writes_nothing_at="local/t.json")
+@bad_input("--subnets must be at least 2", writes_nothing_at="local/t.json")
 def onboard_from_too_few_subnets(tmp, fixture):
-    return ["onboard", "--from", str(fixture("tiny_table_path")), "--out", str(tmp / "local/t.json"), "--subnets", "2"]
+    return ["onboard", "--from", str(fixture("tiny_table_path")), "--out", str(tmp / "local/t.json"), "--subnets", "1"]
 
 
 @bad_input("is the --from table")

@@ -21,13 +21,14 @@ from pathlib import Path
 
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import CalibrationPoint, fit_calibration
-from hwnas.latency.kit import MIN_SMALL_SPACE_CALIBRATION, calibration_archs, export_identity
+from hwnas.latency.kit import calibration_archs, export_identity
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.measure import REFERENCE, measure_beside_reference
 from hwnas.latency.table import LatencyTable, arch_keys, arch_weight_mb, table_record
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata
 
 ONBOARD_SUBNETS = 20  # whole subnets measured here, the reference among them
+MIN_SUBNETS = 2  # fewer than 8 fit fewer calibration terms (calibration.FALLBACKS)
 
 
 class OnboardError(HwnasError):
@@ -39,9 +40,9 @@ def onboard_table(source: LatencyTable, source_path: str | Path, *, subnets: int
                   log: Callable[[str], None] = print) -> LatencyTable:
     """A table of this machine (same device kind and threads as `source`) from `source`'s entries
     and `subnets` subnets measured here."""
-    if subnets < MIN_SMALL_SPACE_CALIBRATION:
-        raise OnboardError(f"--subnets must be at least {MIN_SMALL_SPACE_CALIBRATION} (2 per calibration term), "
-                           f"got {subnets}")
+    if subnets < MIN_SUBNETS:
+        raise OnboardError(f"--subnets must be at least {MIN_SUBNETS} (the calibration's scale alone needs 2; "
+                           f"all 4 terms need 8), got {subnets}")
     kind, threads = source.device["kind"], source.device["threads"]
     if kind == "mobile":
         raise OnboardError("a phone or board is onboarded by running its kit there (`hwnas kit --device mobile`); "
