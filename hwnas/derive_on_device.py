@@ -19,7 +19,8 @@ from below (else the fastest). `measured` above is the median at the table's spe
 median times reference(table) / reference(now), the reference timed in the same rounds
 (latency/measure.py), since the machine's speed moves ±25% within minutes and a raw figure
 would correct the budget for the minute, not for the table. Each try records both; a reference
-more than ±25% off is said in one line (another machine behind the same identity: re-profile).
+more than ±25% off is said in one line (the machine's speed, or another machine behind the same
+identity: re-measure if it persists).
 On another device nothing is measured: the arch is derived on the table's prediction alone,
 and the record says why it was not measured.
 """

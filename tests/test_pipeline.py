@@ -133,7 +133,7 @@ def test_derive_with_another_devices_table_says_so_and_measures_nothing(tiny_run
 def test_derive_and_export_with_a_table_from_a_machine_of_another_speed_say_so(tiny_run, tiny_table_path, tmp_path,
                                                                                capsys):
     """The same identity, another machine (two cloud machines both said "AMD EPYC" and ran the
-    demo reference 0.57x apart): derive still measures and corrects, and says to re-profile."""
+    demo reference 0.57x apart): derive still measures and corrects, and says to re-measure."""
     slow = json.loads(tiny_table_path.read_text())
     slow["reference"]["median_ms"] *= 3
     (tmp_path / "slow.json").write_text(json.dumps(slow))
@@ -144,7 +144,7 @@ def test_derive_and_export_with_a_table_from_a_machine_of_another_speed_say_so(t
                  "--out", str(tmp_path / "export")]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines()
              if line.startswith("note:") and "another machine behind the same name" in line]
-    assert len(notes) == 2 and all("re-profile" in note for note in notes)
+    assert len(notes) == 2 and all("re-measure this machine" in note for note in notes)
     card = json.loads((tmp_path / "export/model_card.json").read_text())
     assert "another machine behind the same name" in card["latency"]["prediction_device_note"]
 
