@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,30 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh folder beside `path` to fill; when the block succeeds it takes the place of
+    `path` (an old folder there is removed after the swap), otherwise it is removed and `path` is
+    left as it was. A reader finds the old folder or the complete new one, never a mix; only if the
+    process dies between the two renames is there no folder at `path`, and the old one is beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700
+        if path.exists():
+            replaced = path.with_name(f"{staging.name}.replaced")
+            os.replace(path, replaced)
+            os.replace(staging, path)
+            shutil.rmtree(replaced)
+        else:
+            os.replace(staging, path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def _umask() -> int:

@@ -25,7 +25,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from hwnas.errors import HwnasError
+from hwnas.errors import HwnasError, Interrupted
 from hwnas.latency.timing import DeviceError
 
 LIGHTNING_STAGES = ("search", "retrain")
@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except (HwnasError, DeviceError) as error:
         print(f"hwnas: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"hwnas: interrupted: {stop}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         resumable = bool(argv) and argv[0] in ("profile", "kit")
         print("hwnas: interrupted" + ("; the exports made so far are kept: run the same command with --resume to "

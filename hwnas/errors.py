@@ -3,3 +3,12 @@
 
 class HwnasError(ValueError):
     """What was wrong and what to do about it, in one line."""
+
+
+class Interrupted(Exception):
+    """A stage stopped by a signal before it finished: one line saying how to resume, and a non-zero
+    exit (128 + the signal's number, as a shell reports it)."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from hwnas.arch import build_subnet, load_arch_record
-from hwnas.atomic import write_json
+from hwnas.atomic import atomic_folder, write_json
 from hwnas.derive import DEFAULT_FLOOR, in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.device_identity import describe_mismatch, speed_note
@@ -103,64 +103,65 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         data = datamodule_of_run(retrain_dir / "logs" / "config.yaml", arch.space, augment="none", num_workers=0)
         data.setup("fit")
 
-    space = arch.space
-    example = example_input(space, PARITY_BATCH, seed=0)
-    onnx_path = export_onnx(model, example[:1], out_dir / "model.onnx", dynamic_batch=True)
-    max_abs_diff = check_parity(model, onnx_path, example)
-    ort_for_this_cpu = device == "cpu"  # a GPU or phone cannot run the CPU layout ops (onnx_export.py)
-    ort_path = convert_to_ort(onnx_path, out_dir / "model.ort", for_this_cpu=ort_for_this_cpu)
-    models = {"onnx": onnx_path, "ort": ort_path}
-    if data is not None:
-        models["int8"] = quantize_int8(onnx_path, out_dir / "model.int8.onnx", data, int8_batches)
-    side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
-    reference_now_ms = side_by_side.reference_now_ms
-    measured, measured_ort = side_by_side.stats["onnx"], side_by_side.stats["ort"]
-    predicted_ms = table.predict_ms(arch)
-    predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
-    slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
-    if slower_or_faster:
-        print(slower_or_faster)
-    target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
-    measured_ms = measured["median_ms"]
-    judged_ms = side_by_side.at_table_speed("onnx")  # the measurement in the table's speed state (measure.py)
+    with atomic_folder(out_dir) as staging:  # the old export or the new one, never a mix
+        space = arch.space
+        example = example_input(space, PARITY_BATCH, seed=0)
+        onnx_path = export_onnx(model, example[:1], staging / "model.onnx", dynamic_batch=True)
+        max_abs_diff = check_parity(model, onnx_path, example)
+        ort_for_this_cpu = device == "cpu"  # a GPU or phone cannot run the CPU layout ops (onnx_export.py)
+        ort_path = convert_to_ort(onnx_path, staging / "model.ort", for_this_cpu=ort_for_this_cpu)
+        models = {"onnx": onnx_path, "ort": ort_path}
+        if data is not None:
+            models["int8"] = quantize_int8(onnx_path, staging / "model.int8.onnx", data, int8_batches)
+        side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
+        reference_now_ms = side_by_side.reference_now_ms
+        measured, measured_ort = side_by_side.stats["onnx"], side_by_side.stats["ort"]
+        predicted_ms = table.predict_ms(arch)
+        predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
+        slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
+        if slower_or_faster:
+            print(slower_or_faster)
+        target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
+        measured_ms = measured["median_ms"]
+        judged_ms = side_by_side.at_table_speed("onnx")  # the measurement in the table's speed state (measure.py)
 
-    card = {
-        "format": "hwnas.model_card", "version": 1,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"onnx": onnx_path.name, "ort": ort_path.name, "opset": OPSET,
-                  "ort_optimizations": "all: for this machine's kind of CPU only" if ort_for_this_cpu
-                  else "basic: portable (the target applies no more)",
-                  "input": ["batch", space.in_channels, space.resolution, space.resolution],
-                  "parameters": sum(p.numel() for p in model.parameters())},
-        "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
-        "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
-        "latency": {
-            "target_ms": target_ms,
-            "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
-            "target_met": in_window(judged_ms, floor, target_ms) if target_ms and not mismatch else None,
-            "target_judged_on": "measured_at_table_speed_ms: the raw median x reference(table) / reference(now), "
-                                "so that the machine's speed this minute does not decide",
-            "predicted_ms": predicted_ms,
-            "predicted_now_ms": predicted_now_ms,
-            "predicted_from": {**table_record(table_path, table), "method": table.method,
-                               "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
-            "measured_ms": measured_ms,
-            "measured_at_table_speed_ms": judged_ms,
-            "measured": measured,
-            "measured_ort_ms": measured_ort["median_ms"],
-            "deploy": _which_to_deploy(measured_ms, measured_ort["median_ms"], ort_for_this_cpu),
-            "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
-            "prediction_device_note": mismatch or slower_or_faster,
-        },
-        "int8": None if data is None else {
-            "file": models["int8"].name, "calibration_batches": int8_batches,
-            "test_accuracy": onnx_test_accuracy(models["int8"], data),
-            "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
-            "measured_ms": side_by_side.stats["int8"]["median_ms"],
-            "speedup_vs_onnx": measured_ms / side_by_side.stats["int8"]["median_ms"],
-        },
-        "provenance": provenance,
-        "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
-    }
-    write_json(out_dir / "model_card.json", card)
+        card = {
+            "format": "hwnas.model_card", "version": 1,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "model": {"onnx": onnx_path.name, "ort": ort_path.name, "opset": OPSET,
+                      "ort_optimizations": "all: for this machine's kind of CPU only" if ort_for_this_cpu
+                      else "basic: portable (the target applies no more)",
+                      "input": ["batch", space.in_channels, space.resolution, space.resolution],
+                      "parameters": sum(p.numel() for p in model.parameters())},
+            "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
+            "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
+            "latency": {
+                "target_ms": target_ms,
+                "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
+                "target_met": in_window(judged_ms, floor, target_ms) if target_ms and not mismatch else None,
+                "target_judged_on": "measured_at_table_speed_ms: the raw median x reference(table) / reference(now), "
+                                    "so that the machine's speed this minute does not decide",
+                "predicted_ms": predicted_ms,
+                "predicted_now_ms": predicted_now_ms,
+                "predicted_from": {**table_record(table_path, table), "method": table.method,
+                                   "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
+                "measured_ms": measured_ms,
+                "measured_at_table_speed_ms": judged_ms,
+                "measured": measured,
+                "measured_ort_ms": measured_ort["median_ms"],
+                "deploy": _which_to_deploy(measured_ms, measured_ort["median_ms"], ort_for_this_cpu),
+                "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
+                "prediction_device_note": mismatch or slower_or_faster,
+            },
+            "int8": None if data is None else {
+                "file": models["int8"].name, "calibration_batches": int8_batches,
+                "test_accuracy": onnx_test_accuracy(models["int8"], data),
+                "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
+                "measured_ms": side_by_side.stats["int8"]["median_ms"],
+                "speedup_vs_onnx": measured_ms / side_by_side.stats["int8"]["median_ms"],
+            },
+            "provenance": provenance,
+            "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
+        }
+        write_json(staging / "model_card.json", card)
     return card

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import warnings
 from pathlib import Path
 
@@ -29,16 +30,18 @@ from jsonargparse import ArgumentError
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
-from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.strategies import DDPStrategy, Strategy
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from hwnas import run_folder
 from hwnas.arch import load_arch, save_arch
 from hwnas.atomic import atomic_output, write_json
 from hwnas.data import ImageDataModule
 from hwnas.derive import decision
 from hwnas.derive_on_device import derive_for_target
 from hwnas.epoch_lines import EpochLines, output_is_a_terminal
-from hwnas.errors import HwnasError
+from hwnas.errors import HwnasError, Interrupted
+from hwnas.resumed_metrics import ResumedCSVLogger
 from hwnas.retrain import RetrainModule
 from hwnas.saved_state import check_fits, read_saved
 from hwnas.search import SearchModule
@@ -111,8 +114,12 @@ class _StageCLI(LightningCLI):
         if not output_is_a_terminal():  # a log file: one line per epoch instead of the redrawn bar
             callbacks.append(EpochLines())
             kwargs["enable_progress_bar"] = False
+        ckpt_path = self.config_init["ckpt_path"]
+        resumed_from = None if ckpt_path is None else run_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" \
+            else Path(ckpt_path)
         return super().instantiate_trainer(
-            default_root_dir=str(run_dir), logger=CSVLogger(run_dir, name="logs", version=""),
+            default_root_dir=str(run_dir), logger=ResumedCSVLogger(run_dir, name="logs", version="",
+                                                                   resumed_from=resumed_from),
             callbacks=callbacks, **kwargs)
 
 
@@ -172,10 +179,32 @@ def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
 
 
 def run_stage(stage: str, args: list[str]) -> None:
-    if stage == "search":
-        _search(_cli(_SearchCLI, SearchModule, args))
-    else:
-        _retrain(_cli(_RetrainCLI, RetrainModule, args))
+    """Check, then train and write the stage's records inside the run folder's transaction
+    (run_folder.py): one writer at a time, an earlier run's records moved aside first."""
+    cli = _cli(_SearchCLI, SearchModule, args) if stage == "search" else _cli(_RetrainCLI, RetrainModule, args)
+    _check_before_training(cli)
+    with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
+        _fit(cli)
+        (_write_search_records if stage == "search" else _write_retrain_records)(cli)
+
+
+def _fit(cli: _StageCLI) -> None:
+    """trainer.fit; a SIGTERM or Ctrl-C becomes one line naming the resume command and a non-zero exit.
+
+    Lightning ends a SIGTERM (what `timeout` and schedulers send) in SIGTERMException, a SystemExit
+    whose code is None, i.e. exit status 0, and Ctrl-C in sys.exit(1): both after fit has stopped,
+    before any record is written."""
+    run_dir, ckpt_path = cli.config["run_dir"], cli.config["ckpt_path"]
+    try:
+        cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SystemExit as stopped:
+        terminated = isinstance(stopped, SIGTERMException)
+        checkpoint = Path(run_dir) / "checkpoints" / "last.ckpt"
+        resume = (f"resume with the same command and --ckpt_path {checkpoint}" if checkpoint.is_file()
+                  else "no checkpoint was saved yet: run the same command again")
+        raise Interrupted(f"{'SIGTERM' if terminated else 'Ctrl-C'} stopped `hwnas {cli.stage}` before it finished; "
+                          f"it wrote no record into {run_dir}: {resume}",
+                          128 + (signal.SIGTERM if terminated else signal.SIGINT)) from None
 
 
 def _check_before_training(cli: _StageCLI) -> None:
@@ -214,10 +243,8 @@ def _check_resumable(cli: _StageCLI) -> None:
                f"resume with the {what} it was saved with, or start afresh without --ckpt_path")
 
 
-def _search(cli: _StageCLI) -> None:
+def _write_search_records(cli: _StageCLI) -> None:
     run_dir = Path(cli.config["run_dir"])
-    _check_before_training(cli)
-    cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
     if not cli.trainer.is_global_zero:  # DDP: every rank holds the same alphas; one writes
         return
     model: SearchModule = cli.model
@@ -254,11 +281,9 @@ def _search(cli: _StageCLI) -> None:
     print(f"wrote {run_dir}/arch.json")
 
 
-def _retrain(cli: _StageCLI) -> None:
+def _write_retrain_records(cli: _StageCLI) -> None:
     run_dir = Path(cli.config["run_dir"])
     model: RetrainModule = cli.model
-    _check_before_training(cli)
-    cli.trainer.fit(model, cli.datamodule, ckpt_path=cli.config["ckpt_path"], weights_only=True)
     (test,) = cli.trainer.test(model, cli.datamodule, verbose=False)
     save_arch(model.arch, run_dir / "arch.json", model.provenance)  # the record travels on, unchanged
     with atomic_output(run_dir / "subnet.pt") as temporary:

@@ -1,0 +1,68 @@
+"""A run folder written by one stage at a time, never showing a previous run's record as this one's.
+
+    RUN_DIR/.lock                 held (flock) while a stage writes the folder: a second writer is
+                                  refused in one line instead of interleaving its files with ours
+    RUN_DIR/previous-<UTC time>/  what an earlier run left that this one would replace: its records
+                                  (arch.json, search.json, subnet.pt, retrain.json) and, unless this
+                                  run resumes from them, its checkpoints, logs and plots
+
+Records are written once the stage has finished; a stage that is interrupted (SIGTERM, Ctrl-C)
+exits non-zero and leaves no record, so `search && retrain` cannot carry on with a stale arch.
+Only the launching process (rank 0) locks and tidies: DDP's other ranks re-run the command.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hwnas.errors import HwnasError
+
+RECORDS = ("arch.json", "search.json", "subnet.pt", "retrain.json")
+RUN_STATE = ("checkpoints", "logs", "plots")  # kept when the run resumes from its own checkpoint
+
+
+class RunFolderBusy(HwnasError):
+    pass
+
+
+def is_launching_process() -> bool:
+    """Not one of the processes Lightning's DDP launcher starts for ranks > 0 (it sets LOCAL_RANK)."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+@contextmanager
+def writing(run_dir: str | Path, resuming: bool, log: Callable[[str], None] = print) -> Iterator[None]:
+    """Hold `run_dir`'s lock for the block, after moving aside what an earlier run left there."""
+    if not is_launching_process():
+        yield
+        return
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunFolderBusy(f"{run_dir} is being written by another hwnas process: wait for it to finish, "
+                                f"or choose another --run_dir") from None
+        try:
+            _move_previous_aside(run_dir, resuming, log)
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _move_previous_aside(run_dir: Path, resuming: bool, log: Callable[[str], None]) -> None:
+    names = RECORDS if resuming else RECORDS + RUN_STATE
+    previous = [name for name in names if (run_dir / name).exists()]
+    if not previous:
+        return
+    aside = run_dir / f"previous-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S.%fZ')}"
+    aside.mkdir()
+    for name in previous:
+        os.replace(run_dir / name, aside / name)
+    log(f"{run_dir} held an earlier run's {', '.join(previous)}: moved to {aside}")

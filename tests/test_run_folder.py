@@ -1,0 +1,96 @@
+"""A run folder is a transaction: an interrupted stage exits non-zero and presents no record, an
+earlier run's records are moved aside (and said so), one writer at a time, a resumed search keeps
+its earlier metrics, and an interrupted export leaves the previous complete export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hwnas.export
+from hwnas import run_folder
+from hwnas.cli import main
+
+SEARCH = ["search", "--config", "recipes/search_demo.yaml", "--model.warmup_epochs", "1",
+          "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1"]
+
+
+def stale_record(run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "arch.json").write_text('{"from": "an earlier run"}')
+
+
+def test_sigterm_mid_search_exits_non_zero_with_no_record_and_says_how_to_resume(tiny_search_args, tmp_path):
+    """`timeout` and schedulers send SIGTERM: Lightning turned it into exit status 0, and the earlier
+    run's arch.json stayed where `search && retrain` would pick it up."""
+    run_dir = tmp_path / "run"
+    stale_record(run_dir)
+    command = [sys.executable, "-m", "hwnas", *SEARCH, "--run_dir", str(run_dir), *tiny_search_args,
+               "--trainer.max_epochs", "500", "--trainer.enable_progress_bar", "false"]
+    search = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in search.stdout:  # one line per epoch (stdout is a pipe): stop it in its third epoch
+        if line.startswith("epoch 2/"):
+            search.send_signal(signal.SIGTERM)
+            break
+    _, err = search.communicate(timeout=300)
+    assert search.returncode == 128 + signal.SIGTERM
+    said = [line for line in err.splitlines() if line.startswith("hwnas: ")]
+    assert len(said) == 1 and "SIGTERM" in said[0] and f"--ckpt_path {run_dir}/checkpoints/last.ckpt" in said[0]
+    assert not (run_dir / "arch.json").exists() and not (run_dir / "search.json").exists()
+    (aside,) = run_dir.glob("previous-*")
+    assert json.loads((aside / "arch.json").read_text()) == {"from": "an earlier run"}
+
+
+def test_a_stage_into_a_used_folder_moves_the_earlier_records_aside_and_says_so(tiny_search_args, quiet, tmp_path,
+                                                                               capsys):
+    run_dir = tmp_path / "run"
+    stale_record(run_dir)
+    assert main([*SEARCH, "--run_dir", str(run_dir), *tiny_search_args, *quiet, "--trainer.max_epochs", "2"]) == 0
+    (aside,) = run_dir.glob("previous-*")
+    assert f"held an earlier run's arch.json: moved to {aside}" in capsys.readouterr().out
+    assert json.loads((run_dir / "arch.json").read_text())["provenance"]["stage"] == "search"
+
+
+def test_a_second_writer_of_a_run_folder_is_refused_in_one_line(tiny_search_args, quiet, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    with run_folder.writing(run_dir, resuming=False):  # another search holds the folder
+        assert main([*SEARCH, "--run_dir", str(run_dir), *tiny_search_args, *quiet, "--trainer.max_epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "being written by another hwnas process" in err and len(err.strip().splitlines()) == 1
+    assert not (run_dir / "logs").exists() and not (run_dir / "arch.json").exists()
+
+
+def epochs_in_metrics(run_dir: Path) -> list[int]:
+    with open(run_dir / "logs" / "metrics.csv", newline="") as file:
+        return sorted({int(float(row["epoch"])) for row in csv.DictReader(file) if row.get("train/ce")})
+
+
+def test_a_resumed_search_keeps_the_metrics_of_its_earlier_epochs(tiny_search_args, quiet, tmp_path):
+    """Lightning's CSV writer deleted metrics.csv when the resumed run opened it."""
+    run_dir = tmp_path / "run"
+    assert main([*SEARCH, "--run_dir", str(run_dir), *tiny_search_args, *quiet, "--trainer.max_epochs", "2"]) == 0
+    assert epochs_in_metrics(run_dir) == [0, 1]
+    assert main([*SEARCH, "--run_dir", str(run_dir), *tiny_search_args, *quiet, "--trainer.max_epochs", "4",
+                 "--ckpt_path", str(run_dir / "checkpoints/last.ckpt")]) == 0
+    assert epochs_in_metrics(run_dir) == [0, 1, 2, 3]
+
+
+def test_an_export_interrupted_midway_leaves_the_previous_complete_export(tiny_run, tmp_path, monkeypatch):
+    """It used to leave the new model.onnx beside the old model_card.json (another arch)."""
+    out = tmp_path / "export"
+    assert main(["export", "--run", str(tiny_run / "retrain"), "--out", str(out)]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def killed(*args, **kwargs):  # after model.onnx and model.ort are written, before the card
+        raise KeyboardInterrupt
+    monkeypatch.setattr(hwnas.export, "measure_beside_reference", killed)
+    assert main(["export", "--run", str(tiny_run / "retrain"), "--out", str(out)]) == 130
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert os.listdir(tmp_path) == ["export"]  # no staging folder left beside it
