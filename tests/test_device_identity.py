@@ -51,7 +51,7 @@ def test_a_table_whose_reference_runs_at_another_speed_here_is_not_current(edit_
 def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit_table, tiny_space_path, capsys):
     path = edit_table(cpu="Intel(R) Xeon(R) Platinum 8375C")
     assert main(["profile", "--space", str(tiny_space_path), "--out", path, "--skip-if-current",
-                 "--rounds", "10", "--calibration-samples", "8"]) == 0
+                 "--calibration-samples", "8"]) == 0
     said = capsys.readouterr().out.splitlines()
     assert said[0].startswith(f"re-profiling {path} for this machine: it was measured on another device: cpu 'Intel")
     assert json.loads(open(path).read())["device"]["cpu"] == runtime_metadata("cpu", 1)["cpu"]
