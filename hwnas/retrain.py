@@ -8,6 +8,7 @@ import pytorch_lightning as pl
 
 from hwnas.arch import build_subnet, load_arch_record
 from hwnas.channels_last import ChannelsLastOnCuda
+from hwnas.stage_records import RetrainRecord
 
 
 class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
@@ -25,6 +26,10 @@ class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def configure_callbacks(self):
+        """arch.json and subnet.pt when the fit ends, retrain.json after the test (stage_records.py)."""
+        return [RetrainRecord()]
 
     def configure_optimizers(self):
         h = self.hparams

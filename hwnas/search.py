@@ -62,6 +62,7 @@ from hwnas.latency.table import load_table, table_record
 from hwnas.reinforce import MovingAverageBaseline, reinforce_loss, reward
 from hwnas.seeding import generator
 from hwnas.space import load_space
+from hwnas.stage_records import SearchRecord
 from hwnas.supernet import SuperNet
 
 Mode = Literal["binary", "gumbel", "softmax", "sum"]
@@ -158,6 +159,10 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         self.table_identity = table_record(self.table_path, self.table)  # path, sha256, device
         if mode != "sum":  # before any training: the arch this run will write must exist (derive.py raises)
             derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive_floor * target_ms)
+
+    def configure_callbacks(self):
+        """arch.json and search.json, written when the fit ends, whoever runs it (stage_records.py)."""
+        return [SearchRecord()]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Embed the space and the table's absolute path and hash: derive and select read them from

@@ -1,15 +1,10 @@
 """`hwnas search` and `hwnas retrain`: LightningCLI programs that write one run folder each.
 
-    RUN_DIR/logs/            CSV metrics and the resolved config.yaml
+    RUN_DIR/logs/            CSV metrics (kept across a resume) and the resolved config.yaml
     RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
-    search:  RUN_DIR/arch.json (the most probable arch inside [floor·T, T], below 0.95·T where it
-             can, measured here when the table is this machine's: derive_on_device.py),
-             RUN_DIR/search.json (mode, target,
-             latency range, the derive's tries, the plain argmax beside it, probabilities and how
-             decided they are); mode sum trains the supernet only and writes no arch.json:
-             `hwnas select --ckpt RUN_DIR/checkpoints/last.ckpt` chooses the arch from it
-    retrain: RUN_DIR/arch.json (the input record, provenance kept), RUN_DIR/subnet.pt (state dict),
-             RUN_DIR/retrain.json (test accuracy)
+    RUN_DIR/arch.json, …     the stage's records, written by the module's own callback
+                             (stage_records.py), so a plain Trainer writes them too
+    RUN_DIR/.lock, previous-*/   one writer at a time; an earlier run's records moved aside (run_folder.py)
 
 The data module's input resolution and channels are linked from the space, so they cannot
 disagree with the network. The search runs DDP with find_unused_parameters (`search_strategy`);
@@ -18,13 +13,11 @@ only rank 0 writes the run's files.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import warnings
 from pathlib import Path
 
-import torch
 import yaml
 from jsonargparse import ArgumentError
 from lightning_fabric.utilities.exceptions import MisconfigurationException
@@ -34,11 +27,8 @@ from pytorch_lightning.strategies import DDPStrategy, Strategy
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from hwnas import run_folder
-from hwnas.arch import load_arch, save_arch
-from hwnas.atomic import atomic_output, write_json
+from hwnas.arch import load_arch
 from hwnas.data import ImageDataModule
-from hwnas.derive import decision
-from hwnas.derive_on_device import derive_for_target
 from hwnas.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.errors import HwnasError, Interrupted
 from hwnas.resumed_metrics import ResumedCSVLogger
@@ -184,8 +174,9 @@ def run_stage(stage: str, args: list[str]) -> None:
     cli = _cli(_SearchCLI, SearchModule, args) if stage == "search" else _cli(_RetrainCLI, RetrainModule, args)
     _check_before_training(cli)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
-        _fit(cli)
-        (_write_search_records if stage == "search" else _write_retrain_records)(cli)
+        _fit(cli)  # the module's own callback writes the stage's records at its end (stage_records.py)
+        if stage == "retrain":
+            cli.trainer.test(cli.model, cli.datamodule, verbose=False)
 
 
 def _fit(cli: _StageCLI) -> None:
@@ -241,55 +232,3 @@ def _check_resumable(cli: _StageCLI) -> None:
     what = "--model.space (and --model.estimator)" if cli.stage == "search" else "--arch"
     check_fits(cli.model, checkpoint["state_dict"], f"--ckpt_path {path}",
                f"resume with the {what} it was saved with, or start afresh without --ckpt_path")
-
-
-def _write_search_records(cli: _StageCLI) -> None:
-    run_dir = Path(cli.config["run_dir"])
-    if not cli.trainer.is_global_zero:  # DDP: every rank holds the same alphas; one writes
-        return
-    model: SearchModule = cli.model
-    h = model.hparams
-    fastest, slowest = model.table.latency_range_ms()
-    summary = {
-        "space": str(Path(h.space).resolve()), "table": model.table_path, "mode": h.mode, "gate": h.gate, "estimator": h.estimator,
-        "target_ms": h.target_ms, "latency_range_ms": [fastest, slowest],
-    }
-    if h.mode == "sum":  # no arch steps: the alphas are their initial noise, not a choice
-        write_json(run_dir / "search.json", summary)
-        print(f"mode sum trained the supernet only; choose the arch with "
-              f"`hwnas select --ckpt {run_dir}/checkpoints/last.ckpt --target-ms {h.target_ms}`")
-        return
-    probabilities = [p.detach() for p in model.supernet.probabilities()]
-    arch, derived = derive_for_target(probabilities, model.table, model.table_identity, h.target_ms, h.derive_floor,
-                                      h.measure_derived)
-    argmax = model.supernet.derive()
-    last_checkpoint = cli.run_checkpoint.last_model_path
-    provenance = {"stage": "search", "checkpoint": str(Path(last_checkpoint).resolve()) if last_checkpoint else None,
-                  **derived,
-                  "argmax": {"ops": list(argmax.ops), "predicted_ms": model.table.predict_ms(argmax)}}
-    save_arch(arch, run_dir / "arch.json", provenance)
-    summary.update({
-        **{k: provenance[k] for k in ("predicted_ms", "measured_ms", "measured_at_table_speed_ms", "target_met",
-                                      "argmax", "tries")},
-        "ops": list(arch.ops), "decision": decision(probabilities),
-        "probabilities": [{name: round(float(p), 4) for name, p in zip(mixed.names, layer_probabilities)}
-                          for mixed, layer_probabilities in zip(model.supernet.mixed_ops, probabilities)],
-    })
-    write_json(run_dir / "search.json", summary)
-    print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "measured_ms",
-                                              "measured_at_table_speed_ms", "target_met", "ops")}, indent=2))
-    print(f"wrote {run_dir}/arch.json")
-
-
-def _write_retrain_records(cli: _StageCLI) -> None:
-    run_dir = Path(cli.config["run_dir"])
-    model: RetrainModule = cli.model
-    (test,) = cli.trainer.test(model, cli.datamodule, verbose=False)
-    save_arch(model.arch, run_dir / "arch.json", model.provenance)  # the record travels on, unchanged
-    with atomic_output(run_dir / "subnet.pt") as temporary:
-        torch.save(model.net.state_dict(), temporary)  # tensors only: loads with weights_only=True
-    write_json(run_dir / "retrain.json", {
-        "arch": "arch.json", "weights": "subnet.pt", "test_accuracy": test["test/acc"],
-        "dataset": type(cli.datamodule).__name__, "retrained_from": str(Path(model.hparams.arch).resolve()),
-    })
-    print(f"test accuracy {test['test/acc']:.4f}; wrote {run_dir}/subnet.pt and {run_dir}/retrain.json")

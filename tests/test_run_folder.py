@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 import hwnas.export
 from hwnas import run_folder
@@ -94,3 +93,32 @@ def test_an_export_interrupted_midway_leaves_the_previous_complete_export(tiny_r
     assert main(["export", "--run", str(tiny_run / "retrain"), "--out", str(out)]) == 130
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert os.listdir(tmp_path) == ["export"]  # no staging folder left beside it
+
+
+def test_a_plain_trainer_fit_writes_the_records_hwnas_search_writes(tiny_space_path, tiny_table_path,
+                                                                    tiny_search_args, quiet, tmp_path):
+    """The records are written by the module's own callback, not by the CLI (stage_records.py)."""
+    import pytorch_lightning as pl
+    import yaml
+
+    from hwnas.data import DigitsDataModule
+    from hwnas.search import SearchModule
+
+    settings = ["--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3",
+                "--trainer.limit_val_batches", "1"]
+    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path / "cli"),
+                 *tiny_search_args, *quiet, *settings]) == 0
+    recipe = yaml.safe_load(open("recipes/search_demo.yaml"))
+    options = dict(zip(tiny_search_args[::2], tiny_search_args[1::2]))
+    model = {**recipe["model"], "space": str(tiny_space_path), "table": str(tiny_table_path), "warmup_epochs": 1,
+             "target_ms": float(options["--model.target_ms"]), "derive_floor": 0.0, "measure_derived": False}
+    pl.seed_everything(recipe["seed_everything"], verbose=False)
+    search = SearchModule(**model)
+    data = DigitsDataModule(**recipe["data"]["init_args"], resolution=8, channels=1)
+    pl.Trainer(default_root_dir=tmp_path / "plain", max_epochs=2, limit_train_batches=3, limit_val_batches=1,
+               accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False).fit(search, data)
+    (cli_arch, plain_arch), (cli_summary, plain_summary) = (
+        [json.loads((tmp_path / run / name).read_text()) for run in ("cli", "plain")]
+        for name in ("arch.json", "search.json"))
+    cli_arch["provenance"].pop("checkpoint"), plain_arch["provenance"].pop("checkpoint")
+    assert plain_arch == cli_arch and plain_summary == cli_summary

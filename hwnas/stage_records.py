@@ -1,0 +1,89 @@
+"""The records a search and a retrain leave in their run folder, written by the library.
+
+Each module registers its callback itself (`configure_callbacks`), so a plain
+`Trainer(default_root_dir=RUN_DIR).fit(SearchModule(...), data)` writes the same records as
+`hwnas search --run_dir RUN_DIR`; the CLI only wires arguments (stage_cli.py). The records are
+written when the stage has finished (`on_fit_end`, `on_test_end`): an interrupted fit calls
+neither, so it leaves none.
+
+    search   RUN_DIR/arch.json   the most probable arch inside [floor·T, T] (derive_on_device.py)
+             RUN_DIR/search.json mode, target, latency range, the derive's tries, the argmax beside
+                                 it, the probabilities and how decided they are (mode sum: no arch)
+    retrain  RUN_DIR/arch.json   the input record, provenance kept
+             RUN_DIR/subnet.pt   the trained weights (a state dict: loads with weights_only=True)
+             RUN_DIR/retrain.json test accuracy, written after `trainer.test`
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from hwnas.arch import save_arch
+from hwnas.atomic import atomic_output, write_json
+from hwnas.derive import decision
+from hwnas.derive_on_device import derive_for_target
+
+
+def _last_checkpoint(trainer: pl.Trainer) -> str | None:
+    checkpoint = trainer.checkpoint_callback
+    path = getattr(checkpoint, "last_model_path", None) or getattr(checkpoint, "best_model_path", None)
+    return str(Path(path).resolve()) if path else None
+
+
+class SearchRecord(pl.Callback):
+    def on_fit_end(self, trainer: pl.Trainer, search: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:  # DDP: every rank holds the same alphas; one writes
+            return
+        run_dir = Path(trainer.default_root_dir)
+        h = search.hparams
+        fastest, slowest = search.table.latency_range_ms()
+        summary = {"space": str(Path(h.space).resolve()), "table": search.table_path, "mode": h.mode, "gate": h.gate,
+                   "estimator": h.estimator, "target_ms": h.target_ms, "latency_range_ms": [fastest, slowest]}
+        if h.mode == "sum":  # no arch steps: the alphas are their initial noise, not a choice
+            write_json(run_dir / "search.json", summary)
+            print(f"mode sum trained the supernet only; choose the arch with "
+                  f"`hwnas select --ckpt {_last_checkpoint(trainer)} --target-ms {h.target_ms}`")
+            return
+        probabilities = [p.detach() for p in search.supernet.probabilities()]
+        arch, derived = derive_for_target(probabilities, search.table, search.table_identity, h.target_ms,
+                                          h.derive_floor, h.measure_derived)
+        argmax = search.supernet.derive()
+        provenance = {"stage": "search", "checkpoint": _last_checkpoint(trainer), **derived,
+                      "argmax": {"ops": list(argmax.ops), "predicted_ms": search.table.predict_ms(argmax)}}
+        save_arch(arch, run_dir / "arch.json", provenance)
+        summary.update({
+            **{k: provenance[k] for k in ("predicted_ms", "measured_ms", "measured_at_table_speed_ms", "target_met",
+                                          "argmax", "tries")},
+            "ops": list(arch.ops), "decision": decision(probabilities),
+            "probabilities": [{name: round(float(p), 4) for name, p in zip(mixed.names, layer_probabilities)}
+                              for mixed, layer_probabilities in zip(search.supernet.mixed_ops, probabilities)],
+        })
+        write_json(run_dir / "search.json", summary)
+        print(json.dumps({k: summary[k] for k in ("target_ms", "latency_range_ms", "predicted_ms", "measured_ms",
+                                                  "measured_at_table_speed_ms", "target_met", "ops")}, indent=2))
+        print(f"wrote {run_dir}/arch.json")
+
+
+class RetrainRecord(pl.Callback):
+    def on_fit_end(self, trainer: pl.Trainer, retrain: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        run_dir = Path(trainer.default_root_dir)
+        save_arch(retrain.arch, run_dir / "arch.json", retrain.provenance)  # the record travels on, unchanged
+        with atomic_output(run_dir / "subnet.pt") as temporary:
+            torch.save(retrain.net.state_dict(), temporary)  # tensors only: loads with weights_only=True
+
+    def on_test_end(self, trainer: pl.Trainer, retrain: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        run_dir = Path(trainer.default_root_dir)
+        accuracy = float(trainer.callback_metrics["test/acc"])
+        write_json(run_dir / "retrain.json", {
+            "arch": "arch.json", "weights": "subnet.pt", "test_accuracy": accuracy,
+            "dataset": type(trainer.datamodule).__name__, "retrained_from": str(Path(retrain.hparams.arch).resolve()),
+        })
+        print(f"test accuracy {accuracy:.4f}; wrote {run_dir}/subnet.pt and {run_dir}/retrain.json")
