@@ -6,7 +6,8 @@ split, never the test set). Per batch, with manual optimization:
   arch step (arch batch):    after the warm-up, every `arch_every` batches: Adam on the alphas
   weight step (train batch): every batch: SGD (Nesterov, cosine schedule) on the weights
 
-What the steps run depends on the recipe's `model.mode`:
+What the steps run depends on the recipe's `model.mode` (one strategy class each, chosen once
+from mode, gate and estimator: arch_steps.py):
 
   binary   ProxylessNAS. Arch step: one sampled path per layer and, with `estimator`
   (default)  binary_connect, the gate gradient (`gate` full: over all candidates; two: over a
@@ -43,18 +44,18 @@ follows it. REINFORCE's reward is averaged over the ranks before it enters the b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from hwnas.arch_steps import ArchStrategy, Estimator, Mode, choose_strategy
 from hwnas.channels_last import ChannelsLastOnCuda
 from hwnas.derive import DEFAULT_FLOOR, decision, derive_in_window
 from hwnas.drop_path import ScheduledDropPath
 from hwnas.errors import HwnasError
-from hwnas.gates import GATES, Gate
+from hwnas.gates import Gate
 from hwnas.gumbel import temperature
 from hwnas.latency.device_identity import describe_mismatch
 from hwnas.latency.objective import LOSS_FORMS, ExpectedLatency, LatencyLoss, LossForm
@@ -65,26 +66,17 @@ from hwnas.space import load_space
 from hwnas.stage_records import SearchRecord
 from hwnas.supernet import SuperNet
 
-Mode = Literal["binary", "gumbel", "softmax", "sum"]
-MODES: tuple[Mode, ...] = ("binary", "gumbel", "softmax", "sum")
 CHECKPOINT_KEY = "hwnas"  # what a search checkpoint embeds beside Lightning's state (on_save_checkpoint)
-Estimator = Literal["binary_connect", "reinforce"]
-ESTIMATORS: tuple[Estimator, ...] = ("binary_connect", "reinforce")
 
 
 def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, target_ms: float, arch_every: int,
                          warmup_epochs: int, reward_weight: float, tau_start: float, tau_end: float,
-                         derive_floor: float) -> None:
-    """Raise a one-line HwnasError for an option value or combination the search cannot run."""
-    for name, value, choices in [("mode", mode, MODES), ("gate", gate, GATES), ("estimator", estimator, ESTIMATORS),
-                                 ("loss_form", loss_form, LOSS_FORMS)]:
-        if value not in choices:
-            raise HwnasError(f"unknown search {name} {value!r}: use one of {', '.join(choices)}")
-    if mode != "binary" and (gate, estimator) != ("full", "binary_connect"):
-        raise HwnasError(f"gate {gate!r} and estimator {estimator!r} set how binary mode trains the alphas "
-                         f"from sampled paths; mode {mode!r} samples none: leave them at full / binary_connect")
-    if estimator == "reinforce" and gate != "full":
-        raise HwnasError("gate 'two' is a BinaryConnect option; REINFORCE samples whole paths from p: use gate full")
+                         derive_floor: float) -> ArchStrategy:
+    """The search's strategy (arch_steps.py); a one-line HwnasError for an option value or
+    combination the search cannot run."""
+    strategy = choose_strategy(mode, gate, estimator)
+    if loss_form not in LOSS_FORMS:
+        raise HwnasError(f"unknown search loss_form {loss_form!r}: use one of {', '.join(LOSS_FORMS)}")
     if arch_every < 1 or warmup_epochs < 0 or reward_weight < 0:
         raise HwnasError(f"need arch_every ≥ 1, warmup_epochs ≥ 0 and reward_weight ≥ 0, got "
                          f"{arch_every}, {warmup_epochs}, {reward_weight}")
@@ -94,6 +86,7 @@ def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, t
         raise HwnasError(f"gumbel temperatures need 0 < tau_end ≤ tau_start, got {tau_start} → {tau_end}")
     if not 0 <= derive_floor < 1:
         raise HwnasError(f"derive_floor is the share of the target the arch must reach, in [0, 1): got {derive_floor}")
+    return strategy
 
 
 class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
@@ -144,8 +137,8 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
             seed: seeds path sampling and drop path (with the batch number).
         """
         super().__init__()
-        check_search_options(mode, gate, estimator, loss_form, target_ms, arch_every, warmup_epochs, reward_weight,
-                             tau_start, tau_end, derive_floor)
+        self.strategy = check_search_options(mode, gate, estimator, loss_form, target_ms, arch_every, warmup_epochs,
+                                             reward_weight, tau_start, tau_end, derive_floor)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.space = load_space(space)
@@ -157,7 +150,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         self.baseline = MovingAverageBaseline(baseline_decay)  # REINFORCE only; a buffer, so checkpointed
         self.table_path = str(Path(table).resolve())
         self.table_identity = table_record(self.table_path, self.table)  # path, sha256, device
-        if mode != "sum":  # before any training: the arch this run will write must exist (derive.py raises)
+        if not self.strategy.one_shot_only:  # before any training: the arch this run will write must exist
             derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive_floor * target_ms)
 
     def configure_callbacks(self):
@@ -198,11 +191,11 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         return self.current_epoch * self.trainer.num_training_batches + batch_idx
 
     def _one_shot(self) -> bool:
-        return self.hparams.mode == "sum" or self.current_epoch < self.hparams.warmup_epochs
+        return self.strategy.one_shot_only or self.current_epoch < self.hparams.warmup_epochs
 
     def _drop_prob(self, batch_number: int) -> float:
         """ScheduledDropPath over the one-shot batches: the warm-up, or the whole run in mode sum."""
-        if self.hparams.mode == "sum":
+        if self.strategy.one_shot_only:
             one_shot_batches = self.trainer.estimated_stepping_batches
         else:
             one_shot_batches = self.hparams.warmup_epochs * self.trainer.num_training_batches
@@ -217,7 +210,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
             self._arch_step(arch_opt, *batch["arch"], randomness, batch_number)
         self._weight_step(weight_opt, *batch["train"], randomness, one_shot, batch_number)
 
-    def _temperature(self, batch_number: int) -> float:
+    def temperature(self, batch_number: int) -> float:
         """gumbel mode's τ: annealed over the batches after the warm-up."""
         warmup_batches = self.hparams.warmup_epochs * self.trainer.num_training_batches
         search_batches = max(1, self.trainer.estimated_stepping_batches - warmup_batches)
@@ -226,31 +219,15 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
 
     def _arch_step(self, arch_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator,
                    batch_number: int) -> None:
-        """arch step (arch batch): the mode's loss, then one Adam step on the alphas."""
-        h = self.hparams
-        if h.mode == "softmax":
-            probabilities = self.supernet.probabilities()
-            loss = self._latency_loss(self.supernet.forward_weighted(x, probabilities), y, probabilities)
-        elif h.mode == "gumbel":
-            active, hard_weights = self.supernet.sample_gumbel(randomness, self._temperature(batch_number))
-            probabilities = self.supernet.latency_probabilities(self.supernet.probabilities(), active)
-            loss = self._latency_loss(self.supernet.forward_gumbel(x, active, hard_weights), y, probabilities)
-        elif h.estimator == "reinforce":
-            loss = self._reinforce_loss(x, y, self.supernet.sample_paths(randomness))
-        else:
-            sample = self.supernet.sample_gates(randomness, h.gate)
-            probabilities = self.supernet.latency_probabilities(
-                self.supernet.gated_probabilities(sample.gated), sample.active)
-            loss = self._latency_loss(self.supernet(x, sample.active, sample.gated), y, probabilities)
-        if h.gate == "two":
-            alphas_before = [alphas.detach().clone() for alphas in self.supernet.arch_parameters()]
+        """arch step (arch batch): the strategy's loss, then one Adam step on the alphas."""
+        loss, after_step = self.strategy.arch_loss(self, x, y, randomness, batch_number)
         arch_opt.zero_grad()
         self.manual_backward(loss)
         arch_opt.step()
-        if h.gate == "two":  # only with binary_connect (check_search_options)
-            self.supernet.keep_ungated_probabilities(sample.gated, alphas_before)
+        if after_step:
+            after_step()
 
-    def _latency_loss(self, logits: torch.Tensor, y: torch.Tensor, probabilities: list[torch.Tensor]) -> torch.Tensor:
+    def latency_objective(self, logits: torch.Tensor, y: torch.Tensor, probabilities: list[torch.Tensor]) -> torch.Tensor:
         """latency_loss(CE, E[lat]) with E[lat] (ms) over `probabilities`, one (n,) tensor per layer."""
         ce = F.cross_entropy(logits, y)
         loss = self.latency_loss(ce, self.expected_latency(probabilities))
@@ -258,7 +235,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
                       sync_dist=True)
         return loss
 
-    def _reinforce_loss(self, x: torch.Tensor, y: torch.Tensor, paths: list[int]) -> torch.Tensor:
+    def reinforce_objective(self, x: torch.Tensor, y: torch.Tensor, paths: list[int]) -> torch.Tensor:
         """−(R − b) log p(paths), R = acc · (T / lat)^w of the sampled path (reinforce.py)."""
         with torch.no_grad():
             accuracy = (self.supernet(x, paths).argmax(1) == y).float().mean()
@@ -276,10 +253,8 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         """weight step (train batch): CE of the mode's forward, then one SGD step on the weights."""
         if one_shot:
             logits = self.supernet.forward_one_shot(x, self._drop_prob(batch_number), randomness)
-        elif self.hparams.mode == "softmax":
-            logits = self.supernet.forward_weighted(x, [p.detach() for p in self.supernet.probabilities()])
         else:
-            logits = self.supernet(x, self.supernet.sample_paths(randomness))
+            logits = self.strategy.weight_logits(self, x, randomness)
         ce = F.cross_entropy(logits, y)
         weight_opt.zero_grad()
         self.manual_backward(ce)

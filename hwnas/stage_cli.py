@@ -213,7 +213,8 @@ def _check_before_training(cli: _StageCLI) -> None:
     if cli.config["ckpt_path"]:
         _check_resumable(cli)
     h = cli.model.hparams
-    if isinstance(cli.model, SearchModule) and h.mode != "sum" and epochs and epochs > 0 and h.warmup_epochs >= epochs:
+    if isinstance(cli.model, SearchModule) and not cli.model.strategy.one_shot_only and epochs and epochs > 0 \
+            and h.warmup_epochs >= epochs:
         raise HwnasError(f"--model.warmup_epochs {h.warmup_epochs} ≥ --trainer.max_epochs {epochs}: no arch step "
                          f"would run and arch.json would be the alphas' initial noise; raise max_epochs or lower "
                          f"warmup_epochs (or use --model.mode sum and `hwnas select`)")

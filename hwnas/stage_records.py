@@ -43,7 +43,7 @@ class SearchRecord(pl.Callback):
         fastest, slowest = search.table.latency_range_ms()
         summary = {"space": str(Path(h.space).resolve()), "table": search.table_path, "mode": h.mode, "gate": h.gate,
                    "estimator": h.estimator, "target_ms": h.target_ms, "latency_range_ms": [fastest, slowest]}
-        if h.mode == "sum":  # no arch steps: the alphas are their initial noise, not a choice
+        if search.strategy.one_shot_only:  # mode sum: no arch steps, the alphas are their initial noise
             write_json(run_dir / "search.json", summary)
             print(f"mode sum trained the supernet only; choose the arch with "
                   f"`hwnas select --ckpt {_last_checkpoint(trainer)} --target-ms {h.target_ms}`")

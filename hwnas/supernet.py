@@ -12,12 +12,11 @@ Three forwards, each its own method, chosen by the caller per call (no global mo
   jumped from 0.11 to 2.41 at the hand-over to single paths (the sum is ~N× one path); the
   average with drop_prob rising to 0.8 went 1.43 → 1.13 and kept falling (/tmp experiment,
   3+3 epochs on digits).
-- `forward(x, paths, gated=None)`: ProxylessNAS binarized paths, only candidate paths[l] runs
-  in layer l. With `gated` (a GateSample's, see gates.py) the alphas receive the BinaryConnect
-  gate gradient over those candidates; when a layer's sampled op is `zero`, that layer is
-  skipped and gets no gate gradient.
-- `forward_gumbel(x, samples)`: one sampled candidate per layer scaled by its straight-through
-  Gumbel weight (search mode `gumbel`, see gumbel.py); a sampled `zero` skips the layer.
+- `forward(x, paths, gated=None, hard_weights=None)`: one path, only candidate paths[l] runs in
+  layer l. With `gated` (a GateSample's, see gates.py) the alphas receive the BinaryConnect gate
+  gradient over those candidates (ProxylessNAS); with `hard_weights` each output is scaled by
+  its straight-through Gumbel weight (search mode `gumbel`, see gumbel.py). A layer whose sampled
+  op is `zero` is skipped and gets no gradient.
 
 In every arch step a layer whose sampled op is `zero` ran nothing, so CE gives its alphas no
 gradient that step; `latency_probabilities` then holds that layer's probabilities constant in
@@ -66,20 +65,18 @@ class MixedOp(nn.Module):
         out = sum(weights[j] * self.candidates[j](x) * masks[:, i].view(-1, 1, 1, 1) for i, j in enumerate(paths))
         return x + out if self.has_residual else out
 
-    def forward_path(self, x: torch.Tensor, active: int, gated: Sequence[int] | None = None) -> torch.Tensor:
-        """Binarized: run candidate `active` only; with `gated`, the gate gradient over those candidates."""
+    def forward_path(self, x: torch.Tensor, active: int, gated: Sequence[int] | None = None,
+                     hard_weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Run candidate `active` only. With `gated`: the gate gradient over those candidates
+        (BinaryConnect, gates.py); with `hard_weights`: the output scaled by its straight-through
+        weight (Gumbel, gumbel.py)."""
         if self.is_zero[active]:
             return x  # the layer is skipped: nothing ran, so no gate gradient this step
         out = self.candidates[active](x)
         if gated is not None:
             out = BinaryGate.apply(out, self.alphas, x, self.candidates, gated, active)
-        return x + out if self.has_residual else out
-
-    def forward_gumbel(self, x: torch.Tensor, active: int, hard_weights: torch.Tensor) -> torch.Tensor:
-        """Run candidate `active` only, scaled by its straight-through weight (1 forward; gumbel.py)."""
-        if self.is_zero[active]:
-            return x
-        out = hard_weights[active] * self.candidates[active](x)
+        if hard_weights is not None:
+            out = hard_weights[active] * out
         return x + out if self.has_residual else out
 
 
@@ -149,20 +146,14 @@ class SuperNet(nn.Module):
     def uniform_weights(self) -> list[torch.Tensor]:
         return [torch.full_like(mixed.alphas, 1.0 / len(mixed.names)) for mixed in self.mixed_ops]
 
-    def forward(self, x: torch.Tensor, paths: Sequence[int], gated: Sequence[Sequence[int]] | None = None
-                ) -> torch.Tensor:
-        """(B, C, H, W) images → (B, classes) logits through one candidate per layer."""
+    def forward(self, x: torch.Tensor, paths: Sequence[int], gated: Sequence[Sequence[int]] | None = None,
+                hard_weights: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        """(B, C, H, W) images → (B, classes) logits through one candidate per layer (`gated` and
+        `hard_weights`, per layer: see MixedOp.forward_path)."""
         x = self.stem(x)
         for index, mixed in enumerate(self.mixed_ops):
-            x = mixed.forward_path(x, paths[index], None if gated is None else gated[index])
-        return self.head(x)
-
-    def forward_gumbel(self, x: torch.Tensor, active: Sequence[int], hard_weights: Sequence[torch.Tensor]
-                       ) -> torch.Tensor:
-        """(B, C, H, W) → (B, classes) through the sampled candidate of every layer (gumbel.py)."""
-        x = self.stem(x)
-        for mixed, layer_active, layer_weights in zip(self.mixed_ops, active, hard_weights):
-            x = mixed.forward_gumbel(x, layer_active, layer_weights)
+            x = mixed.forward_path(x, paths[index], None if gated is None else gated[index],
+                                   None if hard_weights is None else hard_weights[index])
         return self.head(x)
 
     def forward_weighted(self, x: torch.Tensor, weights: Sequence[torch.Tensor], drop_prob: float = 0.0,
