@@ -52,7 +52,7 @@ class LatencyBudget:
                              f"{fastest:.4f} ms")
         self.table, self.space, self.target_ms = table, space, target_ms
         self.costs_ms = table.layer_costs_ms()  # per layer, per candidate (zero: 0 ms)
-        self._latency_ms: dict[Arch, float] = {}  # predict_ms costs ~0.7 ms; mutation asks it ~40× per child
+        self._latency_ms: dict[Arch, float] = {}  # predict_ms walks every layer; mutation asks it ~40× per child
 
     def latency_ms(self, arch: Arch) -> float:
         if arch not in self._latency_ms:

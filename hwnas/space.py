@@ -20,7 +20,7 @@ Everything downstream (supernet, latency-table keys, derived subnet) is computed
 from __future__ import annotations
 
 import difflib
-
+import functools
 import hashlib
 import json
 import re
@@ -126,8 +126,14 @@ class SearchSpace:
     def stem_shape(self) -> LayerShape:
         return LayerShape(self.in_channels, self.stem_channels, self.stem_stride, self.resolution)
 
-    def layers(self) -> list[SearchableLayer]:
+    def layers(self) -> tuple[SearchableLayer, ...]:
         """The searchable layers in order, with their shapes and candidate lists."""
+        return self._layers
+
+    @functools.cached_property
+    def _layers(self) -> tuple[SearchableLayer, ...]:
+        """Computed once: the space is frozen (a cached_property lives outside the dataclass fields,
+        so equality, hashing and asdict do not see it)."""
         layers: list[SearchableLayer] = []
         channels, resolution = self.stem_channels, self.stem_shape.out_resolution
         for stage in self.stages:
@@ -139,7 +145,7 @@ class SearchSpace:
                     candidates.append(ZERO)
                 layers.append(SearchableLayer(len(layers), shape, tuple(candidates)))
                 channels, resolution = stage.channels, shape.out_resolution
-        return layers
+        return tuple(layers)
 
     @property
     def head_shape(self) -> LayerShape:
@@ -167,6 +173,10 @@ class SearchSpace:
         Latency tables and arch files record it; a mismatch means they were made for
         another space or input resolution.
         """
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
         structure = asdict(self)
         del structure["name"]
         structure["layers"] = [asdict(layer) for layer in self.layers()]

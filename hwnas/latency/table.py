@@ -132,16 +132,19 @@ class LatencyTable:
         """Raw sum of the table's medians for this arch, in ms."""
         return sum(self.entries[key].median_ms for key in arch_keys(arch))
 
+    def op_cost_ms(self, op: str, shape: LayerShape, calibrated: bool = True) -> float:
+        """The cost in ms of one candidate at one layer's shape (zero: 0 ms)."""
+        if parse_op(op).is_zero:
+            return 0.0
+        entry = self.entries[layer_key(op, shape)].median_ms
+        if calibrated and self.calibration:
+            return self.calibration.op_cost_ms(entry, candidate_weight_mb(op, shape))
+        return entry
+
     def layer_costs_ms(self, calibrated: bool = True) -> list[list[float]]:
         """Per searchable layer, the cost in ms of each candidate (zero: 0 ms)."""
-        def cost(op: str, shape: LayerShape) -> float:
-            if parse_op(op).is_zero:
-                return 0.0
-            entry = self.entries[layer_key(op, shape)].median_ms
-            if calibrated and self.calibration:
-                return self.calibration.op_cost_ms(entry, candidate_weight_mb(op, shape))
-            return entry
-        return [[cost(op, layer.shape) for op in layer.candidates] for layer in self.space.layers()]
+        return [[self.op_cost_ms(op, layer.shape, calibrated) for op in layer.candidates]
+                for layer in self.space.layers()]
 
     def fixed_ms(self, calibrated: bool = True) -> float:
         """Cost in ms of the parts that are not searched: stem and head (and the calibration offset)."""
@@ -151,10 +154,8 @@ class LatencyTable:
     def predict_ms(self, arch: Arch, calibrated: bool = True) -> float:
         """Predicted latency of `arch` in ms at the machine speed the table was measured at."""
         self._check_arch(arch)
-        costs = self.layer_costs_ms(calibrated)
-        return self.fixed_ms(calibrated) + sum(
-            layer_costs[layer.candidates.index(op)]
-            for layer, layer_costs, op in zip(self.space.layers(), costs, arch.ops))
+        return self.fixed_ms(calibrated) + sum(self.op_cost_ms(op, layer.shape, calibrated)
+                                               for layer, op in zip(self.space.layers(), arch.ops))
 
     def rescale_factor(self, reference_now_ms: float) -> float:
         """Multiply predictions by this to get them at the speed the machine has now (the
