@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -103,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     kit.add_argument("--threads", type=int, default=1)
     kit.add_argument("--calibration-samples", type=int, default=None)
     kit.add_argument("--out", required=True, help="kit folder to write")
+    kit.add_argument("--resume", action="store_true", help="continue a kit folder whose export was interrupted")
     kit.set_defaults(command=_kit)
 
     import_table = commands.add_parser("import-table", help="turn a kit's results.json into a latency table")
@@ -264,7 +266,8 @@ def _kit(args: argparse.Namespace) -> None:
     from hwnas.space import load_space
 
     options = {} if args.calibration_samples is None else {"calibration_samples": args.calibration_samples}
-    manifest = write_kit(load_space(args.space), args.out, device=args.device, threads=args.threads, **options)
+    manifest = write_kit(load_space(args.space), args.out, device=args.device, threads=args.threads,
+                         resume=args.resume, **options)
     print(f"wrote {args.out}: {len(manifest['models'])} models. Copy the folder to the device, run "
           f"`python3 run.py` there (needs numpy and onnxruntime), then `hwnas import-table results.json --out ...`")
 
@@ -351,8 +354,11 @@ def _measure(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from hwnas.export import export_run
 
+    from hwnas.latency.timing import provider_for
+
     if args.int8 is not None and args.int8 < 1:
         raise HwnasError(f"--int8 is the number of train batches to calibrate on, at least 1: got {args.int8}")
+    provider_for(args.device, args.threads)  # a device or thread count that cannot run here, before any export
     out = args.out or str(Path(args.run).parent / "export")
     card = export_run(args.run, out, args.table, args.device, args.threads, int8_batches=args.int8)
     print(json.dumps(card, indent=2))
@@ -360,15 +366,25 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {out}/model.onnx, {out}/model.ort{int8} and {out}/model_card.json")
 
 
+def _check_target(target_ms: float) -> None:
+    if not (math.isfinite(target_ms) and target_ms > 0):  # inf was written to JSON as Infinity, then crashed a plot
+        raise HwnasError(f"--target-ms must be a positive, finite number of ms, got {target_ms}")
+
+
 def _derive(args: argparse.Namespace) -> None:
     from hwnas.arch import save_arch
+    from hwnas.arch_steps import choose_strategy
     from hwnas.derive import DEFAULT_FLOOR
     from hwnas.derive_on_device import derive_for_target
     from hwnas.search_checkpoint import load_search_checkpoint
 
-    if not args.target_ms > 0:
-        raise HwnasError(f"--target-ms must be a positive number of ms, got {args.target_ms}")
+    _check_target(args.target_ms)
     checkpoint = load_search_checkpoint(args.ckpt)
+    h = checkpoint.hparams
+    if choose_strategy(h.get("mode", "binary"), h.get("gate", "full"), h.get("estimator", "binary_connect")).one_shot_only:
+        raise HwnasError(f"{args.ckpt} is a mode-sum search: its alphas never trained, so the most probable arch would "
+                         f"be noise; choose from the supernet with `hwnas select --ckpt {args.ckpt} --target-ms "
+                         f"{args.target_ms}`")
     floor = checkpoint.hparams.get("derive_floor", DEFAULT_FLOOR) if args.floor is None else args.floor
     if not 0 <= floor < 1:
         raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
@@ -386,6 +402,7 @@ def _derive(args: argparse.Namespace) -> None:
 def _select(args: argparse.Namespace) -> None:
     from hwnas.select_cli import run_select
 
+    _check_target(args.target_ms)
     out = args.out or str(Path(args.ckpt).parent.parent.parent / "select")
     summary = run_select(args.ckpt, args.target_ms, args.table, out, args.data_config, args.method, args.population,
                          args.cycles, args.sample, args.seed, args.calibration_batches)

@@ -100,7 +100,9 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     model.eval()
     data = None
     if int8_batches:  # the run's data, read before any export
-        data = datamodule_of_run(retrain_dir / "logs" / "config.yaml", arch.space, augment="none", num_workers=0)
+        data = datamodule_of_run(retrain_dir / "logs" / "config.yaml", arch.space,
+                                 "--int8 calibrates on the data of the run `hwnas retrain` wrote there; point --run "
+                                 "at a whole retrain folder", augment="none", num_workers=0)
         data.setup("fit")
 
     with atomic_folder(out_dir) as staging:  # the old export or the new one, never a mix

@@ -13,11 +13,11 @@ from hwnas.errors import HwnasError
 from hwnas.space import SearchSpace
 
 
-def datamodule_of_run(config_path: Path, space: SearchSpace, **overrides) -> ImageDataModule:
+def datamodule_of_run(config_path: Path, space: SearchSpace, missing: str, **overrides) -> ImageDataModule:
     """The run's data module (not set up), its input shape from `space` as the run linked it, with
-    `overrides` of its init_args (e.g. augment="none")."""
+    `overrides` of its init_args (e.g. augment="none"); `missing`: what to do when there is no config."""
     if not config_path.is_file():
-        raise HwnasError(f"{config_path}: no such config: pass the run's logs/config.yaml with --data-config")
+        raise HwnasError(f"{config_path}: no such config: {missing}")
     data = (yaml.safe_load(config_path.read_text()) or {}).get("data") or {}
     module_name, _, class_name = str(data.get("class_path", "")).rpartition(".")
     try:

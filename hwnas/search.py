@@ -43,6 +43,7 @@ follows it. REINFORCE's reward is averaged over the ranks before it enters the b
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -71,10 +72,17 @@ CHECKPOINT_KEY = "hwnas"  # what a search checkpoint embeds beside Lightning's s
 
 def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, target_ms: float, arch_every: int,
                          warmup_epochs: int, reward_weight: float, tau_start: float, tau_end: float,
-                         derive_floor: float) -> ArchStrategy:
+                         derive_floor: float, loss_lambda: float = 0.1, loss_alpha: float = 0.2, loss_beta: float = 0.3,
+                         weight_lr: float = 0.05, arch_lr: float = 1e-3) -> ArchStrategy:
     """The search's strategy (arch_steps.py); a one-line HwnasError for an option value or
     combination the search cannot run."""
     strategy = choose_strategy(mode, gate, estimator)
+    numbers = {"target_ms": target_ms, "loss_lambda": loss_lambda, "loss_alpha": loss_alpha, "loss_beta": loss_beta,
+               "weight_lr": weight_lr, "arch_lr": arch_lr, "reward_weight": reward_weight}
+    broken = {name: value for name, value in numbers.items() if not (math.isfinite(value) and value >= 0)}
+    if broken:  # a NaN ended in a multinomial error after the warm-up; a negative λ rewards latency
+        name, value = next(iter(broken.items()))
+        raise HwnasError(f"--model.{name} must be a finite number ≥ 0, got {value}")
     if loss_form not in LOSS_FORMS:
         raise HwnasError(f"unknown search loss_form {loss_form!r}: use one of {', '.join(LOSS_FORMS)}")
     if arch_every < 1 or warmup_epochs < 0 or reward_weight < 0:
@@ -138,7 +146,8 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         """
         super().__init__()
         self.strategy = check_search_options(mode, gate, estimator, loss_form, target_ms, arch_every, warmup_epochs,
-                                             reward_weight, tau_start, tau_end, derive_floor)
+                                             reward_weight, tau_start, tau_end, derive_floor, loss_lambda, loss_alpha,
+                                             loss_beta, weight_lr, arch_lr)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.space = load_space(space)

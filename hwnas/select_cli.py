@@ -42,7 +42,7 @@ METHODS = ("evolution", "random", "both")
 
 def arch_split_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
     """The search's data module, set up; it must have an arch split."""
-    datamodule = datamodule_of_run(config_path, space)
+    datamodule = datamodule_of_run(config_path, space, "pass the search's logs/config.yaml with --data-config")
     if not datamodule.arch_fraction > 0:
         raise HwnasError(f"{config_path}: the search had no arch split (data.arch_fraction = 0), so every "
                          f"image trained the weights; nothing is left to score subnets on")

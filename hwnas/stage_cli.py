@@ -213,6 +213,9 @@ def _check_before_training(cli: _StageCLI) -> None:
     if cli.config["ckpt_path"]:
         _check_resumable(cli)
     h = cli.model.hparams
+    if isinstance(cli.model, SearchModule) and not getattr(cli.datamodule, "arch_fraction", 1) > 0:
+        raise HwnasError("a search needs a held-out arch split for its arch steps (and mode sum for its BN "
+                         "recalibration in select): set --data.init_args.arch_fraction above 0, e.g. 0.2")
     if isinstance(cli.model, SearchModule) and not cli.model.strategy.one_shot_only and epochs and epochs > 0 \
             and h.warmup_epochs >= epochs:
         raise HwnasError(f"--model.warmup_epochs {h.warmup_epochs} ≥ --trainer.max_epochs {epochs}: no arch step "

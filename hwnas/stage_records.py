@@ -26,6 +26,7 @@ from hwnas.arch import save_arch
 from hwnas.atomic import atomic_output, write_json
 from hwnas.derive import decision
 from hwnas.derive_on_device import derive_for_target
+from hwnas.errors import HwnasError
 
 
 def _last_checkpoint(trainer: pl.Trainer) -> str | None:
@@ -48,6 +49,11 @@ class SearchRecord(pl.Callback):
             print(f"mode sum trained the supernet only; choose the arch with "
                   f"`hwnas select --ckpt {_last_checkpoint(trainer)} --target-ms {h.target_ms}`")
             return
+        if not any(state.get("step", 0) for state in trainer.optimizers[1].state.values()):
+            raise HwnasError(f"the search ended before its first arch step (inside the warm-up: see --trainer.max_steps, "
+                             f"limit_train_batches and --model.warmup_epochs): its alphas are their initial noise, so "
+                             f"no arch.json was written; search longer, or choose from the trained supernet with "
+                             f"`hwnas select --ckpt {_last_checkpoint(trainer)} --target-ms {h.target_ms}`")
         probabilities = [p.detach() for p in search.supernet.probabilities()]
         arch, derived = derive_for_target(probabilities, search.table, search.table_identity, h.target_ms,
                                           h.derive_floor, h.measure_derived)

@@ -125,7 +125,7 @@ def validate_a_table_with_a_negative_scale(tmp, fixture):
     return validate_with_scale(tmp, fixture, -1.0)
 
 
-@bad_input("--target-ms must be a positive number")
+@bad_input("--target-ms must be a positive, finite number")
 def derive_for_a_target_of_zero(tmp, fixture):
     return ["derive", "--ckpt", str(tmp / "missing.ckpt"), "--target-ms", "0"]
 
@@ -212,6 +212,60 @@ def search_for_a_target_of_zero(tmp, fixture):
 @bad_input("--model.max_drop_prob must be in [0, 1), got 1.5", writes_nothing_at="run")
 def search_with_a_drop_probability_over_1(tmp, fixture):
     return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.max_drop_prob", "1.5"]
+
+
+@bad_input("held-out arch split", writes_nothing_at="run")
+def search_without_an_arch_split(tmp, fixture):
+    """It ended in a TypeError inside training_step."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--data.init_args.arch_fraction", "0"]
+
+
+@bad_input("--model.arch_lr must be a finite number ≥ 0, got nan", writes_nothing_at="run")
+def search_with_a_nan_learning_rate_in_its_recipe(tmp, fixture):
+    """YAML's .nan: it ended in a multinomial error after the warm-up (the command line refuses nan itself)."""
+    recipe = Path("recipes/search_demo.yaml").read_text().replace("  arch_lr: 0.1 ", "  arch_lr: .nan ")
+    (tmp / "recipe.yaml").write_text(recipe)
+    return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run"), *fixture("tiny_search_args")]
+
+
+@bad_input("--model.loss_lambda must be a finite number ≥ 0, got -0.5", writes_nothing_at="run")
+def search_with_a_negative_latency_weight(tmp, fixture):
+    """It was accepted and drove the search to the fastest arch whatever the target."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.loss_lambda", "-0.5"]
+
+
+@bad_input("ended before its first arch step", writes_nothing_at="run/arch.json")
+def search_stopped_inside_the_warmup(tmp, fixture):
+    """It exited 0 with an arch.json drawn from the alphas' initial p = 1/3 each."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.warmup_epochs", "1",
+            "--trainer.max_epochs", "3", "--trainer.max_steps", "2", "--trainer.limit_val_batches", "0"]
+
+
+@bad_input("positive, finite number of ms, got inf", writes_nothing_at="out")
+def select_for_an_infinite_target(tmp, fixture):
+    """It wrote JSON with Infinity, then crashed in matplotlib."""
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "inf",
+            "--out", str(tmp / "out")]
+
+
+@bad_input("positive, finite number of ms, got inf", writes_nothing_at="out")
+def derive_for_an_infinite_target(tmp, fixture):
+    return ["derive", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "inf",
+            "--out", str(tmp / "out")]
+
+
+@bad_input("threads must be at least 1", writes_nothing_at="export")
+def export_with_0_threads(tmp, fixture):
+    """It exported and converted the model before refusing."""
+    return ["export", "--run", str(fixture("tiny_run") / "retrain"), "--out", str(tmp / "export"), "--threads", "0"]
+
+
+@bad_input("point --run at a whole retrain folder", writes_nothing_at="export")
+def export_int8_of_a_folder_without_its_config(tmp, fixture):
+    """The hint named --data-config, which export does not have."""
+    shutil.copytree(fixture("tiny_run") / "retrain", tmp / "retrain")
+    shutil.rmtree(tmp / "retrain" / "logs")
+    return ["export", "--run", str(tmp / "retrain"), "--out", str(tmp / "export"), "--int8", "2"]
 
 
 @bad_input("resume with the --model.space", writes_nothing_at="run")

@@ -17,7 +17,7 @@ from hwnas.errors import HwnasError
 from hwnas.latency.kit import CALIBRATION_SAMPLES, import_results, write_kit
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS, run_kit
 from hwnas.latency.table import LatencyTable
-from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
+from hwnas.latency.timing import INTERLEAVED, provider_for, runtime_metadata, time_interleaved
 from hwnas.space import SearchSpace
 
 
@@ -30,6 +30,7 @@ def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, 
     temporary folder is used."""
     if rounds < 1 or warmup_rounds < 0:  # checked before minutes of export, not by the timing after them
         raise HwnasError(f"need --rounds ≥ 1 (and warm-up rounds ≥ 0), got {rounds} ({warmup_rounds})")
+    provider_for(device, threads)  # e.g. --device gpu without the CUDA provider: said before any export
     with tempfile.TemporaryDirectory(prefix="hwnas-profile-") as temporary:
         folder = Path(workdir) if workdir is not None else Path(temporary)
         write_kit(space, folder, device=device, threads=threads, calibration_samples=calibration_samples,

@@ -57,7 +57,7 @@ def check_device(device: str, threads: int) -> None:
         raise DeviceError(f"device 'mobile' runs on one thread, got --threads {threads}")
 
 
-def _provider(device: str, threads: int) -> str:
+def provider_for(device: str, threads: int) -> str:
     """The execution provider for a device kind, which must be available here."""
     check_device(device, threads)
     if device == "gpu":
@@ -78,7 +78,7 @@ def make_session(path: str, device: str = "cpu", threads: int = 1) -> ort.Infere
       steal the cores from the one that is running.
     `.onnx` and ORT-format `.ort` files load the same way.
     """
-    provider = _provider(device, threads)
+    provider = provider_for(device, threads)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -180,7 +180,7 @@ def time_interleaved(paths: dict[str, str], inputs: dict[str, np.ndarray] | None
 def runtime_metadata(device: str, threads: int) -> dict:
     """What a measurement depends on besides the model: where, with what, when."""
     return {
-        "kind": device, "provider": _provider(device, threads), "threads": threads,
+        "kind": device, "provider": provider_for(device, threads), "threads": threads,
         **({"provider_options": CUDA_OPTIONS, **gpu_identity()} if device == "gpu" else {}),
         "onnxruntime": ort.__version__, "cpu": _cpu_model(), "platform": platform.platform(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
