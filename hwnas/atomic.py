@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hwnas.errors import HwnasError
+
 
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
@@ -50,6 +52,24 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def check_writable(path: str | Path, folder: bool = False) -> None:
+    """Raise a one-line HwnasError, before any work, when an output file (or, with `folder`, an
+    output folder) cannot be written at `path`: a folder where a file goes, a file where a folder
+    goes, a file in the way of its parent folder, or a parent folder this user cannot write."""
+    path = Path(path)
+    if path.is_dir() and not folder:
+        raise HwnasError(f"{path} is a folder: name the file to write")
+    if path.exists() and folder and not path.is_dir():
+        raise HwnasError(f"{path} is a file: name a folder to write into")
+    parent = path.parent
+    while not parent.exists():  # the nearest existing folder is where the new ones would be made
+        parent = parent.parent
+    if not parent.is_dir():
+        raise HwnasError(f"{parent} is a file, so {path} cannot be written: choose another location")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise HwnasError(f"{path} cannot be written here (permission denied): choose a location you can write to")
 
 
 def _umask() -> int:

@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as stop:
         print(f"hwnas: interrupted: {stop}", file=sys.stderr)
         return stop.exit_code
+    except OSError as error:  # a location the outputs cannot be written to, found late (checked early where we can)
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"hwnas: error: {where}{error.strerror or error}: choose a location you can write to", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         resumable = bool(argv) and argv[0] in ("profile", "kit")
         print("hwnas: interrupted" + ("; the exports made so far are kept: run the same command with --resume to "
@@ -198,8 +202,11 @@ def _profile(args: argparse.Namespace) -> None:
 
 
 def _check_table_out(out: str, example_name: str) -> None:
+    from hwnas.atomic import check_writable
+
     if Path(out).is_dir():
         raise HwnasError(f"--out {out} is a folder: name the table file to write, e.g. {out}/{example_name}")
+    check_writable(out)
 
 
 def _onboard(args: argparse.Namespace) -> None:
@@ -262,9 +269,11 @@ def _describe(table, path: str) -> None:
 
 
 def _kit(args: argparse.Namespace) -> None:
+    from hwnas.atomic import check_writable
     from hwnas.latency.kit import write_kit
     from hwnas.space import load_space
 
+    check_writable(args.out, folder=True)
     options = {} if args.calibration_samples is None else {"calibration_samples": args.calibration_samples}
     manifest = write_kit(load_space(args.space), args.out, device=args.device, threads=args.threads,
                          resume=args.resume, **options)
@@ -276,12 +285,14 @@ def _import_table(args: argparse.Namespace) -> None:
     from hwnas.latency.kit import import_results, load_results
     from hwnas.latency.table import save_table
 
+    _check_table_out(args.out, "NAME.json")
     table = import_results(load_results(args.results), args.results)
     save_table(table, args.out)
     _describe(table, args.out)
 
 
 def _validate_table(args: argparse.Namespace) -> None:
+    from hwnas.atomic import check_writable
     from hwnas.latency.device_identity import differences_from_here
     from hwnas.latency.fidelity import plot_fidelity, validate_table
     from hwnas.latency.table import load_table, save_table
@@ -291,6 +302,8 @@ def _validate_table(args: argparse.Namespace) -> None:
     if args.rounds is not None and args.rounds < 1:
         raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
     table = load_table(args.table)
+    plot = str(Path(args.table).with_suffix(".fidelity.png"))
+    check_writable(args.table), check_writable(plot)  # the report goes into the table, beside it the plot
     elsewhere = differences_from_here(table.device)
     if elsewhere:  # its fresh subnets would be timed here and the report written into another device's table
         raise HwnasError(f"{args.table} was measured on another device ({'; '.join(elsewhere)}): validate it there, "
@@ -300,7 +313,6 @@ def _validate_table(args: argparse.Namespace) -> None:
     report = validate_table(table, seed=args.seed, **given)
     table.fidelity = report
     save_table(table, args.table)
-    plot = str(Path(args.table).with_suffix(".fidelity.png"))
     plot_fidelity(report, f"{Path(args.table).name}: {report['samples']} fresh subnets", plot)
     print(f"{report['samples']} fresh subnets, {report['method']}")
     for name in ("raw", "normalized", "second_measurement"):
@@ -352,14 +364,15 @@ def _measure(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
+    from hwnas.atomic import check_writable
     from hwnas.export import export_run
-
     from hwnas.latency.timing import provider_for
 
     if args.int8 is not None and args.int8 < 1:
         raise HwnasError(f"--int8 is the number of train batches to calibrate on, at least 1: got {args.int8}")
     provider_for(args.device, args.threads)  # a device or thread count that cannot run here, before any export
     out = args.out or str(Path(args.run).parent / "export")
+    check_writable(out, folder=True)
     card = export_run(args.run, out, args.table, args.device, args.threads, int8_batches=args.int8)
     print(json.dumps(card, indent=2))
     int8 = f", {out}/model.int8.onnx" if card["int8"] else ""
@@ -374,6 +387,7 @@ def _check_target(target_ms: float) -> None:
 def _derive(args: argparse.Namespace) -> None:
     from hwnas.arch import save_arch
     from hwnas.arch_steps import choose_strategy
+    from hwnas.atomic import check_writable
     from hwnas.derive import DEFAULT_FLOOR
     from hwnas.derive_on_device import derive_for_target
     from hwnas.search_checkpoint import load_search_checkpoint
@@ -390,6 +404,7 @@ def _derive(args: argparse.Namespace) -> None:
         raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
     table, table_identity = checkpoint.open_table(args.table)
     out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent.parent / "derive"
+    check_writable(out, folder=True), check_writable(out / "arch.json")
     arch, derived = derive_for_target(checkpoint.supernet.probabilities(), table, table_identity, args.target_ms,
                                       floor, not args.no_measure)
     save_arch(arch, out / "arch.json", {"stage": "derive", "checkpoint": str(Path(args.ckpt).resolve()), **derived})
@@ -400,10 +415,12 @@ def _derive(args: argparse.Namespace) -> None:
 
 
 def _select(args: argparse.Namespace) -> None:
+    from hwnas.atomic import check_writable
     from hwnas.select_cli import run_select
 
     _check_target(args.target_ms)
     out = args.out or str(Path(args.ckpt).parent.parent.parent / "select")
+    check_writable(out, folder=True)
     summary = run_select(args.ckpt, args.target_ms, args.table, out, args.data_config, args.method, args.population,
                          args.cycles, args.sample, args.seed, args.calibration_batches)
     for method, result in summary["methods"].items():

@@ -28,6 +28,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from hwnas import run_folder
 from hwnas.arch import load_arch
+from hwnas.atomic import check_writable
 from hwnas.data import ImageDataModule
 from hwnas.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.errors import HwnasError, Interrupted
@@ -173,6 +174,7 @@ def run_stage(stage: str, args: list[str]) -> None:
     (run_folder.py): one writer at a time, an earlier run's records moved aside first."""
     cli = _cli(_SearchCLI, SearchModule, args) if stage == "search" else _cli(_RetrainCLI, RetrainModule, args)
     _check_before_training(cli)
+    check_writable(cli.config["run_dir"], folder=True)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
         _fit(cli)  # the module's own callback writes the stage's records at its end (stage_records.py)
         if stage == "retrain":

@@ -268,6 +268,34 @@ def export_int8_of_a_folder_without_its_config(tmp, fixture):
     return ["export", "--run", str(tmp / "retrain"), "--out", str(tmp / "export"), "--int8", "2"]
 
 
+@bad_input("is a file: name a folder to write into")
+def search_into_a_run_dir_that_is_a_file(tmp, fixture):
+    """It trained, then failed writing its first checkpoint."""
+    (tmp / "run").write_text("notes")
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args")]
+
+
+@bad_input("is a file: name a folder to write into")
+def derive_into_an_out_that_is_a_file(tmp, fixture):
+    """It derived (and measured), then ended in NotADirectoryError."""
+    (tmp / "out").write_text("notes")
+    return ["derive", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms",
+            str(fixture("tiny_target_ms")), "--out", str(tmp / "out")]
+
+
+@bad_input("is a file: name a folder to write into")
+def select_into_an_out_that_is_a_file(tmp, fixture):
+    (tmp / "out").write_text("notes")
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms",
+            str(fixture("tiny_target_ms")), "--out", str(tmp / "out")]
+
+
+@bad_input("is a file, so")
+def export_into_a_folder_under_a_file(tmp, fixture):
+    (tmp / "notes").write_text("notes")
+    return ["export", "--run", str(fixture("tiny_run") / "retrain"), "--out", str(tmp / "notes" / "export")]
+
+
 @bad_input("resume with the --model.space", writes_nothing_at="run")
 def search_resumed_from_another_spaces_checkpoint(tmp, fixture):
     """It printed ~100 lines of size mismatches."""
