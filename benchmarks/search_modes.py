@@ -34,6 +34,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def run_search(args, case: str) -> dict:
     timer = StepTimer()
     trainer = pl.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                         callbacks=[timer])
+                         callbacks=[timer], default_root_dir=tempfile.mkdtemp(prefix="hwnas-search-modes-"))
     trainer.fit(model, CombinedLoader({"train": loader(0), "arch": loader(1)}, mode="max_size_cycle"))
     return {"times_s": timer.times, "step_mb": peak_rss_mb() - timer.base, "note": ""}
 

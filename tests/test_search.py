@@ -13,22 +13,24 @@ from hwnas.search import SearchModule
 from hwnas.space import load_space
 
 
-def search(space_path, table_path, target_ms: float) -> SearchModule:
+def search(space_path, table_path, target_ms: float, root) -> SearchModule:
+    """The records the search module writes at the end go into `root` (stage_records.py)."""
     pl.seed_everything(0, verbose=False)
     model = SearchModule(str(space_path), str(table_path), target_ms, loss_lambda=1.0, warmup_epochs=2,
                          arch_lr=0.02, derive_floor=0.0)
     trainer = pl.Trainer(max_epochs=6, limit_train_batches=12, limit_val_batches=0, accelerator="cpu",
-                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         default_root_dir=root, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)
     trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=64, arch_fraction=0.2))
     return model
 
 
 @pytest.fixture(scope="module")
-def tight_and_loose(tiny_space_path, tiny_table_path):
+def tight_and_loose(tiny_space_path, tiny_table_path, tmp_path_factory):
     space = load_space(tiny_space_path)
     fastest, slowest = load_table(tiny_table_path, space).latency_range_ms(space)
-    return search(tiny_space_path, tiny_table_path, fastest), search(tiny_space_path, tiny_table_path, 10 * slowest)
+    return (search(tiny_space_path, tiny_table_path, fastest, tmp_path_factory.mktemp("tight")),
+            search(tiny_space_path, tiny_table_path, 10 * slowest, tmp_path_factory.mktemp("loose")))
 
 
 def test_tight_target_derives_a_faster_arch_than_a_loose_one(tight_and_loose):

@@ -15,13 +15,13 @@ from hwnas.errors import HwnasError
 from hwnas.search import SearchModule, check_search_options
 
 
-def short_search(space_path, table_path, target_ms: float, batches: int, **options) -> SearchModule:
-    """One epoch of `batches` search batches (no warm-up) on 8×8 digits."""
+def short_search(space_path, table_path, target_ms: float, batches: int, root, **options) -> SearchModule:
+    """One epoch of `batches` search batches (no warm-up) on 8×8 digits; its records go into `root`."""
     pl.seed_everything(0, verbose=False)
     model = SearchModule(str(space_path), str(table_path), target_ms=target_ms, warmup_epochs=0, arch_lr=0.05,
                          derive_floor=0.0, **options)
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=batches, limit_val_batches=0, accelerator="cpu",
-                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         default_root_dir=root, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)
     trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
     return model
@@ -36,10 +36,10 @@ def short_search(space_path, table_path, target_ms: float, batches: int, **optio
     {"mode": "sum"},
 ], ids=lambda options: "-".join(str(value) for value in options.values()))
 def test_each_mode_trains_the_weights_and_only_sum_leaves_the_alphas_alone(tiny_space_path, tiny_table_path,
-                                                                          tiny_target_ms, options):
+                                                                          tiny_target_ms, tmp_path, options):
     torch.manual_seed(0)
     initial = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, derive_floor=0.0).supernet
-    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 3, **options)
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 3, tmp_path, **options)
     moved = [float((a - b).abs().max()) for a, b in zip(model.supernet.arch_parameters(), initial.arch_parameters())]
     head_before, head_after = initial.head.classifier.weight, model.supernet.head.classifier.weight
     assert not torch.allclose(head_before, head_after)
@@ -53,11 +53,12 @@ def test_each_mode_trains_the_weights_and_only_sum_leaves_the_alphas_alone(tiny_
 
 
 @pytest.mark.parametrize("arch_every, steps", [(1, 7), (3, 3)])
-def test_arch_steps_come_every_k_batches(tiny_space_path, tiny_table_path, tiny_target_ms, arch_every, steps):
+def test_arch_steps_come_every_k_batches(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path, arch_every,
+                                         steps):
     """7 batches: every batch, or batches 0, 3 and 6; counted by Adam's own step counter on the
     layer without a `zero` candidate (a layer whose sampled op is zero gets no gradient, and Adam
     skips it, see supernet.latency_probabilities)."""
-    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 7, arch_every=arch_every)
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 7, tmp_path, arch_every=arch_every)
     arch_opt = model.optimizers()[1].optimizer
     always = [m.alphas for m in model.supernet.mixed_ops if not any(m.is_zero)]
     assert always and {int(arch_opt.state[a]["step"]) for a in always} == {steps}

@@ -15,14 +15,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def fitted(tiny_space_path, tiny_table_path, tmp_path_factory):
+def fitted(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path_factory):
     folder = tmp_path_factory.mktemp("search")
     pl.seed_everything(0, verbose=False)
     plots = SearchPlots()
     trainer = pl.Trainer(max_epochs=3, limit_train_batches=2, limit_val_batches=0, accelerator="cpu",
                          default_root_dir=folder, callbacks=[plots], logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
-    model = SearchModule(str(tiny_space_path), str(tiny_table_path), 0.05, warmup_epochs=1, derive_floor=0.0)
+    model = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, warmup_epochs=1, derive_floor=0.0)
     trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
     return trainer, plots, folder
 

@@ -38,7 +38,7 @@ def test_an_arch_step_runs_two_paths_with_a_pair_and_every_path_with_the_full_ga
 
 
 def test_two_path_arch_step_leaves_the_other_candidates_probabilities_unchanged(tiny_space_path, tiny_table_path,
-                                                                                tiny_target_ms):
+                                                                                tiny_target_ms, tmp_path):
     """One search batch (an arch step, Adam, then the rescale; the weight step does not touch
     alphas): outside the sampled pair every probability stays put to 1e-6, inside it moves."""
     pl.seed_everything(0, verbose=False)
@@ -51,6 +51,7 @@ def test_two_path_arch_step_leaves_the_other_candidates_probabilities_unchanged(
     before = [p.detach().clone() for p in model.supernet.probabilities()]
     sample = model.supernet.sample_gates(generator(0, 0), "two")  # what batch 0 of seed 0 samples
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, accelerator="cpu", logger=False,
+                         default_root_dir=tmp_path,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
     after = [p.detach() for p in model.supernet.probabilities()]

@@ -15,7 +15,7 @@ from hwnas.seeding import generator
 
 @pytest.mark.parametrize("options", [{"gate": "full"}, {"gate": "two"}, {"mode": "gumbel"}],
                          ids=["binary-full", "binary-two", "gumbel"])
-def test_a_skipped_layer_gets_no_latency_only_push(tiny_space_path, tiny_table_path, options):
+def test_a_skipped_layer_gets_no_latency_only_push(tiny_space_path, tiny_table_path, tmp_path, options):
     """The target is the space's fastest arch, so the strong latency term pushes every layer cheaper."""
     fastest, _ = load_table(tiny_table_path).latency_range_ms()
     pl.seed_everything(0, verbose=False)
@@ -34,6 +34,7 @@ def test_a_skipped_layer_gets_no_latency_only_push(tiny_space_path, tiny_table_p
     ran = [layer for layer in range(len(active)) if layer not in skipped]
     assert skipped and ran  # the tiny space: two stride-1 layers with zero, one stride-2 layer without
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, accelerator="cpu", logger=False,
+                         default_root_dir=tmp_path,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
     after = model.supernet.arch_parameters()
