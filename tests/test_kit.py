@@ -29,7 +29,7 @@ sys.meta_path.insert(0, Block())
 def kit(tiny_space_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("kit")
     # 8 subnets: enough for all 4 calibration terms (with 5 only 2 terms qualify, and 20 noisy
-    # rounds then missed the 5% mean-error bound in a fresh clone)
+    # rounds then missed the mean-error bound, 5% then, in a fresh clone)
     manifest = write_kit(load_space(tiny_space_path), folder, device="mobile", calibration_samples=8,
                          log=lambda message: None)
     return folder, manifest

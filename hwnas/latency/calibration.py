@@ -47,8 +47,12 @@ MODEL = "measured_ms = scale * sum_ms + per_op_ms * n_ops + per_weight_mb_ms * w
 TERMS = ("scale", "per_op_ms", "per_weight_mb_ms", "offset_ms")
 FALLBACKS = (TERMS, ("scale", "per_op_ms", "offset_ms"), ("scale", "offset_ms"), ("scale",))
 POINTS_PER_TERM = 2  # distinct measured subnets per fitted coefficient
-MAX_MEAN_FIT_ERROR_PCT = 5.0  # a model whose mean |error| on its own subnets is larger is refused (the
-# committed tables fit theirs at 0.7-0.8%; a mean, so that one noisy subnet among 40 cannot refuse a model)
+# A model whose mean |error| on its own subnets is larger is refused: the fidelity goal is ±10%, and a fit
+# that misses its own points by more on average is no prediction. Not tighter: the committed tables fit
+# theirs at 0.7-0.8%, but the tiny test space's 8 subnets (0.01-0.03 ms, mostly per-call overhead) fitted
+# at 7% on a busy 2-core machine, and a refusal leaves the user no table at all; the fit error is stated
+# in the table and `validate-table` reports the rest. A mean, so that one noisy subnet cannot refuse a model.
+MAX_MEAN_FIT_ERROR_PCT = 10.0
 
 
 @dataclass(frozen=True)
