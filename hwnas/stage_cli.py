@@ -40,10 +40,13 @@ from hwnas.space import load_space
 
 
 class _DropNotice(logging.Filter):
-    """Drops Lightning's advertisement for its cloud logger, printed at every Trainer start."""
+    """Drops Lightning's advertisement for its cloud logger, printed at every Trainer start, and its
+    notice that a module's own record callback (stage_records.py) replaces the one it registered
+    for the fit when the retrain's test starts: both are about Lightning, not the user's run."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "litlogger" not in record.getMessage()
+        message = record.getMessage()
+        return "litlogger" not in message and not message.endswith("passed to Trainer: RetrainRecord")
 
 
 logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice())
