@@ -32,7 +32,7 @@ from hwnas.derive import DEFAULT_FLOOR, in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.device_identity import describe_mismatch, speed_note
 from hwnas.latency.measure import example_input, measure_beside_reference
-from hwnas.latency.table import load_table, table_record
+from hwnas.latency.table import changed_since, load_table, table_record
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 from hwnas.quantize import onnx_test_accuracy, quantize_int8
 from hwnas.run_data import datamodule_of_run
@@ -90,8 +90,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                           f"pass --table latency_tables/<name>.json")
     table = load_table(table_path, arch.space)
     mismatch = describe_mismatch(str(table_path), table.device)
-    if mismatch:
-        print(mismatch)
+    changed = changed_since(table_path, table, recorded_table, f"the {provenance.get('stage', 'search')} that chose the arch")
+    for note in (mismatch, changed):
+        if note:
+            print(note)
     model = build_subnet(arch)
     weights = read_saved(retrain_dir / result["weights"], "`hwnas retrain` wrote beside this retrain.json")
     check_fits(model, weights, str(retrain_dir / result["weights"]),
@@ -145,7 +147,7 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                                     "so that the machine's speed this minute does not decide",
                 "predicted_ms": predicted_ms,
                 "predicted_now_ms": predicted_now_ms,
-                "predicted_from": {**table_record(table_path, table), "method": table.method,
+                "predicted_from": {**table_record(table_path, table), "method": table.method, "changed_since_chosen": changed,
                                    "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
                 "measured_ms": measured_ms,
                 "measured_at_table_speed_ms": judged_ms,

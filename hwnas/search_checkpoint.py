@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hwnas.errors import HwnasError
 from hwnas.latency.device_identity import describe_mismatch
-from hwnas.latency.table import LatencyTable, load_table, table_record
+from hwnas.latency.table import LatencyTable, changed_since, load_table, table_record
 from hwnas.saved_state import check_fits, read_saved
 from hwnas.search import CHECKPOINT_KEY
 from hwnas.space import parse_space
@@ -37,10 +37,8 @@ class SearchCheckpoint:
         path = table_path or self.table_path
         table = load_table(path, self.supernet.space)
         record = table_record(path, table)
-        changed = record["path"] == self.table_path and record["sha256"] != self.table_sha256
         for note in (describe_mismatch(str(path), table.device),
-                     f"note: {path} changed since the search (re-profiled?): the supernet was searched with "
-                     f"the earlier table's costs" if changed else None):
+                     changed_since(path, table, {"path": self.table_path, "sha256": self.table_sha256}, "the search")):
             if note:
                 log(note)
         return table, record

@@ -125,6 +125,25 @@ def validate_a_table_with_a_negative_scale(tmp, fixture):
     return validate_with_scale(tmp, fixture, -1.0)
 
 
+def predict_with_calibration(tmp: Path, fixture, **values) -> list[str]:
+    table = json.loads(fixture("tiny_table_path").read_text())
+    table["calibration"].update(values)
+    (tmp / "t.json").write_text(json.dumps(table))
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table", str(tmp / "t.json")]
+
+
+@bad_input("its coefficients were changed after the fit")
+def predict_with_a_negative_per_op_cost(tmp, fixture):
+    """It predicted a negative latency."""
+    return predict_with_calibration(tmp, fixture, per_op_ms=-1.0)
+
+
+@bad_input("its coefficients were changed after the fit")
+def predict_with_an_absurd_scale(tmp, fixture):
+    """scale 1e300 was accepted."""
+    return predict_with_calibration(tmp, fixture, scale=1e300)
+
+
 @bad_input("--target-ms must be a positive, finite number")
 def derive_for_a_target_of_zero(tmp, fixture):
     return ["derive", "--ckpt", str(tmp / "missing.ckpt"), "--target-ms", "0"]

@@ -163,3 +163,22 @@ def test_select_then_retrain_then_export_runs_from_the_record(tiny_run, tiny_spa
     card = json.loads((tmp_path / "export/model_card.json").read_text())
     assert card["latency"]["target_ms"] == target and card["provenance"]["stage"] == "select"
     assert card["latency"]["predicted_from"]["path"] == str(tiny_table_path.resolve())
+
+
+def test_export_says_when_the_table_changed_since_the_arch_was_chosen(tiny_run, tmp_path, capsys):
+    """Its entries edited x100 after the search (same path, new sha256): export used to say nothing and
+    put a 100x prediction beside the measurement."""
+    run = tmp_path / "retrain"
+    shutil.copytree(tiny_run / "retrain", run, ignore=shutil.ignore_patterns("previous-*", ".lock"))
+    record = json.loads((run / "arch.json").read_text())
+    table = json.loads(Path(record["provenance"]["table"]["path"]).read_text())
+    for stats in table["entries"].values():
+        stats.update({name: 100 * value for name, value in stats.items()})
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    record["provenance"]["table"]["path"] = str(tmp_path / "table.json")  # its sha256 stays the searched table's
+    (run / "arch.json").write_text(json.dumps(record))
+    assert main(["export", "--run", str(run), "--out", str(tmp_path / "export")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("note:") and "changed since the search that chose" in line]
+    card = json.loads((tmp_path / "export/model_card.json").read_text())
+    assert len(notes) == 1 and card["latency"]["predicted_from"]["changed_since_chosen"] == notes[0]

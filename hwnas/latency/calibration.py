@@ -89,17 +89,30 @@ class Calibration:
                 "fitted_on": [{"ops": list(p.ops), "sum_ms": p.sum_ms, "n_ops": p.n_ops, "weight_mb": p.weight_mb,
                                "measured_ms": p.measured_ms} for p in self.points]}
 
+    def measured_error_pct(self) -> float:
+        """Mean |error| in % of the model on the subnets it was fitted on (their measured medians)."""
+        errors = [abs(sum(getattr(self, term) * _feature(p, term) for term in TERMS) / p.measured_ms - 1) * 100
+                  for p in self.points]
+        return sum(errors) / len(errors)
+
     @staticmethod
     def from_json(data: dict) -> "Calibration":
         """Raises ValueError for values no measurement gives (NaN, or a scale ≤ 0: a table whose
-        predictions fall as its entries grow); load_table turns it into a one-line TableError."""
+        predictions fall as its entries grow) and for coefficients that do not reproduce the subnets
+        they were fitted on (an edited `per_op_ms: -1` predicted negative latencies, `scale: 1e300`
+        was taken); load_table turns it into a one-line TableError."""
         values = {name: float(data[name]) for name in TERMS}
         if not all(map(math.isfinite, values.values())) or values["scale"] <= 0:
             raise ValueError(f"calibration values must be finite with a positive scale, got {values}")
         points = tuple(CalibrationPoint(tuple(p["ops"]), float(p["sum_ms"]), int(p["n_ops"]), float(p["weight_mb"]),
                                         float(p["measured_ms"])) for p in data["fitted_on"])
-        return Calibration(*values.values(), points, tuple(data.get("terms", TERMS)), data.get("fit_error_pct"),
-                           data.get("note"))
+        calibration = Calibration(*values.values(), points, tuple(data.get("terms", TERMS)), data.get("fit_error_pct"),
+                                  data.get("note"))
+        if points and not calibration.measured_error_pct() <= MAX_MEAN_FIT_ERROR_PCT:
+            raise ValueError(f"the calibration misses the {len(points)} subnets it was fitted on by "
+                             f"{calibration.measured_error_pct():.3g}% on average (more than "
+                             f"{MAX_MEAN_FIT_ERROR_PCT:.0f}%): its coefficients were changed after the fit")
+        return calibration
 
 
 def _feature(point: CalibrationPoint, term: str) -> float:

@@ -184,6 +184,16 @@ def table_record(path: str | Path, table: LatencyTable) -> dict:
     return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "device": table.device}
 
 
+def changed_since(path: str | Path, table: LatencyTable, recorded: dict, since: str) -> str | None:
+    """One line when `path` is the table named in `recorded` (a table_record taken at `since`, e.g.
+    "the search") but its content changed after: predictions made now are the new content's."""
+    now = table_record(path, table)
+    if now["path"] != recorded.get("path") or now["sha256"] == recorded.get("sha256"):
+        return None
+    return (f"note: {path} changed since {since} (re-profiled or edited: its sha256 differs): predictions now are "
+            f"the new table's, not the costs the arch was chosen with")
+
+
 def save_table(table: LatencyTable, path: str | Path) -> None:
     write_json(path, table.to_json())
 
