@@ -282,12 +282,19 @@ def _kit(args: argparse.Namespace) -> None:
 
 
 def _import_table(args: argparse.Namespace) -> None:
+    from hwnas.atomic import atomic_output
     from hwnas.latency.kit import import_results, load_results
-    from hwnas.latency.table import save_table
+    from hwnas.latency.table import TableError, load_table, save_table
 
     _check_table_out(args.out, "NAME.json")
     table = import_results(load_results(args.results), args.results)
-    save_table(table, args.out)
+    with atomic_output(args.out) as temporary:  # written only if it loads back: results are a stranger's file
+        save_table(table, temporary)
+        try:
+            load_table(temporary)
+        except TableError as error:
+            raise HwnasError(f"{args.results}: these results make a table nothing could load "
+                             f"({str(error).split(': ', 1)[1]}): run the kit again") from None
     _describe(table, args.out)
 
 

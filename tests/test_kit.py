@@ -129,3 +129,22 @@ def test_a_small_space_keeps_enough_subnets_out_of_its_calibration_to_validate_i
     calibration = calibration_archs(space, calibration_count(space, 40), seed=0)
     assert len(calibration) == 42 - 1 - VALIDATION_SAMPLES
     assert reference_arch(space).ops not in {arch.ops for arch in calibration}
+
+
+def test_results_that_make_a_table_nothing_could_load_are_refused_and_nothing_is_written(kit, tmp_path, capsys):
+    """A results.json whose device is not a mapping ("device": "x") was imported into a table that every
+    later stage refused."""
+    import json
+
+    from hwnas.cli import main
+
+    folder, _ = kit
+    done = subprocess.run([sys.executable, "run.py"], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((folder / "results.json").read_text())
+    results["device"] = "x"
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert main(["import-table", str(tmp_path / "results.json"), "--out", str(tmp_path / "t.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "make a table nothing could load" in err[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["results.json"]
