@@ -135,7 +135,7 @@ def test_derive_and_export_with_a_table_from_a_machine_of_another_speed_say_so(t
     """The same identity, another machine (two cloud machines both said "AMD EPYC" and ran the
     demo reference 0.57x apart): derive still measures and corrects, and says to re-measure."""
     slow = json.loads(tiny_table_path.read_text())
-    slow["reference"]["median_ms"] *= 3
+    slow["reference"]["median_ms"] *= 10  # far outside ±25% even when the machine is busy (test_device_identity.py)
     (tmp_path / "slow.json").write_text(json.dumps(slow))
     _, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
     assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
