@@ -310,7 +310,8 @@ def _validate_table(args: argparse.Namespace) -> None:
         raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
     table = load_table(args.table)
     plot = str(Path(args.table).with_suffix(".fidelity.png"))
-    check_writable(args.table), check_writable(plot)  # the report goes into the table, beside it the plot
+    check_writable(args.table)  # the report goes into the table,
+    check_writable(plot)  # the scatter plot beside it
     elsewhere = differences_from_here(table.device)
     if elsewhere:  # its fresh subnets would be timed here and the report written into another device's table
         raise HwnasError(f"{args.table} was measured on another device ({'; '.join(elsewhere)}): validate it there, "
@@ -411,7 +412,8 @@ def _derive(args: argparse.Namespace) -> None:
         raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
     table, table_identity = checkpoint.open_table(args.table)
     out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent.parent / "derive"
-    check_writable(out, folder=True), check_writable(out / "arch.json")
+    check_writable(out, folder=True)
+    check_writable(out / "arch.json")
     arch, derived = derive_for_target(checkpoint.supernet.probabilities(), table, table_identity, args.target_ms,
                                       floor, not args.no_measure)
     save_arch(arch, out / "arch.json", {"stage": "derive", "checkpoint": str(Path(args.ckpt).resolve()), **derived})

@@ -152,7 +152,8 @@ def derive_for_a_target_of_zero(tmp, fixture):
 @bad_input("not a readable checkpoint", writes_nothing_at="out")
 def select_from_a_file_that_is_not_a_checkpoint(tmp, fixture):
     (tmp / "last.ckpt").write_text("hello")
-    return ["select", "--ckpt", str(tmp / "last.ckpt"), "--target-ms", "0.05", "--out", str(tmp / "out")]
+    return ["select", "--ckpt", str(tmp / "last.ckpt"), "--target-ms", str(fixture("tiny_target_ms")),
+            "--out", str(tmp / "out")]
 
 
 def retrain_folder_with_weights(tmp: Path, fixture, weights) -> list[str]:
