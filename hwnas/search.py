@@ -25,8 +25,13 @@ from mode, gate and estimator: arch_steps.py):
            alphas keep their initial values. The arch is chosen afterwards from the trained
            supernet by `hwnas select` (accuracy on the arch split under a latency budget).
 
-In every mode the warm-up epochs use the one-shot average with drop path, whose drop
-probability rises linearly over the one-shot batches (the warm-up; all batches in `sum`).
+In every mode the warm-up epochs (all epochs in `sum`) train the supernet one-shot, as
+`one_shot_training` says:
+
+  average  every path runs and the layer outputs their average, each path dropped per sample
+  (default)  with a probability rising linearly over the one-shot batches (drop_path.py)
+  fair     FairNAS's strict fairness: n single paths that hold every candidate of every layer
+           once (supernet.fair_paths), their CE gradients summed into one step (n× a path's cost)
 In the sampling modes (binary, gumbel) a layer whose sampled op is `zero` gets no latency
 gradient in that arch step either (supernet.latency_probabilities says why).
 
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 import pytorch_lightning as pl
 import torch
@@ -67,13 +73,16 @@ from hwnas.space import load_space
 from hwnas.stage_records import SearchRecord
 from hwnas.supernet import SuperNet
 
+OneShotTraining = Literal["average", "fair"]
+ONE_SHOT_TRAININGS: tuple[OneShotTraining, ...] = ("average", "fair")
 CHECKPOINT_KEY = "hwnas"  # what a search checkpoint embeds beside Lightning's state (on_save_checkpoint)
 
 
 def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, target_ms: float, arch_every: int,
                          warmup_epochs: int, reward_weight: float, tau_start: float, tau_end: float,
                          derive_floor: float, loss_lambda: float = 0.1, loss_alpha: float = 0.2, loss_beta: float = 0.3,
-                         weight_lr: float = 0.05, arch_lr: float = 1e-3) -> ArchStrategy:
+                         weight_lr: float = 0.05, arch_lr: float = 1e-3, one_shot_training: str = "average"
+                         ) -> ArchStrategy:
     """The search's strategy (arch_steps.py); a one-line HwnasError for an option value or
     combination the search cannot run."""
     strategy = choose_strategy(mode, gate, estimator)
@@ -83,6 +92,8 @@ def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, t
     if broken:  # a NaN ended in a multinomial error after the warm-up; a negative λ rewards latency
         name, value = next(iter(broken.items()))
         raise HwnasError(f"--model.{name} must be a finite number ≥ 0, got {value}")
+    if one_shot_training not in ONE_SHOT_TRAININGS:
+        raise HwnasError(f"unknown one_shot_training {one_shot_training!r}: use one of {', '.join(ONE_SHOT_TRAININGS)}")
     if loss_form not in LOSS_FORMS:
         raise HwnasError(f"unknown search loss_form {loss_form!r}: use one of {', '.join(LOSS_FORMS)}")
     if arch_every < 1 or warmup_epochs < 0 or reward_weight < 0:
@@ -109,6 +120,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         loss_beta: float = 0.3,
         warmup_epochs: int = 2,
         max_drop_prob: float = 0.8,
+        one_shot_training: OneShotTraining = "average",
         weight_lr: float = 0.05,
         weight_momentum: float = 0.9,
         weight_decay: float = 4e-5,
@@ -131,6 +143,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
             target_ms: latency target T in ms for the loss (see latency/objective.py) and the reward.
             warmup_epochs: epochs of one-shot training (all paths, drop path) before arch steps.
             max_drop_prob: ScheduledDropPath's drop probability at the end of the one-shot phase.
+            one_shot_training: average (all paths, drop path) or fair (FairNAS); the module docstring.
             arch_every: take an arch step every this many batches of the search epochs.
             mode: binary (ProxylessNAS), softmax (DARTS) or sum (one-shot only); see the module docstring.
             gate: binary mode's gate, full (all candidates) or two (a sampled pair, 2 paths of cost).
@@ -147,7 +160,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         super().__init__()
         self.strategy = check_search_options(mode, gate, estimator, loss_form, target_ms, arch_every, warmup_epochs,
                                              reward_weight, tau_start, tau_end, derive_floor, loss_lambda, loss_alpha,
-                                             loss_beta, weight_lr, arch_lr)
+                                             loss_beta, weight_lr, arch_lr, one_shot_training)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.space = load_space(space)
@@ -259,14 +272,20 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
 
     def _weight_step(self, weight_opt, x: torch.Tensor, y: torch.Tensor, randomness: torch.Generator,
                      one_shot: bool, batch_number: int) -> None:
-        """weight step (train batch): CE of the mode's forward, then one SGD step on the weights."""
-        if one_shot:
-            logits = self.supernet.forward_one_shot(x, self._drop_prob(batch_number), randomness)
+        """weight step (train batch): the mean CE of the phase's forwards, then one SGD step on the weights."""
+        net = self.supernet
+        if not one_shot:
+            forwards = [lambda: self.strategy.weight_logits(self, x, randomness)]
+        elif self.hparams.one_shot_training == "fair":
+            forwards = [lambda path=path: net(x, path) for path in net.fair_paths(randomness)]
         else:
-            logits = self.strategy.weight_logits(self, x, randomness)
-        ce = F.cross_entropy(logits, y)
+            forwards = [lambda: net.forward_one_shot(x, self._drop_prob(batch_number), randomness)]
         weight_opt.zero_grad()
-        self.manual_backward(ce)
+        ce = 0.0
+        for forward in forwards:  # one backward each: one path's activations in memory at a time
+            path_ce = F.cross_entropy(forward(), y) / len(forwards)
+            self.manual_backward(path_ce)
+            ce += path_ce.detach()
         weight_opt.step()
         self.lr_schedulers().step()
         self.log("train/ce", ce, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)

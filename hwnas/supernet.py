@@ -117,6 +117,19 @@ class SuperNet(nn.Module):
         with torch.no_grad():
             return [int(torch.multinomial(p.cpu(), 1, generator=generator)) for p in self.probabilities()]
 
+    def fair_paths(self, generator: torch.Generator) -> list[list[int]]:
+        """FairNAS's strict fairness (Chu et al. 2021): n paths, n = the most candidates of any layer,
+        in which every candidate of every layer appears once (a layer with fewer candidates fills
+        its remaining places with uniform draws). Trained together in one weight step, they give
+        every candidate one update per step, where sampled or dropped paths give some more than others."""
+        most = max(len(mixed.names) for mixed in self.mixed_ops)
+        columns = []
+        for mixed in self.mixed_ops:
+            count = len(mixed.names)
+            order = torch.randperm(count, generator=generator).tolist()
+            columns.append(order + torch.randint(count, (most - count,), generator=generator).tolist())
+        return [list(path) for path in zip(*columns)]
+
     def sample_gates(self, generator: torch.Generator, gate: Gate) -> GateSample:
         """Active and gated candidates of every layer for one arch step (see gates.py)."""
         active, gated = zip(*(sample_gate(mixed.alphas, gate, generator) for mixed in self.mixed_ops))

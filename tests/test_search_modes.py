@@ -64,6 +64,19 @@ def test_arch_steps_come_every_k_batches(tiny_space_path, tiny_table_path, tiny_
     assert always and {int(arch_opt.state[a]["step"]) for a in always} == {steps}
 
 
+def test_a_fair_one_shot_step_trains_every_candidate_of_every_layer(tiny_space_path, tiny_table_path, tiny_target_ms,
+                                                                    tmp_path):
+    """One weight step of fair one-shot training moves the weights of every candidate (FairNAS)."""
+    torch.manual_seed(0)
+    initial = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, derive_floor=0.0).supernet
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 1, tmp_path, mode="sum",
+                         one_shot_training="fair")
+    for before, after in zip(initial.mixed_ops, model.supernet.mixed_ops):
+        for name, old, new in zip(after.names, before.candidates, after.candidates):
+            moved = [not torch.equal(a, b) for a, b in zip(old.parameters(), new.parameters())]
+            assert name == "zero" or all(moved), name
+
+
 @pytest.mark.parametrize("options, message", [
     ({"mode": "darts"}, "unknown search mode 'darts': use one of binary, gumbel, softmax, sum"),
     ({"loss_form": "quadratic"}, "unknown search loss_form 'quadratic'"),
@@ -75,6 +88,7 @@ def test_arch_steps_come_every_k_batches(tiny_space_path, tiny_table_path, tiny_
     ({"mode": "softmax", "gate": "two"}, "mode 'softmax' samples none"),
     ({"estimator": "reinforce", "gate": "two"}, "use gate full"),
     ({"arch_every": 0}, "need arch_every ≥ 1"),
+    ({"one_shot_training": "spos"}, "unknown one_shot_training 'spos': use one of average, fair"),
 ])
 def test_a_bad_option_is_a_one_line_error_naming_it(options, message):
     settings = {"mode": "binary", "gate": "full", "estimator": "binary_connect", "loss_form": "abs_ratio",

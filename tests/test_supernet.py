@@ -100,3 +100,15 @@ def test_derive_takes_the_argmax_and_builds_a_plain_subnet(tiny_space_path):
     assert not any(isinstance(m, MixedOp) for m in subnet.modules())
     assert isinstance(subnet[2], nn.Identity)  # the zero layer
     assert subnet(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+
+
+def test_fair_paths_hold_every_candidate_of_every_layer_once(tiny_space_path):
+    net = SuperNet(load_space(tiny_space_path))
+    paths = net.fair_paths(torch.Generator().manual_seed(0))
+    most = max(len(mixed.names) for mixed in net.mixed_ops)
+    assert len(paths) == most
+    for layer, mixed in enumerate(net.mixed_ops):
+        column = [path[layer] for path in paths]
+        assert set(column) == set(range(len(mixed.names)))  # every candidate trains in this step
+        if len(mixed.names) == most:
+            assert sorted(column) == list(range(most))  # ...and exactly once
