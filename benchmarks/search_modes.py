@@ -58,12 +58,12 @@ def derived_arch(arch_path: str | None):
     """--arch's arch (of the demo space), or the one a fresh supernet derives (seed 0)."""
     import torch
 
-    from hwnas.arch import load_arch
+    from hwnas.records import ArchRecord
     from hwnas.space import load_space
     from hwnas.supernet import SuperNet
 
     if arch_path:
-        return load_arch(arch_path)
+        return ArchRecord.load(arch_path).arch
     torch.manual_seed(0)
     return SuperNet(load_space(SPACE)).derive()
 

@@ -30,11 +30,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from hwnas.arch import Arch, load_arch, random_arch, save_arch
+from hwnas.arch import Arch, random_arch
 from hwnas.atomic import atomic_output, write_json
 from hwnas.cli import main as hwnas
 from hwnas.derive_on_device import measure_arch
 from hwnas.latency.table import load_table
+from hwnas.records import ArchRecord, Provenance
 from hwnas.space import load_space
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -86,20 +87,20 @@ def benchmark_target(share: float, args, space, table, data_args: list[str], out
     search_s = time.perf_counter() - started
     run(["select", "--ckpt", str(folder / "search/checkpoints/last.ckpt"), "--target-ms", str(target),
          "--out", str(folder / "select")])
-    candidates = [("searched", load_arch(folder / "search/arch.json")), ("selected", load_arch(folder / "select/arch.json"))]
+    candidates = [(kind, ArchRecord.load(folder / stage / "arch.json").arch) for kind, stage in [("searched", "search"), ("selected", "select")]]
     candidates += [("random", a) for a in random_in_window(space, table, target, args.random, args.seed)]
     candidates += [("uniform", a) for a in uniform_archs(space, table, target)]
     rows = []
     for index, (kind, arch) in enumerate(candidates):
         arch_path = folder / f"candidate{index}" / "arch.json"
-        save_arch(arch, arch_path, {"stage": f"benchmark {kind}", "target_ms": target})
+        ArchRecord(arch, Provenance(f"benchmark {kind}", target_ms=target)).save(arch_path)
         accuracies = [retrain(arch_path, folder / f"candidate{index}" / f"seed{seed}", seed, data_args,
                               args.retrain_epochs) for seed in range(args.seeds)]
         rows.append({"kind": kind, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch),
                      "accuracies": accuracies, "mean": statistics.mean(accuracies),
                      "sd": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0})
     for row, (_, arch) in zip(rows, candidates):  # timed together at the end: one machine state per target
-        row["measured_ms"] = measure_arch(arch, table)["median_ms"]
+        row["measured_ms"] = measure_arch(arch, table).median_ms
     return {"target_ms": target, "share_of_range": share, "search_seconds": search_s, "candidates": rows}
 
 

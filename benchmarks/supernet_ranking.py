@@ -36,10 +36,11 @@ from matplotlib.figure import Figure
 from scipy.stats import kendalltau
 from torch.utils.data import DataLoader
 
-from hwnas.arch import Arch, random_arch, save_arch
+from hwnas.arch import Arch, random_arch
 from hwnas.atomic import atomic_output, write_json
 from hwnas.cli import main as hwnas
 from hwnas.latency.table import load_table
+from hwnas.records import ArchRecord, Provenance
 from hwnas.search_checkpoint import load_search_checkpoint
 from hwnas.select_cli import arch_split_of_run
 from hwnas.space import load_space
@@ -73,7 +74,7 @@ def retrained_accuracy(arch: Arch, seed: int, args, data_args: list[str], cache:
     key = f"{' '.join(arch.ops)}|seed {seed}|{args.retrain_epochs} epochs"
     if key not in cache:
         folder = out / "retrain" / "-".join(arch.ops) / f"seed{seed}"
-        save_arch(arch, folder / "input_arch.json", {"stage": "benchmark supernet_ranking"})
+        ArchRecord(arch, Provenance("benchmark supernet_ranking")).save(folder / "input_arch.json")
         run(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(folder / "input_arch.json"),
              "--run_dir", str(folder), "--seed_everything", str(seed), "--trainer.max_epochs", str(args.retrain_epochs),
              *data_args, *QUIET])

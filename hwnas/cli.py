@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hwnas.errors import HwnasError, Interrupted
 from hwnas.latency.timing import DeviceError
+from hwnas.run_folder import RunFolder
 
 LIGHTNING_STAGES = ("search", "retrain")
 
@@ -331,12 +332,11 @@ def _validate_table(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from hwnas.arch import load_arch
-    from hwnas.latency.table import load_table
-
     from hwnas.latency.device_identity import describe_mismatch
+    from hwnas.latency.table import load_table
+    from hwnas.records import ArchRecord
 
-    arch = load_arch(args.arch)
+    arch = ArchRecord.load(args.arch).arch
     table = load_table(args.table, arch.space)
     mismatch = describe_mismatch(args.table, table.device)
     if mismatch:
@@ -379,7 +379,7 @@ def _export(args: argparse.Namespace) -> None:
     if args.int8 is not None and args.int8 < 1:
         raise HwnasError(f"--int8 is the number of train batches to calibrate on, at least 1: got {args.int8}")
     provider_for(args.device, args.threads)  # a device or thread count that cannot run here, before any export
-    out = args.out or str(Path(args.run).parent / "export")
+    out = args.out or str(RunFolder(Path(args.run)).beside("export"))
     check_writable(out, folder=True)
     card = export_run(args.run, out, args.table, args.device, args.threads, int8_batches=args.int8)
     print(json.dumps(card, indent=2))
@@ -393,11 +393,11 @@ def _check_target(target_ms: float) -> None:
 
 
 def _derive(args: argparse.Namespace) -> None:
-    from hwnas.arch import save_arch
     from hwnas.arch_steps import choose_strategy
     from hwnas.atomic import check_writable
     from hwnas.derive import DEFAULT_FLOOR
     from hwnas.derive_on_device import derive_for_target
+    from hwnas.records import ArchRecord
     from hwnas.search_checkpoint import load_search_checkpoint
 
     _check_target(args.target_ms)
@@ -410,16 +410,17 @@ def _derive(args: argparse.Namespace) -> None:
     floor = checkpoint.hparams.get("derive_floor", DEFAULT_FLOOR) if args.floor is None else args.floor
     if not 0 <= floor < 1:
         raise HwnasError(f"--floor is the share of the target the arch must reach, in [0, 1): got {floor}")
-    table, table_identity = checkpoint.open_table(args.table)
-    out = Path(args.out) if args.out else Path(args.ckpt).resolve().parent.parent.parent / "derive"
+    table, table_ref = checkpoint.open_table(args.table)
+    out = Path(args.out) if args.out else RunFolder.of_checkpoint(args.ckpt).beside("derive")
     check_writable(out, folder=True)
     check_writable(out / "arch.json")
-    arch, derived = derive_for_target(checkpoint.supernet.probabilities(), table, table_identity, args.target_ms,
-                                      floor, not args.no_measure)
-    save_arch(arch, out / "arch.json", {"stage": "derive", "checkpoint": str(Path(args.ckpt).resolve()), **derived})
-    measured = derived["measured_ms"]
-    print(f"derived {', '.join(arch.ops)}: predicted {derived['predicted_ms']:.4f} ms, "
-          + (f"measured {measured:.4f} ms" if measured is not None else f"not measured: {derived['not_measured_because']}")
+    arch, provenance = derive_for_target(checkpoint.supernet.probabilities(), table, table_ref, args.target_ms,
+                                         floor, not args.no_measure, stage="derive",
+                                         checkpoint=str(Path(args.ckpt).resolve()))
+    ArchRecord(arch, provenance).save(out / "arch.json")
+    measured = provenance.measurement
+    print(f"derived {', '.join(arch.ops)}: predicted {provenance.predicted_ms:.4f} ms, "
+          + (f"measured {measured.median_ms:.4f} ms" if measured else f"not measured: {provenance.not_measured_because}")
           + f" (target {args.target_ms} ms); wrote {out}/arch.json")
 
 
@@ -428,7 +429,7 @@ def _select(args: argparse.Namespace) -> None:
     from hwnas.select_cli import run_select
 
     _check_target(args.target_ms)
-    out = args.out or str(Path(args.ckpt).parent.parent.parent / "select")
+    out = args.out or str(RunFolder.of_checkpoint(args.ckpt).beside("select"))
     check_writable(out, folder=True)
     summary = run_select(args.ckpt, args.target_ms, args.table, out, args.data_config, args.method, args.population,
                          args.cycles, args.sample, args.seed, args.calibration_batches)

@@ -50,10 +50,6 @@ class Derived:
     budget_ms: float  # the upper bound the DP used (T, or T corrected by a measurement)
     floor_ms: float  # the lower bound the DP used
 
-    def to_json(self) -> dict:
-        return {"ops": list(self.arch.ops), "predicted_ms": self.predicted_ms,
-                "log_probability": self.log_probability, "window_ms": [self.floor_ms, self.budget_ms]}
-
 
 def decision(probabilities: list[torch.Tensor]) -> dict:
     """How decided the distribution is: per layer the top probability and the entropy / log n."""

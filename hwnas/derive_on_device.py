@@ -36,6 +36,7 @@ from hwnas.derive import DEFAULT_FLOOR, Derived, DeriveError, derive_in_window, 
 from hwnas.latency.device_identity import differences_from_here, speed_note
 from hwnas.latency.measure import measure_beside_reference
 from hwnas.latency.table import LatencyTable
+from hwnas.records import DeriveTry, Measurement, Provenance, TableRef
 
 MAX_TRIES = 3
 HEADROOM = 0.95  # first derive below 0.95·budget: room for the machine's run-to-run drift under T
@@ -53,24 +54,21 @@ def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable,
     return derive_in_window(probabilities, table, budget_ms, floor * budget_ms)
 
 
-def measure_arch(arch: Arch, table: LatencyTable) -> dict:
-    """The untrained subnet's measured latency on this machine, with the table's protocol:
-    {"median_ms" (raw), "at_table_speed_ms", "p25_ms", "p75_ms", "reference_now_ms", "device", …}."""
-    side_by_side = measure_beside_reference({"model": arch}, table)
-    return {**side_by_side.stats["model"], "at_table_speed_ms": side_by_side.at_table_speed("model"),
-            "reference_now_ms": side_by_side.reference_now_ms}
+def measure_arch(arch: Arch, table: LatencyTable) -> Measurement:
+    """The untrained subnet measured on this machine beside the table's reference, with its protocol."""
+    return measure_beside_reference({"model": arch}, table).measurements["model"]
 
 
-def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_identity: dict,
+def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_ref: TableRef,
                       target_ms: float, floor: float = DEFAULT_FLOOR, measure: bool = True,
-                      log: Callable[[str], None] = print) -> tuple[Arch, dict]:
-    """The derived arch and its provenance fields (target, window, predicted, measured, tries,
-    table); see the module docstring. `table_identity` is the table's `table_record`, taken when
-    the table was read (a search hashes it at its start, not after it). `measure` False never
-    measures."""
+                      log: Callable[[str], None] = print, stage: str = "search",
+                      checkpoint: str | None = None) -> tuple[Arch, Provenance]:
+    """The derived arch and its provenance (target, window, predicted, measured, tries, table); see
+    the module docstring. `table_ref` names the table as it was read (a search hashes it at its
+    start, not after it). `measure` False never measures."""
     differences = differences_from_here(table.device)
     budget = target_ms
-    tries: list[tuple[Derived, dict | None]] = []
+    tries: list[DeriveTry] = []
     stopped = None
     for attempt in range(MAX_TRIES if measure and not differences else 1):
         try:
@@ -80,52 +78,48 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
                 raise
             stopped = f"the corrected window holds no arch: {error}"
             break
-        if any(derived.arch == earlier.arch for earlier, _ in tries):
+        if any(derived.arch.ops == earlier.ops for earlier in tries):
             stopped = "the corrected window gives an arch already measured"
             break
+        window = (derived.floor_ms, derived.budget_ms)
         if not measure or differences:
-            tries.append((derived, None))
+            tries.append(DeriveTry(derived.arch.ops, derived.predicted_ms, derived.log_probability, window))
             break
         measured = measure_arch(derived.arch, table)
-        note = speed_note(table.reference_ms, measured["reference_now_ms"])
+        note = speed_note(table.reference_ms, measured.reference_now_ms)
         if note and not tries:  # the tries still correct the budget, but every prediction is off
             log(note)
-        tries.append((derived, measured))
+        tries.append(DeriveTry(derived.arch.ops, derived.predicted_ms, derived.log_probability, window, measured))
         log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, measured "
-            f"{measured['at_table_speed_ms']:.4f} ms at the table's speed ({measured['median_ms']:.4f} ms raw; "
+            f"{measured.at_table_speed_ms:.4f} ms at the table's speed ({measured.median_ms:.4f} ms raw; "
             f"target {target_ms:.4f} ms)")
-        if in_window(measured["at_table_speed_ms"], floor, target_ms):
+        if in_window(measured.at_table_speed_ms, floor, target_ms):
             break
-        budget = target_ms * derived.predicted_ms / measured["at_table_speed_ms"]
-    chosen, measured = _choose(tries, floor, target_ms)
+        budget = target_ms * derived.predicted_ms / measured.at_table_speed_ms
+    chosen = _choose(tries, floor, target_ms)
     why_unmeasured = None
     if not measure:
         why_unmeasured = "not asked to measure"
     elif differences:
         why_unmeasured = f"the table's device is not this machine: {'; '.join(differences)}"
-    return chosen.arch, {
-        "table": table_identity, "target_ms": target_ms, "floor": floor,
-        "predicted_ms": chosen.predicted_ms, "log_probability": chosen.log_probability,
-        "measured_ms": measured["median_ms"] if measured else None,
-        "measured_at_table_speed_ms": measured["at_table_speed_ms"] if measured else None, "measurement": measured,
-        "not_measured_because": why_unmeasured,
-        "target_met": in_window(measured["at_table_speed_ms"], floor, target_ms) if measured else None,
-        "tries": [{**d.to_json(), "measured_ms": m["median_ms"] if m else None,
-                   "measured_at_table_speed_ms": m["at_table_speed_ms"] if m else None,
-                   "reference_ms": {"table": table.reference_ms, "now": m["reference_now_ms"]} if m else None}
-                  for d, m in tries],
-        "tries_stopped_because": stopped,
-    }
+    return Arch(table.space, chosen.ops), Provenance(
+        stage=stage, checkpoint=checkpoint, table=table_ref, target_ms=target_ms, floor=floor,
+        predicted_ms=chosen.predicted_ms, measurement=chosen.measurement, not_measured_because=why_unmeasured,
+        tries=tuple(tries), tries_stopped_because=stopped)
 
 
-def _choose(tries: list[tuple[Derived, dict | None]], floor: float, target_ms: float) -> tuple[Derived, dict | None]:
-    measured = [(d, m) for d, m in tries if m is not None]
+def _choose(tries: list[DeriveTry], floor: float, target_ms: float) -> DeriveTry:
+    measured = [t for t in tries if t.measurement is not None]
     if not measured:
         return tries[-1]
-    inside = [(d, m) for d, m in measured if in_window(m["at_table_speed_ms"], floor, target_ms)]
+
+    def at_table_speed(t: DeriveTry) -> float:
+        return t.measurement.at_table_speed_ms
+
+    inside = [t for t in measured if in_window(at_table_speed(t), floor, target_ms)]
     if inside:
         return inside[0]
-    under = [(d, m) for d, m in measured if m["at_table_speed_ms"] <= target_ms]
+    under = [t for t in measured if at_table_speed(t) <= target_ms]
     if under:
-        return max(under, key=lambda item: item[1]["at_table_speed_ms"])
-    return min(measured, key=lambda item: item[1]["at_table_speed_ms"])
+        return max(under, key=at_table_speed)
+    return min(measured, key=at_table_speed)

@@ -26,15 +26,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwnas.arch import build_subnet, load_arch_record
+from hwnas.arch import build_subnet
 from hwnas.atomic import atomic_folder, write_json
-from hwnas.derive import DEFAULT_FLOOR, in_window
+from hwnas.derive import in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.device_identity import describe_mismatch, speed_note
 from hwnas.latency.measure import example_input, measure_beside_reference
-from hwnas.latency.table import changed_since, load_table, table_record
+from hwnas.latency.table import load_table
 from hwnas.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 from hwnas.quantize import onnx_test_accuracy, quantize_int8
+from hwnas.records import ArchRecord, TableRef
+from hwnas.run_folder import RunFolder
 from hwnas.run_data import datamodule_of_run
 from hwnas.saved_state import check_fits, read_saved
 
@@ -77,32 +79,33 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                device: str = "cpu", threads: int = 1, int8_batches: int | None = None) -> dict:
     """Export the subnet of a retrain run folder to `out_dir`; return the model card written there.
     With `int8_batches`, also an int8 model calibrated on that many train batches (quantize.py)."""
-    retrain_dir, out_dir = Path(retrain_dir), Path(out_dir)
-    result_path = retrain_dir / "retrain.json"
-    if not result_path.is_file():
-        raise ExportError(f"{retrain_dir}: no retrain.json: point --run at a folder written by `hwnas retrain`")
-    result = json.loads(result_path.read_text())
-    arch, provenance = load_arch_record(retrain_dir / result["arch"])
-    recorded_table = provenance.get("table") or {}
-    table_path = table_path or recorded_table.get("path")
+    run, out_dir = RunFolder(Path(retrain_dir)), Path(out_dir)
+    if not run.retrain_summary.is_file():
+        raise ExportError(f"{run.path}: no retrain.json: point --run at a folder written by `hwnas retrain`")
+    result = json.loads(run.retrain_summary.read_text())
+    record = ArchRecord.load(run.arch)
+    arch, provenance = record.arch, record.provenance
+    table_path = table_path or (provenance.table.path if provenance.table else None)
     if table_path is None:
-        raise ExportError(f"{retrain_dir / result['arch']} names no latency table: "
+        raise ExportError(f"{run.arch} names no latency table: "
                           f"pass --table latency_tables/<name>.json")
     table = load_table(table_path, arch.space)
     mismatch = describe_mismatch(str(table_path), table.device)
-    changed = changed_since(table_path, table, recorded_table, f"the {provenance.get('stage', 'search')} that chose the arch")
+    table_ref = TableRef.of(table_path, table.device)
+    changed = provenance.table.changed_note(table_ref, f"the {provenance.stage} that chose the arch") \
+        if provenance.table else None
     for note in (mismatch, changed):
         if note:
             print(note)
     model = build_subnet(arch)
-    weights = read_saved(retrain_dir / result["weights"], "`hwnas retrain` wrote beside this retrain.json")
-    check_fits(model, weights, str(retrain_dir / result["weights"]),
-               f"it is not the retrained subnet of {retrain_dir / result['arch']}; retrain again into this folder")
+    weights = read_saved(run.weights, "`hwnas retrain` wrote beside this retrain.json")
+    check_fits(model, weights, str(run.weights),
+               f"it is not the retrained subnet of {run.arch}; retrain again into this folder")
     model.load_state_dict(weights)
     model.eval()
     data = None
     if int8_batches:  # the run's data, read before any export
-        data = datamodule_of_run(retrain_dir / "logs" / "config.yaml", arch.space,
+        data = datamodule_of_run(run.config, arch.space,
                                  "--int8 calibrates on the data of the run `hwnas retrain` wrote there; point --run "
                                  "at a whole retrain folder", augment="none", num_workers=0)
         data.setup("fit")
@@ -119,15 +122,15 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
             models["int8"] = quantize_int8(onnx_path, staging / "model.int8.onnx", data, int8_batches)
         side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
         reference_now_ms = side_by_side.reference_now_ms
-        measured, measured_ort = side_by_side.stats["onnx"], side_by_side.stats["ort"]
+        measured, measured_ort = side_by_side.measurements["onnx"], side_by_side.measurements["ort"]
         predicted_ms = table.predict_ms(arch)
         predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
         slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
         if slower_or_faster:
             print(slower_or_faster)
-        target_ms, floor = provenance.get("target_ms"), provenance.get("floor", DEFAULT_FLOOR)
-        measured_ms = measured["median_ms"]
-        judged_ms = side_by_side.at_table_speed("onnx")  # the measurement in the table's speed state (measure.py)
+        target_ms, floor = provenance.target_ms, provenance.floor
+        measured_ms = measured.median_ms
+        judged_ms = measured.at_table_speed_ms  # the measurement in the table's speed state (measure.py)
 
         card = {
             "format": "hwnas.model_card", "version": 1,
@@ -147,13 +150,13 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                                     "so that the machine's speed this minute does not decide",
                 "predicted_ms": predicted_ms,
                 "predicted_now_ms": predicted_now_ms,
-                "predicted_from": {**table_record(table_path, table), "method": table.method, "changed_since_chosen": changed,
+                "predicted_from": {**table_ref.to_json(), "method": table.method, "changed_since_chosen": changed,
                                    "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
                 "measured_ms": measured_ms,
                 "measured_at_table_speed_ms": judged_ms,
-                "measured": measured,
-                "measured_ort_ms": measured_ort["median_ms"],
-                "deploy": _which_to_deploy(measured_ms, measured_ort["median_ms"], ort_for_this_cpu),
+                "measured": measured.to_json(),
+                "measured_ort_ms": measured_ort.median_ms,
+                "deploy": _which_to_deploy(measured_ms, measured_ort.median_ms, ort_for_this_cpu),
                 "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
                 "prediction_device_note": mismatch or slower_or_faster,
             },
@@ -161,10 +164,10 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                 "file": models["int8"].name, "calibration_batches": int8_batches,
                 "test_accuracy": onnx_test_accuracy(models["int8"], data),
                 "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
-                "measured_ms": side_by_side.stats["int8"]["median_ms"],
-                "speedup_vs_onnx": measured_ms / side_by_side.stats["int8"]["median_ms"],
+                "measured_ms": side_by_side.measurements["int8"].median_ms,
+                "speedup_vs_onnx": measured_ms / side_by_side.measurements["int8"].median_ms,
             },
-            "provenance": provenance,
+            "provenance": provenance.to_json(),
             "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
         }
         write_json(staging / "model_card.json", card)

@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 import pytorch_lightning as pl
 
-from hwnas.arch import build_subnet, load_arch_record
+from hwnas.arch import build_subnet
 from hwnas.channels_last import ChannelsLastOnCuda
-from hwnas.stage_records import RetrainRecord
+from hwnas.records import ArchRecord
+from hwnas.stage_records import RetrainRecord, check_classes, check_epochs
 
 
 class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
@@ -21,7 +22,8 @@ class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
         """
         super().__init__()
         self.save_hyperparameters()
-        self.arch, self.provenance = load_arch_record(arch)
+        self.arch_record = ArchRecord.load(arch)
+        self.arch = self.arch_record.arch
         self.net = build_subnet(self.arch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -30,6 +32,11 @@ class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
     def configure_callbacks(self):
         """arch.json and subnet.pt when the fit ends, retrain.json after the test (stage_records.py)."""
         return [RetrainRecord()]
+
+    def check_ready(self, datamodule, max_epochs: int | None) -> None:
+        """Before any training (stage_records.py): the data fits the arch's space and the run trains something."""
+        check_classes(self.arch.space, datamodule)
+        check_epochs(max_epochs)
 
     def configure_optimizers(self):
         h = self.hparams

@@ -1,4 +1,9 @@
-"""A run folder written by one stage at a time, never showing a previous run's record as this one's.
+"""A stage's run folder: where each output lives, written by one stage at a time, never showing a
+previous run's record as this one's.
+
+    RUN_DIR/arch.json  search.json  subnet.pt  retrain.json   the stage's records (stage_records.py)
+    RUN_DIR/checkpoints/last.ckpt  logs/config.yaml  plots/   Lightning's state, the resolved config
+    RUN_DIR/../derive  ../select  ../export                   what later stages write beside it
 
     RUN_DIR/.lock                 held (flock) while a stage writes the folder: a second writer is
                                   refused in one line instead of interleaving its files with ours
@@ -17,6 +22,7 @@ import fcntl
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +30,30 @@ from hwnas.errors import HwnasError
 
 RECORDS = ("arch.json", "search.json", "subnet.pt", "retrain.json")
 RUN_STATE = ("checkpoints", "logs", "plots")  # kept when the run resumes from its own checkpoint
+LOGS = "logs"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The one place that knows where a stage's outputs live (a search's or a retrain's RUN_DIR)."""
+    path: Path
+
+    @classmethod
+    def of_checkpoint(cls, checkpoint: str | Path) -> RunFolder:
+        """The run folder a checkpoint was written in: RUN/search/checkpoints/last.ckpt → RUN/search."""
+        return cls(Path(checkpoint).resolve().parent.parent)
+
+    arch = property(lambda self: self.path / RECORDS[0])
+    search_summary = property(lambda self: self.path / RECORDS[1])
+    weights = property(lambda self: self.path / RECORDS[2])
+    retrain_summary = property(lambda self: self.path / RECORDS[3])
+    config = property(lambda self: self.path / LOGS / "config.yaml")  # LightningCLI's resolved config
+    checkpoints = property(lambda self: self.path / RUN_STATE[0])
+    last_checkpoint = property(lambda self: self.checkpoints / "last.ckpt")
+
+    def beside(self, stage: str) -> Path:
+        """Where a later stage writes by default: RUN/search → RUN/derive, RUN/select; RUN/retrain → RUN/export."""
+        return self.path.parent / stage
 
 
 class RunFolderBusy(HwnasError):

@@ -66,11 +66,12 @@ from hwnas.gates import Gate
 from hwnas.gumbel import temperature
 from hwnas.latency.device_identity import describe_mismatch
 from hwnas.latency.objective import LOSS_FORMS, ExpectedLatency, LatencyLoss, LossForm
-from hwnas.latency.table import load_table, table_record
+from hwnas.latency.table import load_table
+from hwnas.records import TableRef
 from hwnas.reinforce import MovingAverageBaseline, reinforce_loss, reward
 from hwnas.seeding import generator
 from hwnas.space import load_space
-from hwnas.stage_records import SearchRecord
+from hwnas.stage_records import SearchRecord, check_classes, check_epochs
 from hwnas.supernet import SuperNet
 
 OneShotTraining = Literal["average", "fair"]
@@ -171,7 +172,7 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         self.drop_path = ScheduledDropPath(max_drop_prob)
         self.baseline = MovingAverageBaseline(baseline_decay)  # REINFORCE only; a buffer, so checkpointed
         self.table_path = str(Path(table).resolve())
-        self.table_identity = table_record(self.table_path, self.table)  # path, sha256, device
+        self.table_ref = TableRef.of(self.table_path, self.table.device)  # hashed now, before anyone re-profiles it
         if not self.strategy.one_shot_only:  # before any training: the arch this run will write must exist
             derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive_floor * target_ms)
 
@@ -179,11 +180,25 @@ class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
         """arch.json and search.json, written when the fit ends, whoever runs it (stage_records.py)."""
         return [SearchRecord()]
 
+    def check_ready(self, datamodule, max_epochs: int | None) -> None:
+        """Before any training (stage_records.py): the data fits the space, the run trains something,
+        and, with arch steps, at least one runs (else arch.json would be the alphas' initial noise)."""
+        check_classes(self.space, datamodule)
+        check_epochs(max_epochs)
+        if datamodule is not None and not getattr(datamodule, "arch_fraction", 1) > 0:
+            raise HwnasError("a search needs a held-out arch split for its arch steps (and mode sum for its BN "
+                             "recalibration in select): set --data.init_args.arch_fraction above 0, e.g. 0.2")
+        warmup = self.hparams.warmup_epochs
+        if not self.strategy.one_shot_only and max_epochs and max_epochs > 0 and warmup >= max_epochs:
+            raise HwnasError(f"--model.warmup_epochs {warmup} ≥ --trainer.max_epochs {max_epochs}: no arch step "
+                             f"would run and arch.json would be the alphas' initial noise; raise max_epochs or lower "
+                             f"warmup_epochs (or use --model.mode sum and `hwnas select`)")
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Embed the space and the table's absolute path and hash: derive and select read them from
         the checkpoint, never from a YAML that may have been edited since or a path relative to
         where the search ran, and can tell when the table file changed since."""
-        checkpoint[CHECKPOINT_KEY] = {"space": self.space.to_dict(), "table": self.table_identity}
+        checkpoint[CHECKPOINT_KEY] = {"space": self.space.to_dict(), "table": self.table_ref.to_json()}
 
     def configure_optimizers(self):
         h = self.hparams

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from hwnas.errors import HwnasError
 from hwnas.latency.device_identity import describe_mismatch
-from hwnas.latency.table import LatencyTable, changed_since, load_table, table_record
+from hwnas.latency.table import LatencyTable, load_table
+from hwnas.records import TableRef
 from hwnas.saved_state import check_fits, read_saved
 from hwnas.search import CHECKPOINT_KEY
 from hwnas.space import parse_space
@@ -24,24 +25,22 @@ from hwnas.supernet import SuperNet
 @dataclass(frozen=True)
 class SearchCheckpoint:
     supernet: SuperNet
-    table_path: str  # absolute path of the table the search used
-    table_sha256: str  # …and its content hash then
+    table: TableRef  # the table the search used: absolute path, content hash then, device
     hparams: dict  # the search's hyperparameters (target_ms, mode, …)
     path: Path
 
     def open_table(self, table_path: str | Path | None = None, log: Callable[[str], None] = print
-                   ) -> tuple[LatencyTable, dict]:
-        """The search's table, or `table_path` (e.g. another device's), and its `table_record`;
+                   ) -> tuple[LatencyTable, TableRef]:
+        """The search's table, or `table_path` (e.g. another device's), and its TableRef;
         says in one line when it was measured on another device, or is the search's table but
         has changed since the search."""
-        path = table_path or self.table_path
+        path = table_path or self.table.path
         table = load_table(path, self.supernet.space)
-        record = table_record(path, table)
-        for note in (describe_mismatch(str(path), table.device),
-                     changed_since(path, table, {"path": self.table_path, "sha256": self.table_sha256}, "the search")):
+        ref = TableRef.of(path, table.device)
+        for note in (describe_mismatch(str(path), table.device), self.table.changed_note(ref, "the search")):
             if note:
                 log(note)
-        return table, record
+        return table, ref
 
 
 def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:
@@ -53,12 +52,12 @@ def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:
                          f"search again")
     try:
         supernet = SuperNet(parse_space(embedded["space"], f"{ckpt} (embedded space)"))
-        table_path, table_sha256 = str(embedded["table"]["path"]), str(embedded["table"]["sha256"])
-    except (KeyError, TypeError) as error:
+        table = TableRef.from_json(embedded["table"])
+    except (KeyError, TypeError, ValueError) as error:
         raise HwnasError(f"{ckpt}: its embedded search record is malformed ({type(error).__name__}: {error}): "
                          f"search again") from None
     prefix = "supernet."  # SearchModule.supernet
     state = {key[len(prefix):]: value for key, value in checkpoint["state_dict"].items() if key.startswith(prefix)}
     check_fits(supernet, state, str(ckpt), "its weights do not fit its own embedded space; search again")
     supernet.load_state_dict(state)
-    return SearchCheckpoint(supernet, table_path, table_sha256, dict(checkpoint.get("hyper_parameters") or {}), ckpt)
+    return SearchCheckpoint(supernet, table, dict(checkpoint.get("hyper_parameters") or {}), ckpt)

@@ -26,12 +26,13 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
-from hwnas.arch import save_arch
 from hwnas.atomic import write_json
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.plots import plot_pareto
+from hwnas.records import ArchRecord, Provenance
+from hwnas.run_folder import RunFolder
 from hwnas.run_data import datamodule_of_run
 from hwnas.search_checkpoint import load_search_checkpoint
 from hwnas.space import SearchSpace
@@ -59,14 +60,13 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     if calibration_batches < 1:
         raise HwnasError(f"need at least 1 calibration batch, got {calibration_batches}")
     ckpt_path = Path(ckpt)
-    search_dir = ckpt_path.parent.parent  # RUN/search/checkpoints/last.ckpt → RUN/search
     out_dir = Path(out)
     checkpoint = load_search_checkpoint(ckpt_path)
     supernet, space = checkpoint.supernet, checkpoint.supernet.space
-    latency_table, table_identity = checkpoint.open_table(table)
+    latency_table, table_ref = checkpoint.open_table(table)
     budget = LatencyBudget(latency_table, space, target_ms)
 
-    datamodule = arch_split_of_run(Path(data_config) if data_config else search_dir / "logs/config.yaml", space)
+    datamodule = arch_split_of_run(Path(data_config) if data_config else RunFolder.of_checkpoint(ckpt_path).config, space)
     # The train split is already in seeded random order: its first batches are a random sample.
     train = DataLoader(datamodule.train_set, datamodule.batch_size)
     calibration = [x for x, _ in islice(train, calibration_batches)]
@@ -87,7 +87,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     derived = supernet.derive()  # the search's own answer (argmax alphas), for comparison
     fastest_ms, slowest_ms = budget.range_ms
     summary = {
-        "checkpoint": str(ckpt_path), "table": table_identity["path"], "target_ms": target_ms,
+        "checkpoint": str(ckpt_path), "table": table_ref.path, "target_ms": target_ms,
         "latency_range_ms": [fastest_ms, slowest_ms],
         "scoring": {"metric": "top-1 accuracy on the arch split, BN recalibrated per arch",
                     "arch_split_images": sum(len(y) for _, y in validation),
@@ -101,11 +101,11 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
                     for name, history in results.items()},
         "pareto_front": [_record(e) for e in pareto_front([e for h in results.values() for e in h])],
     }
-    save_arch(chosen.arch, out_dir / "arch.json", {
-        "stage": "select", "checkpoint": str(ckpt_path.resolve()), "table": table_identity,
-        "target_ms": target_ms, "floor": 0.0, "predicted_ms": chosen.latency_ms, "measured_ms": None,
-        "not_measured_because": "select chooses on the table's prediction; `hwnas measure` the export",
-        "method": chosen_method, "arch_split_accuracy": chosen.score})
+    ArchRecord(chosen.arch, Provenance(
+        stage="select", checkpoint=str(ckpt_path.resolve()), table=table_ref, target_ms=target_ms, floor=0.0,
+        predicted_ms=chosen.latency_ms,
+        not_measured_because="select chooses on the table's prediction; `hwnas measure` the export",
+        selection={"method": chosen_method, "arch_split_accuracy": chosen.score})).save(out_dir / "arch.json")
     write_json(out_dir / "select.json", summary)
     plot_pareto(out_dir / "pareto.png", results, chosen, target_ms, budget.range_ms)
     return summary

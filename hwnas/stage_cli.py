@@ -27,11 +27,12 @@ from pytorch_lightning.strategies import DDPStrategy, Strategy
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from hwnas import run_folder
-from hwnas.arch import load_arch
 from hwnas.atomic import check_writable
 from hwnas.data import ImageDataModule
 from hwnas.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.errors import HwnasError, Interrupted
+from hwnas.records import ArchRecord
+from hwnas.run_folder import RunFolder
 from hwnas.resumed_metrics import ResumedCSVLogger
 from hwnas.retrain import RetrainModule
 from hwnas.saved_state import check_fits, read_saved
@@ -103,16 +104,17 @@ class _StageCLI(LightningCLI):
         callbacks = list(self.config_init["trainer"].get("callbacks") or [])
         # No version counter: a re-run into the same run_dir overwrites last.ckpt rather than
         # writing last-v1.ckpt next to a stale last.ckpt that `select` and resume would pick up.
-        self.run_checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, enable_version_counter=False)
+        self.run_checkpoint = ModelCheckpoint(dirpath=RunFolder(run_dir).checkpoints, save_last=True,
+                                              enable_version_counter=False)
         callbacks.append(self.run_checkpoint)
         if not output_is_a_terminal():  # a log file: one line per epoch instead of the redrawn bar
             callbacks.append(EpochLines())
             kwargs["enable_progress_bar"] = False
         ckpt_path = self.config_init["ckpt_path"]
-        resumed_from = None if ckpt_path is None else run_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" \
+        resumed_from = None if ckpt_path is None else RunFolder(run_dir).last_checkpoint if ckpt_path == "last" \
             else Path(ckpt_path)
         return super().instantiate_trainer(
-            default_root_dir=str(run_dir), logger=ResumedCSVLogger(run_dir, name="logs", version="",
+            default_root_dir=str(run_dir), logger=ResumedCSVLogger(run_dir, name=run_folder.LOGS, version="",
                                                                    resumed_from=resumed_from),
             callbacks=callbacks, **kwargs)
 
@@ -150,7 +152,7 @@ class _SearchCLI(_StageCLI):
 
 class _RetrainCLI(_StageCLI):
     stage, space_source = "retrain", "arch"
-    space_of = staticmethod(lambda arch_path: load_arch(arch_path).space)
+    space_of = staticmethod(lambda arch_path: ArchRecord.load(arch_path).arch.space)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--arch", type=str, required=True, help="arch.json written by `hwnas search`")
@@ -195,7 +197,7 @@ def _fit(cli: _StageCLI) -> None:
         cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=ckpt_path, weights_only=True)
     except SystemExit as stopped:
         terminated = isinstance(stopped, SIGTERMException)
-        checkpoint = Path(run_dir) / "checkpoints" / "last.ckpt"
+        checkpoint = RunFolder(Path(run_dir)).last_checkpoint
         resume = (f"resume with the same command and --ckpt_path {checkpoint}" if checkpoint.is_file()
                   else "no checkpoint was saved yet: run the same command again")
         raise Interrupted(f"{'SIGTERM' if terminated else 'Ctrl-C'} stopped `hwnas {cli.stage}` before it finished; "
@@ -204,28 +206,11 @@ def _fit(cli: _StageCLI) -> None:
 
 
 def _check_before_training(cli: _StageCLI) -> None:
-    """Before any training: a dataset whose classes the network cannot output (it ended in an
-    IndexError inside the loss, or trained a 10-way head on one class), a run that would train
-    nothing, or a search whose alphas would never take a step (results that look real and are noise)."""
-    space = cli.model.space if isinstance(cli.model, SearchModule) else cli.model.arch.space
-    classes = cli.datamodule.num_classes
-    if classes != space.num_classes:
-        raise HwnasError(f"the dataset has {classes} classes, the space {space.name} has num_classes "
-                         f"{space.num_classes}: make them agree (a space file's num_classes, or the dataset's folders)")
-    epochs = cli.trainer.max_epochs  # None or -1: bounded by max_steps or max_time instead, which is valid
-    if epochs == 0:  # Lightning accepts 0 (and refuses < -1 itself)
-        raise HwnasError("--trainer.max_epochs must be at least 1 (or -1: no limit), got 0")
+    """The module's own checks (the same its callback runs at setup, stage_records.py), here before
+    the run folder is touched, and that --ckpt_path holds this run's network."""
     if cli.config["ckpt_path"]:
         _check_resumable(cli)
-    h = cli.model.hparams
-    if isinstance(cli.model, SearchModule) and not getattr(cli.datamodule, "arch_fraction", 1) > 0:
-        raise HwnasError("a search needs a held-out arch split for its arch steps (and mode sum for its BN "
-                         "recalibration in select): set --data.init_args.arch_fraction above 0, e.g. 0.2")
-    if isinstance(cli.model, SearchModule) and not cli.model.strategy.one_shot_only and epochs and epochs > 0 \
-            and h.warmup_epochs >= epochs:
-        raise HwnasError(f"--model.warmup_epochs {h.warmup_epochs} ≥ --trainer.max_epochs {epochs}: no arch step "
-                         f"would run and arch.json would be the alphas' initial noise; raise max_epochs or lower "
-                         f"warmup_epochs (or use --model.mode sum and `hwnas select`)")
+    cli.model.check_ready(cli.datamodule, cli.trainer.max_epochs)
 
 
 def _check_resumable(cli: _StageCLI) -> None:

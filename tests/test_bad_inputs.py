@@ -165,9 +165,10 @@ def retrain_folder_with_weights(tmp: Path, fixture, weights) -> list[str]:
 @bad_input("holds another network's weights", writes_nothing_at="export")
 def export_weights_of_another_arch(tmp, fixture):
     """It ended in PyTorch's list of size mismatches, one per tensor."""
-    from hwnas.arch import Arch, build_subnet, load_arch
+    from hwnas.arch import Arch, build_subnet
+    from hwnas.records import ArchRecord
 
-    arch = load_arch(fixture("tiny_run") / "retrain" / "arch.json")
+    arch = ArchRecord.load(fixture("tiny_run") / "retrain" / "arch.json").arch
     other = tuple(next(op for op in layer.candidates if op != chosen and op != "zero")
                   for layer, chosen in zip(arch.space.layers(), arch.ops))
     return retrain_folder_with_weights(tmp, fixture, build_subnet(Arch(arch.space, other)).state_dict())

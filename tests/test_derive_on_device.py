@@ -15,7 +15,8 @@ import torch
 
 import hwnas.derive_on_device as on_device
 from hwnas.arch import Arch
-from hwnas.latency.table import load_table, table_record
+from hwnas.latency.table import load_table
+from hwnas.records import Measurement, TableRef
 from hwnas.space import load_space
 
 
@@ -40,8 +41,8 @@ def machine_off_by(monkeypatch, table, factor: float, speed: float = 1.0) -> lis
 
     def measure(arch, _table):
         measured.append(arch)
-        return {"median_ms": speed * factor * table.predict_ms(arch), "reference_now_ms": speed * table.reference_ms,
-                "at_table_speed_ms": factor * table.predict_ms(arch)}
+        return Measurement(speed * factor * table.predict_ms(arch), 0.0, 0.0, speed * table.reference_ms,
+                           table.reference_ms, {}, {})
     monkeypatch.setattr(on_device, "measure_arch", measure)
     return measured
 
@@ -52,7 +53,8 @@ def uniform(table) -> list[torch.Tensor]:
 
 def test_a_table_that_is_right_measures_once(monkeypatch, table, tiny_table_path, tiny_target_ms):
     measured = machine_off_by(monkeypatch, table, 1.0)
-    _, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table), tiny_target_ms, 0.9, log=print)
+    _, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device), tiny_target_ms, 0.9, log=print)
+    record = provenance.to_json()  # as arch.json holds it
     assert len(measured) == 1 and record["target_met"] and len(record["tries"]) == 1
 
 
@@ -61,8 +63,9 @@ def test_a_machine_slower_this_minute_is_judged_at_the_tables_speed(monkeypatch,
     """The reference and the arch both run 1.3x slower than in the table (the machine's speed state):
     the raw median is over T, the measurement at the table's speed is inside, and no budget is corrected."""
     measured = machine_off_by(monkeypatch, table, 1.0, speed=1.3)
-    _, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table),
+    _, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device),
                                             tiny_target_ms, 0.9, log=print)
+    record = provenance.to_json()  # as arch.json holds it
     assert len(measured) == 1 and record["target_met"] and record["measured_ms"] > tiny_target_ms
     assert record["measured_at_table_speed_ms"] == pytest.approx(record["predicted_ms"])
 
@@ -73,7 +76,8 @@ def test_a_table_that_predicts_too_slow_gets_a_larger_budget(monkeypatch, table,
     under T / 0.8 (the corrected budget), and one predicted in [0.9 T, T] for the first try."""
     target = next(0.8 * p * 1.0001 for p in predictions if holds(predictions, 0.9 * 0.8 * p * 1.0001, 0.8 * p * 1.0001))
     machine_off_by(monkeypatch, table, 0.8)
-    arch, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table), target, 0.9, log=print)
+    arch, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device), target, 0.9, log=print)
+    record = provenance.to_json()  # as arch.json holds it
     assert record["target_met"] and len(record["tries"]) == 2
     corrected = target * record["tries"][0]["predicted_ms"] / record["tries"][0]["measured_at_table_speed_ms"]
     assert corrected == pytest.approx(target / 0.8)
@@ -87,7 +91,8 @@ def test_a_correction_out_of_the_space_keeps_what_was_measured(monkeypatch, tabl
     """10x slower than predicted: the corrected window is below every arch. The search must still
     write the arch it measured (it used to end in DeriveError after the whole search)."""
     machine_off_by(monkeypatch, table, 10.0)
-    arch, record = on_device.derive_for_target(uniform(table), table, table_record(tiny_table_path, table), tiny_target_ms, 0.9, log=print)
+    arch, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device), tiny_target_ms, 0.9, log=print)
+    record = provenance.to_json()  # as arch.json holds it
     assert record["target_met"] is False and record["measured_ms"] > tiny_target_ms
     assert "holds no arch" in record["tries_stopped_because"] and len(record["tries"]) == 1
 

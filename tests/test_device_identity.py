@@ -59,10 +59,11 @@ def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit
 
 
 def test_predict_with_another_cpus_table_says_so_in_one_line(edit_table, tiny_space_path, tmp_path, capsys):
-    from hwnas.arch import Arch, save_arch
+    from hwnas.arch import Arch
+    from hwnas.records import ArchRecord
 
     space = load_space(tiny_space_path)
-    save_arch(Arch(space, tuple(layer.candidates[0] for layer in space.layers())), tmp_path / "arch.json")
+    ArchRecord(Arch(space, tuple(layer.candidates[0] for layer in space.layers()))).save(tmp_path / "arch.json")
     assert main(["predict", "--arch", str(tmp_path / "arch.json"), "--table", edit_table(cpu="Apple M2")]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines() if "measured on another device" in line]
     assert len(notes) == 1 and "cpu 'Apple M2'" in notes[0]

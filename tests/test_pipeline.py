@@ -27,7 +27,7 @@ def test_search_records_where_its_arch_came_from(tiny_run, tiny_table_path, tiny
     predicted and measured latency (the tiny table was profiled on this machine), the argmax beside it."""
     record = json.loads((tiny_run / "search/arch.json").read_text())
     provenance = record["provenance"]
-    assert record["version"] == 2 and provenance["stage"] == "search"
+    assert record["version"] == 3 and provenance["stage"] == "search"
     assert provenance["checkpoint"] == str((tiny_run / "search/checkpoints/last.ckpt").resolve())
     assert provenance["table"]["path"] == str(tiny_table_path.resolve())
     assert provenance["table"]["sha256"] == hashlib.sha256(tiny_table_path.read_bytes()).hexdigest()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 import hwnas.export
 from hwnas import run_folder
@@ -122,3 +123,21 @@ def test_a_plain_trainer_fit_writes_the_records_hwnas_search_writes(tiny_space_p
         for name in ("arch.json", "search.json"))
     cli_arch["provenance"].pop("checkpoint"), plain_arch["provenance"].pop("checkpoint")
     assert plain_arch == cli_arch and plain_summary == cli_summary
+
+
+def test_a_plain_trainer_runs_the_checks_before_training(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path):
+    """A search whose warm-up outlasts the run would write the alphas' initial noise as its arch:
+    the module's callback refuses it at setup, before a batch is trained, without the CLI."""
+    import pytorch_lightning as pl
+
+    from hwnas.data import DigitsDataModule
+    from hwnas.errors import HwnasError
+    from hwnas.search import SearchModule
+
+    search = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, warmup_epochs=2,
+                          derive_floor=0.0)
+    trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, accelerator="cpu", logger=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    with pytest.raises(HwnasError, match="warmup_epochs 2 ≥ --trainer.max_epochs 2"):
+        trainer.fit(search, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
+    assert trainer.global_step == 0 and not (tmp_path / "arch.json").exists()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hwnas.arch import load_arch
+from hwnas.records import ArchRecord
 from hwnas.cli import main
 from hwnas.latency.table import load_table
 from hwnas.space import load_space
@@ -32,7 +32,7 @@ def selected(tiny_run, target_ms):
 
 def test_select_writes_the_best_feasible_arch_a_summary_and_a_pareto_plot(selected, target_ms, tiny_table_path):
     summary = json.loads((selected / "select.json").read_text())
-    arch = load_arch(selected / "arch.json")
+    arch = ArchRecord.load(selected / "arch.json").arch
     everything = [e for method in summary["methods"].values() for e in method["history"]]
     assert set(summary["methods"]) == {"evolution", "random"}
     assert all(method["evaluations"] == 10 for method in summary["methods"].values())  # same budget: P + C

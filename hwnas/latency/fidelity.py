@@ -68,7 +68,7 @@ class TwoRuns:
     warmup_rounds: int
 
     def medians(self, run: int) -> np.ndarray:
-        return np.array([self.runs[run].stats[f"subnet{i:03d}"]["median_ms"] for i in range(len(self.archs))])
+        return np.array([self.runs[run].measurements[f"subnet{i:03d}"].median_ms for i in range(len(self.archs))])
 
 
 def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds: int = ROUNDS,
@@ -97,7 +97,7 @@ def fidelity_report(table: LatencyTable, measured: TwoRuns) -> dict:
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "samples": len(measured.archs),
         "seed": measured.seed, "protocol": {"rounds": measured.rounds, "warmup_rounds": measured.warmup_rounds},
-        "method": table.method, "measured_on": measured.runs[0].stats["subnet000"]["device"],
+        "method": table.method, "measured_on": measured.runs[0].measurements["subnet000"].device,
         "reference_ms": {"table": table.reference_ms, "run_a": reference_a, "run_b": reference_b},
         "raw": agreement(predicted, measured_a),
         "normalized": agreement(normalized, measured_a),

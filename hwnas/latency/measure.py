@@ -23,6 +23,7 @@ from hwnas.arch import Arch, build_subnet
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.table import LatencyTable
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata, time_interleaved
+from hwnas.records import Measurement
 from hwnas.onnx_export import export_onnx
 from hwnas.space import SearchSpace
 
@@ -43,14 +44,9 @@ def export_subnets(archs: dict[str, Arch], folder: str | Path) -> dict[str, Path
 
 @dataclass(frozen=True)
 class SideBySide:
-    """What one interleaved measurement gave: each model's stats (ms) and the reference's median now."""
-    stats: dict[str, dict]  # name → {"median_ms", "p25_ms", "p75_ms", "batch_size", "device", "protocol"}
+    """What one interleaved measurement gave: each model's Measurement and the reference's median now (ms)."""
+    measurements: dict[str, Measurement]
     reference_now_ms: float
-    reference_table_ms: float
-
-    def at_table_speed(self, name: str) -> float:
-        """The model's median rescaled to the speed the machine had when the table was measured (ms)."""
-        return self.stats[name]["median_ms"] * self.reference_table_ms / self.reference_now_ms
 
 
 def measure_beside_reference(models: dict[str, str | Path | Arch], table: LatencyTable, *, device: str | None = None,
@@ -67,8 +63,9 @@ def measure_beside_reference(models: dict[str, str | Path | Arch], table: Latenc
                  {**models, **export_subnets({**archs, REFERENCE: table.reference_arch()}, folder)}.items()}
         stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
                                  seed=seed, log=log)
-    context = {"batch_size": 1, "device": runtime_metadata(device, threads),
-               "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds,
-                            "order": f"{INTERLEAVED}; with the table's reference subnet"}}
-    return SideBySide({name: {**stats[name], **context} for name in models}, stats[REFERENCE]["median_ms"],
-                      table.reference_ms)
+    metadata = runtime_metadata(device, threads)
+    protocol = {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": f"{INTERLEAVED}; with the table's reference subnet"}
+    reference_now_ms = stats[REFERENCE]["median_ms"]
+    return SideBySide({name: Measurement(stats[name]["median_ms"], stats[name]["p25_ms"], stats[name]["p75_ms"],
+                                         reference_now_ms, table.reference_ms, metadata, protocol)
+                       for name in models}, reference_now_ms)

@@ -24,8 +24,9 @@ from hwnas.latency.calibration import CalibrationPoint, fit_calibration
 from hwnas.latency.kit import calibration_archs, export_identity
 from hwnas.latency.kit_runner import ROUNDS, WARMUP_ROUNDS
 from hwnas.latency.measure import REFERENCE, measure_beside_reference
-from hwnas.latency.table import LatencyTable, arch_keys, arch_weight_mb, table_record
+from hwnas.latency.table import LatencyTable, arch_keys, arch_weight_mb
 from hwnas.latency.timing import INTERLEAVED, runtime_metadata
+from hwnas.records import TableRef
 
 ONBOARD_SUBNETS = 20  # whole subnets measured here, the reference among them
 MIN_SUBNETS = 2  # fewer than 8 fit fewer calibration terms (calibration.FALLBACKS)
@@ -54,7 +55,7 @@ def onboard_table(source: LatencyTable, source_path: str | Path, *, subnets: int
     measured = measure_beside_reference(archs, source, rounds=rounds, warmup_rounds=warmup_rounds, seed=seed,
                                         log=log)
     points = [(source.reference_arch(), measured.reference_now_ms)]
-    points += [(arch, measured.stats[name]["median_ms"]) for name, arch in archs.items()]
+    points += [(arch, measured.measurements[name].median_ms) for name, arch in archs.items()]
     try:
         calibration = fit_calibration([CalibrationPoint(arch.ops, source.sum_ms(arch), len(arch_keys(arch)),
                                                         arch_weight_mb(arch), ms) for arch, ms in points])
@@ -66,5 +67,5 @@ def onboard_table(source: LatencyTable, source_path: str | Path, *, subnets: int
         protocol={"rounds": rounds, "warmup_rounds": warmup_rounds, "order": INTERLEAVED, "export": export_identity(),
                   "onboarded_on": f"{len(points)} whole subnets ({REFERENCE} among them)"},
         entries=dict(source.entries), reference_ops=source.reference_ops, reference_ms=measured.reference_now_ms,
-        calibration=calibration, transferred_from=table_record(source_path, source),
+        calibration=calibration, transferred_from=TableRef.of(source_path, source.device).to_json(),
     )

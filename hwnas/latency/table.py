@@ -22,7 +22,6 @@ machine's speed now by timing the reference again (`rescale_factor`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -176,22 +175,6 @@ class LatencyTable:
             raise TableError(f"the table was measured for space {self.space.name} ({self.space.fingerprint()}), "
                              f"the arch belongs to {arch.space.name} ({arch.space.fingerprint()}): "
                              f"profile its space with `hwnas profile`")
-
-
-def table_record(path: str | Path, table: LatencyTable) -> dict:
-    """How an arch record names the table it was predicted with: absolute path, content hash, device."""
-    path = Path(path).resolve()
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "device": table.device}
-
-
-def changed_since(path: str | Path, table: LatencyTable, recorded: dict, since: str) -> str | None:
-    """One line when `path` is the table named in `recorded` (a table_record taken at `since`, e.g.
-    "the search") but its content changed after: predictions made now are the new content's."""
-    now = table_record(path, table)
-    if now["path"] != recorded.get("path") or now["sha256"] == recorded.get("sha256"):
-        return None
-    return (f"note: {path} changed since {since} (re-profiled or edited: its sha256 differs): predictions now are "
-            f"the new table's, not the costs the arch was chosen with")
 
 
 def save_table(table: LatencyTable, path: str | Path) -> None:

@@ -1,0 +1,208 @@
+"""The typed records the stages hand to each other, and their JSON.
+
+    TableRef     which latency table: absolute path, sha256 of its bytes, the device it belongs to
+    Measurement  one model timed on this machine beside the table's reference subnet, with the
+                 table's protocol: raw stats, the reference now and in the table, device, protocol
+    DeriveTry    one derive of the search's correction loop (derive_on_device.py), measured or not
+    Provenance   where an arch came from: stage, checkpoint, table, target and window, what the
+                 table predicted, what was measured or why nothing was, the derive's tries, the
+                 search's argmax beside its answer, or the selection that chose it
+    ArchRecord   an arch and its provenance: the file arch.json, the one hand-off between stages
+
+One definition per record, so a field does not depend on which stage wrote it and a reader does
+not guess with `.get(key, default)`: a field a stage has nothing for holds the record's default.
+arch.json, version 3:
+
+    {"format": "hwnas.arch", "version": 3,
+     "space": {"name": "demo", "fingerprint": "8cd7…", "definition": {…the space file…}},
+     "ops": ["mb_k3_e6", "zero", …],
+     "provenance": {"stage": "search", "checkpoint": "/abs/…/last.ckpt", "table": {"path", "sha256", "device"},
+                    "target_ms": 0.08, "floor": 0.9, "predicted_ms": 0.0791,
+                    "measured_ms": 0.0783, "measured_at_table_speed_ms": 0.0779, "target_met": true,
+                    "measurement": {…} | null, "not_measured_because": null | "…",
+                    "tries": […], "tries_stopped_because": null, "argmax": {"ops", "predicted_ms"} | null,
+                    "selection": {"method", "arch_split_accuracy"} | null}}
+
+`measured_ms` (raw median here), `measured_at_table_speed_ms` (× reference(table) / reference(now),
+latency/measure.py) and `target_met` are written for people reading the file; they are computed from
+`measurement`, never read back. Paths are absolute, so a record means the same from any directory.
+Versions 1 (no provenance) and 2 (a plain dict) still load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hwnas.arch import Arch, ArchError, arch_from_json
+from hwnas.atomic import write_json
+from hwnas.derive import DEFAULT_FLOOR, in_window
+
+FORMAT = "hwnas.arch"
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class TableRef:
+    path: str  # absolute
+    sha256: str  # of the file's bytes when the record was made
+    device: dict  # the table's device identity (latency/device_identity.py)
+
+    @classmethod
+    def of(cls, path: str | Path, device: dict) -> TableRef:
+        path = Path(path).resolve()
+        return cls(str(path), hashlib.sha256(path.read_bytes()).hexdigest(), device)
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "device": self.device}
+
+    @classmethod
+    def from_json(cls, data: dict) -> TableRef:
+        return cls(str(data["path"]), str(data["sha256"]), dict(data["device"]))
+
+    def changed_note(self, now: TableRef, since: str) -> str | None:
+        """One line when `now` is this table's file with other content (re-profiled or edited since
+        `since`, e.g. "the search"): predictions made now are the new content's."""
+        if now.path != self.path or now.sha256 == self.sha256:
+            return None
+        return (f"note: {now.path} changed since {since} (re-profiled or edited: its sha256 differs): predictions "
+                f"now are the new table's, not the costs the arch was chosen with")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    median_ms: float  # raw, this machine in its speed state of the minute
+    p25_ms: float
+    p75_ms: float
+    reference_now_ms: float  # the table's reference subnet, timed in the same rounds
+    reference_table_ms: float  # the same subnet's median in the table
+    device: dict  # where and with what (timing.runtime_metadata)
+    protocol: dict  # rounds, warm-up rounds, order
+    batch_size: int = 1
+
+    @property
+    def at_table_speed_ms(self) -> float:
+        """The median rescaled to the machine's speed when the table was measured (latency/measure.py)."""
+        return self.median_ms * self.reference_table_ms / self.reference_now_ms
+
+    def to_json(self) -> dict:
+        return {"median_ms": self.median_ms, "at_table_speed_ms": self.at_table_speed_ms, "p25_ms": self.p25_ms,
+                "p75_ms": self.p75_ms, "reference_now_ms": self.reference_now_ms,
+                "reference_table_ms": self.reference_table_ms, "batch_size": self.batch_size, "device": self.device,
+                "protocol": self.protocol}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Measurement:
+        median, now = float(data["median_ms"]), float(data["reference_now_ms"])
+        # version 2 stored the rescaled median, not the table's reference it was rescaled by
+        table = float(data["reference_table_ms"]) if "reference_table_ms" in data else \
+            float(data["at_table_speed_ms"]) * now / median
+        return cls(median, float(data["p25_ms"]), float(data["p75_ms"]), now, table, dict(data["device"]),
+                   dict(data["protocol"]), int(data.get("batch_size", 1)))
+
+
+@dataclass(frozen=True)
+class DeriveTry:
+    ops: tuple[str, ...]
+    predicted_ms: float
+    log_probability: float  # Σ_l log p_l(op_l) under the search's distribution
+    window_ms: tuple[float, float]  # the window the derive looked in (the budget corrected after a measurement)
+    measurement: Measurement | None = None
+
+    def to_json(self) -> dict:
+        m = self.measurement
+        return {"ops": list(self.ops), "predicted_ms": self.predicted_ms, "log_probability": self.log_probability,
+                "window_ms": list(self.window_ms), "measured_ms": m.median_ms if m else None,
+                "measured_at_table_speed_ms": m.at_table_speed_ms if m else None,
+                "measurement": m.to_json() if m else None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> DeriveTry:
+        measurement = data.get("measurement")  # version 2 kept a try's figures only: read as unmeasured
+        return cls(tuple(data["ops"]), float(data["predicted_ms"]), float(data["log_probability"]),
+                   tuple(data["window_ms"]), Measurement.from_json(measurement) if measurement else None)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    stage: str  # search | derive | select | retrain's input kept | a benchmark's name
+    checkpoint: str | None = None  # the search checkpoint the arch was chosen from
+    table: TableRef | None = None
+    target_ms: float | None = None
+    floor: float = DEFAULT_FLOOR
+    predicted_ms: float | None = None
+    measurement: Measurement | None = None
+    not_measured_because: str | None = None
+    tries: tuple[DeriveTry, ...] = ()
+    tries_stopped_because: str | None = None
+    argmax: dict | None = None  # the search's most probable arch beside its answer: {"ops", "predicted_ms"}
+    selection: dict | None = None  # select's choice: {"method", "arch_split_accuracy"}
+
+    @property
+    def target_met(self) -> bool | None:
+        """The measurement at the table's speed inside [floor · T, T]; None when nothing was measured."""
+        if self.measurement is None or self.target_ms is None:
+            return None
+        return in_window(self.measurement.at_table_speed_ms, self.floor, self.target_ms)
+
+    def to_json(self) -> dict:
+        m = self.measurement
+        return {"stage": self.stage, "checkpoint": self.checkpoint,
+                "table": self.table.to_json() if self.table else None, "target_ms": self.target_ms,
+                "floor": self.floor, "predicted_ms": self.predicted_ms,
+                "measured_ms": m.median_ms if m else None,
+                "measured_at_table_speed_ms": m.at_table_speed_ms if m else None, "target_met": self.target_met,
+                "measurement": m.to_json() if m else None, "not_measured_because": self.not_measured_because,
+                "tries": [t.to_json() for t in self.tries], "tries_stopped_because": self.tries_stopped_because,
+                "argmax": self.argmax, "selection": self.selection}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Provenance:
+        """Version 3's provenance, or version 2's dict (select wrote `method` and `arch_split_accuracy`)."""
+        selection = data.get("selection")
+        if selection is None and "method" in data:
+            selection = {"method": data["method"], "arch_split_accuracy": data.get("arch_split_accuracy")}
+        return cls(
+            stage=str(data.get("stage", "unknown")), checkpoint=data.get("checkpoint"),
+            table=TableRef.from_json(data["table"]) if data.get("table") else None,
+            target_ms=data.get("target_ms"), floor=DEFAULT_FLOOR if data.get("floor") is None else float(data["floor"]),  # select writes 0.0
+            predicted_ms=data.get("predicted_ms"),
+            measurement=Measurement.from_json(data["measurement"]) if data.get("measurement") else None,
+            not_measured_because=data.get("not_measured_because"),
+            tries=tuple(DeriveTry.from_json(t) for t in data.get("tries") or ()),
+            tries_stopped_because=data.get("tries_stopped_because"), argmax=data.get("argmax"), selection=selection)
+
+
+@dataclass(frozen=True)
+class ArchRecord:
+    arch: Arch
+    provenance: Provenance = field(default_factory=lambda: Provenance("unknown"))
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, **self.arch.to_json(), "provenance": self.provenance.to_json()}
+
+    def save(self, path: str | Path) -> None:
+        write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> ArchRecord:
+        """Read and check an arch.json; every failure is one ArchError line naming the file."""
+        path = Path(path)
+        redo = "derive it again with `hwnas search`"
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ArchError(f"{path}: no such arch file (a search run writes RUN_DIR/arch.json)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ArchError(f"{path}: not valid JSON ({error}): {redo}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") not in READABLE_VERSIONS:
+            raise ArchError(f"{path}: not an hwnas arch file (versions {', '.join(map(str, READABLE_VERSIONS))}): {redo}")
+        arch = arch_from_json(data, path, redo)
+        try:
+            provenance = Provenance.from_json(dict(data.get("provenance") or {"stage": "unknown"}))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ArchError(f"{path}: malformed provenance ({type(error).__name__}: {error}): {redo}") from None
+        return cls(arch, provenance)
