@@ -19,7 +19,6 @@ says which device the prediction belongs to and gives no error between the two.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from hwnas.records import ArchRecord, TableRef
 from hwnas.run_folder import RunFolder
 from hwnas.run_data import datamodule_of_run
 from hwnas.saved_state import check_fits, read_saved
+from hwnas.strict_files import read_json
 
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
 PARITY_BATCH = 8  # > 1, so the dynamic batch axis is exercised
@@ -82,7 +82,7 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     run, out_dir = RunFolder(Path(retrain_dir)), Path(out_dir)
     if not run.retrain_summary.is_file():
         raise ExportError(f"{run.path}: no retrain.json: point --run at a folder written by `hwnas retrain`")
-    result = json.loads(run.retrain_summary.read_text())
+    result = read_json(run.retrain_summary, error=ExportError, redo="retrain again into this folder")
     record = ArchRecord.load(run.arch)
     arch, provenance = record.arch, record.provenance
     table_path = table_path or (provenance.table.path if provenance.table else None)

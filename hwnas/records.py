@@ -32,13 +32,13 @@ Versions 1 (no provenance) and 2 (a plain dict) still load.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwnas.arch import Arch, ArchError, arch_from_json
 from hwnas.atomic import write_json
 from hwnas.derive import DEFAULT_FLOOR, in_window
+from hwnas.strict_files import read_json
 
 FORMAT = "hwnas.arch"
 VERSION = 3
@@ -190,14 +190,9 @@ class ArchRecord:
     @classmethod
     def load(cls, path: str | Path) -> ArchRecord:
         """Read and check an arch.json; every failure is one ArchError line naming the file."""
-        path = Path(path)
         redo = "derive it again with `hwnas search`"
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ArchError(f"{path}: no such arch file (a search run writes RUN_DIR/arch.json)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ArchError(f"{path}: not valid JSON ({error}): {redo}") from None
+        data = read_json(path, error=ArchError, missing="no such arch file (a search run writes RUN_DIR/arch.json)",
+                         redo=redo)
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") not in READABLE_VERSIONS:
             raise ArchError(f"{path}: not an hwnas arch file (versions {', '.join(map(str, READABLE_VERSIONS))}): {redo}")
         arch = arch_from_json(data, path, redo)

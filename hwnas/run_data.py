@@ -6,19 +6,19 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import yaml
-
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.space import SearchSpace
+from hwnas.strict_files import read_yaml
 
 
 def datamodule_of_run(config_path: Path, space: SearchSpace, missing: str, **overrides) -> ImageDataModule:
     """The run's data module (not set up), its input shape from `space` as the run linked it, with
     `overrides` of its init_args (e.g. augment="none"); `missing`: what to do when there is no config."""
-    if not config_path.is_file():
-        raise HwnasError(f"{config_path}: no such config: {missing}")
-    data = (yaml.safe_load(config_path.read_text()) or {}).get("data") or {}
+    config = read_yaml(config_path, missing=f"no such config: {missing}", redo=missing)
+    data = (config.get("data") if isinstance(config, dict) else None) or {}
+    if not isinstance(data, dict):
+        raise HwnasError(f"{config_path}: its data: is not a mapping: {missing}")
     module_name, _, class_name = str(data.get("class_path", "")).rpartition(".")
     try:
         data_class = getattr(importlib.import_module(module_name), class_name)

@@ -27,9 +27,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-
 from hwnas.errors import HwnasError
+from hwnas.strict_files import read_yaml
 
 ZERO = "zero"
 _MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)")
@@ -186,13 +185,8 @@ class SearchSpace:
 
 def load_space(path: str | Path) -> SearchSpace:
     """Read and validate a space YAML file; every error names the file and the field."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpaceError(f"{path}: no such space file (the shipped ones are in recipes/spaces/)")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise SpaceError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    raw = read_yaml(path, error=SpaceError, missing="no such space file (the shipped ones are in recipes/spaces/)",
+                    redo="fix the file (the shipped spaces in recipes/spaces/ show the fields)")
     return parse_space(raw, str(path))
 
 

@@ -18,7 +18,6 @@ import signal
 import warnings
 from pathlib import Path
 
-import yaml
 from jsonargparse import ArgumentError
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -38,6 +37,7 @@ from hwnas.retrain import RetrainModule
 from hwnas.saved_state import check_fits, read_saved
 from hwnas.search import SearchModule
 from hwnas.space import load_space
+from hwnas.strict_files import read_yaml
 
 
 class _DropNotice(logging.Filter):
@@ -64,11 +64,9 @@ def _refuse_linked_fields(args: list[str]) -> None:
              if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
     recipes = [value for flag, value in zip(args, args[1:]) if flag in ("--config", "-c")]
     recipes += [arg.split("=", 1)[1] for arg in args if arg.startswith(("--config=", "-c="))]
-    for recipe in recipes:
-        try:
-            data = (yaml.safe_load(Path(recipe).read_text()) or {}).get("data") or {}
-        except (OSError, yaml.YAMLError, AttributeError):
-            continue  # LightningCLI reports an unreadable recipe in its own words
+    for recipe in recipes:  # read strictly (strict_files.py): LightningCLI's reader keeps a duplicate key's last value
+        content = read_yaml(recipe, missing="no such recipe", redo="fix the recipe (the shipped ones are in recipes/)")
+        data = content.get("data") if isinstance(content, dict) else None
         init_args = data.get("init_args") if isinstance(data, dict) else None
         given += [f"{recipe}: data.init_args.{name}" for name in LINKED_FROM_SPACE
                   if isinstance(init_args, dict) and name in init_args]

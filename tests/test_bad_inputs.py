@@ -114,9 +114,9 @@ def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:
     return ["validate-table", str(tmp / "t.json"), "--samples", "3"]
 
 
-@bad_input("calibration values must be finite with a positive scale")
+@bad_input("NaN is not a number JSON allows")
 def validate_a_table_with_a_nan_scale(tmp, fixture):
-    """A NaN scale reached the search, which trained on a NaN loss."""
+    """A NaN scale reached the search, which trained on a NaN loss (strict_files.py refuses the literal)."""
     return validate_with_scale(tmp, fixture, float("nan"))
 
 
@@ -367,6 +367,44 @@ def search_with_a_recipe_that_misspells_a_field(tmp, fixture):
     recipe = Path("recipes/search_demo.yaml").read_text().replace("  target_ms:", "  target_mss:")
     (tmp / "recipe.yaml").write_text(recipe)
     return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run")]
+
+
+# --- files shaped to hurt (strict_files.py) ----------------------------------------------------------
+
+@bad_input("not valid YAML (duplicate key 'channels' at line", writes_nothing_at="t.json")
+def profile_a_space_with_a_duplicate_key(tmp, fixture):
+    """Last wins, silently, in a file that is meant to be strict: the stem took the second width."""
+    text = fixture("tiny_space_path").read_text()
+    (tmp / "space.yaml").write_text(text.replace("stem: {channels: 8", "stem: {channels: 8, channels: 16", 1))
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
+@bad_input("not valid YAML (duplicate key 'target_ms' at line", writes_nothing_at="run")
+def search_with_a_recipe_that_sets_a_field_twice(tmp, fixture):
+    recipe = Path("recipes/search_demo.yaml").read_text().replace("  loss_lambda: 0.5", "  loss_lambda: 0.5\n  target_ms: 0.02")
+    (tmp / "recipe.yaml").write_text(recipe)
+    return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run")]
+
+
+@bad_input("nested deeper than 64 levels", writes_nothing_at="out")
+def predict_an_arch_nested_100000_deep(tmp, fixture):
+    """A RecursionError traceback from the JSON parser."""
+    (tmp / "arch.json").write_text("[" * 100_000 + "]" * 100_000)
+    return ["predict", "--arch", str(tmp / "arch.json"), "--table", str(fixture("tiny_table_path"))]
+
+
+@bad_input("nested deeper than 64 levels", writes_nothing_at="t.json")
+def profile_a_space_nested_100000_deep(tmp, fixture):
+    (tmp / "space.yaml").write_text("a: " + "[" * 100_000 + "]" * 100_000)
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
+@bad_input("duplicate key 'median_ms'")
+def predict_with_a_table_whose_entry_says_its_median_twice(tmp, fixture):
+    text = fixture("tiny_table_path").read_text()
+    (tmp / "t.json").write_text(text.replace('"median_ms":', '"median_ms": 1e9, "median_ms":', 1))
+    arch = fixture("tiny_run") / "search" / "arch.json"
+    return ["predict", "--arch", str(arch), "--table", str(tmp / "t.json")]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -91,7 +91,7 @@ def _edited_definition(data, space):
 
 @pytest.mark.parametrize("edit, reason", [
     (_drop_an_entry, "1 entries missing"),
-    (_nan_entry, "non-positive or NaN"),
+    (_nan_entry, "NaN is not a number JSON allows"),
     (_negative_entry, "non-positive or NaN"),
     (_unknown_version, "format version 99"),
     (_edited_definition, "does not match its recorded fingerprint"),

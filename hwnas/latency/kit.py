@@ -34,6 +34,7 @@ from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, arch_weight
 from hwnas.onnx_export import EXPORTER, OPSET, convert_to_ort, export_onnx
 from hwnas.ops import Head, build_layer, build_stem
 from hwnas.space import LayerShape, SearchSpace, parse_op, parse_space
+from hwnas.strict_files import read_json
 
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
 CALIBRATION_SAMPLES = 40  # measured subnets the calibration (up to 4 coefficients) is fitted on
@@ -167,12 +168,8 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
 
 def load_results(path: str | Path) -> dict:
     path = Path(path)
-    try:
-        results = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise KitError(f"{path}: no such results file (the kit's run.py writes results.json)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise KitError(f"{path}: not valid JSON ({error}): run the kit's run.py again") from None
+    results = read_json(path, error=KitError, missing="no such results file (the kit's run.py writes results.json)",
+                        redo="run the kit's run.py again", non_finite_ok=True)  # checked per model below
     if not isinstance(results, dict) or results.get("format") != kit_runner.RESULTS_FORMAT or \
             results.get("version") != kit_runner.RESULTS_VERSION:
         raise KitError(f"{path}: not the results of an hwnas kit (version {kit_runner.RESULTS_VERSION})")

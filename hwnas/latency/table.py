@@ -22,7 +22,6 @@ machine's speed now by timing the reference again (`rescale_factor`).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from hwnas.errors import HwnasError
 from hwnas.latency.calibration import Calibration
 from hwnas.ops import candidate_weight_mb
 from hwnas.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
+from hwnas.strict_files import read_json
 
 FORMAT = "hwnas.latency_table"
 VERSION = 3
@@ -186,12 +186,7 @@ def load_table(path: str | Path, space: SearchSpace | None = None) -> LatencyTab
     line naming the table and what to do."""
     path = Path(path)
     redo = f"re-run `hwnas profile --space <space.yaml> --out {path}`"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TableError(f"{path}: no such latency table: {redo}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise TableError(f"{path}: not valid JSON ({error}), perhaps truncated: {redo}") from None
+    data = read_json(path, error=TableError, missing=f"no such latency table: {redo}", redo=redo)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TableError(f"{path}: not an hwnas latency table: {redo}")
     if data.get("version") != VERSION:

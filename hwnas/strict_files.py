@@ -1,0 +1,118 @@
+"""The one reader of every JSON and YAML file hwnas loads: bounded, strict, and one line when a file is not.
+
+    size            at most MAX_BYTES: the largest file hwnas writes (a table) is ~200 kB
+    depth           at most MAX_DEPTH levels of nesting (hwnas's deepest file has ~8); deeper input
+                    ended in a RecursionError traceback inside the parser
+    duplicate keys  refused: both parsers keep the last one without a word, so a space file that is
+                    meant to be strict took the second `channels:` of a stage
+    NaN, Infinity   refused in JSON: Python writes them, other JSON readers reject them, and no
+                    latency, target or accuracy hwnas reads can be one (a kit's results are read
+                    with them, to be refused by the check that names the model that measured NaN)
+
+Each caller names its error class, what to say when the file is missing and how to make a good one
+(`redo`), so the message stays the caller's: "{path}: not valid JSON (…): {redo}".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hwnas.errors import HwnasError
+
+MAX_BYTES = 64 * 2**20
+MAX_DEPTH = 64
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [key for key, _ in pairs]
+    duplicated = next((key for key in keys if keys.count(key) > 1), None)
+    if duplicated is not None:
+        raise ValueError(f"duplicate key {duplicated!r}")
+    return dict(pairs)
+
+
+def _parse_json(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+
+
+def _parse_json_with_non_finite(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader: plain data, no Python objects
+
+
+def _depth(value: Any) -> int:
+    """Levels of nesting, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _one_line(problem: Exception) -> str:
+    """A parser's complaint in one line, with the line of the file it is about."""
+    if isinstance(problem, yaml.MarkedYAMLError) and problem.problem_mark is not None:
+        return f"{problem.problem} at line {problem.problem_mark.line + 1}"
+    text = str(problem).strip()
+    return text.splitlines()[0] if text else type(problem).__name__
+
+
+def _read(path: str | Path, parse: Callable[[str], Any], kind: str, error: type[HwnasError], missing: str,
+          redo: str) -> Any:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise error(f"{path}: {size / 2**20:.0f} MiB, more than any {kind} file hwnas reads "
+                        f"({MAX_BYTES // 2**20} MiB): {redo}")
+        text = path.read_text()
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: a folder, not a {kind} file: {redo}") from None
+    except UnicodeDecodeError as problem:
+        raise error(f"{path}: not valid {kind} ({problem}): {redo}") from None
+    try:
+        data = parse(text)
+    except RecursionError:
+        raise error(f"{path}: nested deeper than {MAX_DEPTH} levels: {redo}") from None
+    except (ValueError, yaml.YAMLError) as problem:  # json.JSONDecodeError is a ValueError
+        raise error(f"{path}: not valid {kind} ({_one_line(problem)}): {redo}") from None
+    if _depth(data) > MAX_DEPTH:
+        raise error(f"{path}: nested deeper than {MAX_DEPTH} levels: {redo}")
+    return data
+
+
+def read_json(path: str | Path, *, error: type[HwnasError] = HwnasError, missing: str = "no such file",
+              redo: str = "write it again", non_finite_ok: bool = False) -> Any:
+    return _read(path, _parse_json_with_non_finite if non_finite_ok else _parse_json, "JSON", error, missing, redo)
+
+
+def read_yaml(path: str | Path, *, error: type[HwnasError] = HwnasError, missing: str = "no such file",
+              redo: str = "write it again") -> Any:
+    return _read(path, _parse_yaml, "YAML", error, missing, redo)
