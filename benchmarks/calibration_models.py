@@ -15,8 +15,8 @@ import argparse
 import numpy as np
 from scipy.stats import kendalltau
 
-from hwnas.arch import Arch
 from hwnas.latency.table import arch_keys, arch_weight_mb, load_table
+from hwnas.net.arch import Arch
 
 MODELS = {  # name → which of (sum_ms, n_ops, weight_mb) enter, plus a constant
     "scale + offset": (True, False, False),

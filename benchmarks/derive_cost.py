@@ -16,10 +16,10 @@ import time
 
 import torch
 
-from hwnas.derive import GRID_CELLS, derive_in_window
-from hwnas.derive_on_device import MAX_TRIES, measure_arch
+from hwnas.derive.on_device import MAX_TRIES, measure_arch
+from hwnas.derive.window import GRID_CELLS, derive_in_window
 from hwnas.latency.table import load_table
-from hwnas.space import load_space
+from hwnas.net.space import load_space
 
 
 def seconds(call, repeats: int) -> float:

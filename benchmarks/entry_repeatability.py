@@ -20,11 +20,11 @@ import tempfile
 import numpy as np
 from scipy.stats import kendalltau
 
-from hwnas.arch import Arch
 from hwnas.latency.calibration import POINTS_PER_TERM, TERMS
-from hwnas.latency.kit import import_results, write_kit
-from hwnas.latency.kit_runner import run_kit
 from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch
+from hwnas.profile.kit import import_results, write_kit
+from hwnas.profile.kit_runner import run_kit
 
 
 def main() -> None:

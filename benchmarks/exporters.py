@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwnas.arch import build_subnet, random_arch
-from hwnas.latency.kit import _plan
-from hwnas.latency.timing import time_interleaved
-from hwnas.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
-from hwnas.space import load_space
+from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+from hwnas.measuring.timing import time_interleaved
+from hwnas.net.arch import build_subnet, random_arch
+from hwnas.net.space import load_space
+from hwnas.profile.kit import _plan
 
 
 def export_dynamo(module, example, path) -> None:
-    """What onnx_export.py did until 2026-12-02."""
+    """What measuring/onnx_export.py did until 2026-12-02."""
     module.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

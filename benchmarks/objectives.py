@@ -7,7 +7,7 @@ Variants, each one `hwnas search --config recipes/search_demo.yaml` with one opt
                        previous recipe's 0.003), abs_ratio (the default), gumbel mode (abs_ratio);
   abs_ratio again at 25% and 75% of the table's latency range.
 Reports per run: E[lat] at the end of the search, the plain argmax arch's prediction, the
-derived arch's prediction and its measurement on this machine (derive_on_device.py), the
+derived arch's prediction and its measurement on this machine (derive/on_device.py), the
 smallest top probability over the layers, and the wall time of the run.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hwnas.cli import main as hwnas
 from hwnas.latency.table import load_table
-from hwnas.space import load_space
+from hwnas.net.space import load_space
 
 RECIPE, SPACE, TABLE = "recipes/search_demo.yaml", "recipes/spaces/demo.yaml", "latency_tables/demo-cpu.json"
 

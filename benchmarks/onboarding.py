@@ -3,7 +3,7 @@
 For each space: profile this machine in full (timed: the "profile in ≤ 60 s / 3 min" numbers),
 onboard it from the committed table (another machine's) with N = 5, 10 and 20 measured subnets
 (timed), then score every table on the same measurement: 30 fresh subnets, calibrated by none
-of them, timed whole twice beside the reference (fidelity.py). Reported per table: mean
+of them, timed whole twice beside the reference (measuring/fidelity.py). Reported per table: mean
 |error| and share within ±10% of the normalized prediction, Kendall τ, and the raw figures;
 the second run against the first is the noise floor. Writes JSON to --out and prints a table.
 
@@ -17,11 +17,11 @@ import json
 import time
 from pathlib import Path
 
-from hwnas.latency.fidelity import calibration_ops, fidelity_report, fresh_archs, measure_twice
-from hwnas.latency.onboard import OnboardError, onboard_table
-from hwnas.latency.profile import profile_space
 from hwnas.latency.table import load_table
-from hwnas.space import load_space
+from hwnas.measuring.fidelity import calibration_ops, fidelity_report, fresh_archs, measure_twice
+from hwnas.net.space import load_space
+from hwnas.profile.onboard import OnboardError, onboard_table
+from hwnas.profile.profile import profile_space
 
 
 def quiet(_line: str) -> None:

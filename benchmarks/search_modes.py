@@ -58,21 +58,21 @@ def derived_arch(arch_path: str | None):
     """--arch's arch (of the demo space), or the one a fresh supernet derives (seed 0)."""
     import torch
 
+    from hwnas.net.space import load_space
+    from hwnas.net.supernet import SuperNet
     from hwnas.records import ArchRecord
-    from hwnas.space import load_space
-    from hwnas.supernet import SuperNet
 
     if arch_path:
         return ArchRecord.load(arch_path).arch
     torch.manual_seed(0)
-    return SuperNet(load_space(SPACE)).derive()
+    return SuperNet(load_space(SPACE)).argmax_arch()
 
 
 def run_subnet(args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from hwnas.arch import build_subnet
+    from hwnas.net.arch import build_subnet
 
     arch = derived_arch(args.arch)
     space, net = arch.space, build_subnet(arch)
@@ -98,8 +98,8 @@ def run_search(args, case: str) -> dict:
     from pytorch_lightning.utilities.combined_loader import CombinedLoader
     from torch.utils.data import DataLoader, TensorDataset
 
-    from hwnas.search import SearchModule
-    from hwnas.space import load_space
+    from hwnas.net.space import load_space
+    from hwnas.search.module import SearchModule
 
     mode, _, variant = case.partition("/")
     options = {"mode": mode}

@@ -30,13 +30,13 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from hwnas.arch import Arch, random_arch
-from hwnas.atomic import atomic_output, write_json
+from hwnas.atomic import save_figure, write_json
 from hwnas.cli import main as hwnas
-from hwnas.derive_on_device import measure_arch
+from hwnas.derive.on_device import measure_arch
 from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch, random_arch
+from hwnas.net.space import load_space
 from hwnas.records import ArchRecord, Provenance
-from hwnas.space import load_space
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 RANDOM_WINDOW = 0.95  # random archs are drawn predicted inside [0.95 T, T]
@@ -133,8 +133,7 @@ def plot(results: list[dict], path: Path) -> None:
         ax.set_title(f"T = {result['target_ms']} ms: searched rank {r['rank']}/{r['of']}")
         ax.legend(fontsize=7)
     figure.tight_layout()
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, dpi=90, format="png")
+    save_figure(figure, path, dpi=90)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ in OUT/retrained.json, so a re-run (another variant) retrains nothing.
 
 Per supernet variant (`hwnas search --model.mode sum --model.one_shot_training VARIANT`, the demo
 recipe's settings otherwise, --search-epochs on the same data) and per number of BN calibration
-batches, every arch is scored as `hwnas select` scores it (subnet_eval.py: BN recalibrated on train
+batches, every arch is scored as `hwnas select` scores it (select/subnet_eval.py: BN recalibrated on train
 batches, accuracy on the arch split). Reported: Kendall τ between score and retrained accuracy over
 all archs and within the window, each with a 95% bootstrap interval (archs resampled 2,000 times),
 and the seed spread (per arch, the sd of its test accuracy over seeds). Writes
@@ -36,15 +36,15 @@ from matplotlib.figure import Figure
 from scipy.stats import kendalltau
 from torch.utils.data import DataLoader
 
-from hwnas.arch import Arch, random_arch
-from hwnas.atomic import atomic_output, write_json
+from hwnas.atomic import save_figure, write_json
 from hwnas.cli import main as hwnas
 from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch, random_arch
+from hwnas.net.space import load_space
 from hwnas.records import ArchRecord, Provenance
-from hwnas.search_checkpoint import load_search_checkpoint
-from hwnas.select_cli import arch_split_of_run
-from hwnas.space import load_space
-from hwnas.subnet_eval import SubnetScorer
+from hwnas.search.checkpoint import load_search_checkpoint
+from hwnas.select.select import arch_split_of_run
+from hwnas.select.subnet_eval import SubnetScorer
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 POOL = 20_000  # random archs the spread is picked from
@@ -181,8 +181,7 @@ def plot(result: dict, path: Path) -> None:
         ax.set_title(f"{name}\nτ all {ranking['all']['tau']:.2f}, window {ranking['window']['tau']:.2f}", fontsize=9)
         ax.legend(fontsize=7)
     figure.tight_layout()
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, dpi=90, format="png")
+    save_figure(figure, path, dpi=90)
 
 
 def report(result: dict) -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from hwnas.arch import build_subnet, random_arch
-from hwnas.latency.timing import time_interleaved
-from hwnas.onnx_export import export_onnx
-from hwnas.space import load_space
+from hwnas.measuring.onnx_export import export_onnx
+from hwnas.measuring.timing import time_interleaved
+from hwnas.net.arch import build_subnet, random_arch
+from hwnas.net.space import load_space
 
 SPACE = "recipes/spaces/demo.yaml"
 

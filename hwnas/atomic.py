@@ -81,3 +81,9 @@ def _umask() -> int:
 def write_json(path: str | Path, data: dict) -> None:
     with atomic_output(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def save_figure(figure, path: str | Path, dpi: int = 100) -> None:
+    """Write a matplotlib Figure as PNG, atomically (dpi 100: the search's figures, ~0.1 s each)."""
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, format="png")

@@ -27,7 +27,7 @@ import warnings
 from pathlib import Path
 
 from hwnas.errors import HwnasError, Interrupted
-from hwnas.latency.timing import DeviceError
+from hwnas.measuring.timing import DeviceError
 from hwnas.run_folder import RunFolder
 
 LIGHTNING_STAGES = ("search", "retrain")
@@ -181,9 +181,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _profile(args: argparse.Namespace) -> None:
-    from hwnas.latency.profile import profile_space
     from hwnas.latency.table import save_table
-    from hwnas.space import load_space
+    from hwnas.net.space import load_space
+    from hwnas.profile.profile import profile_space
 
     space = load_space(args.space)
     _check_table_out(args.out, f"{space.name}-{args.device}.json")
@@ -212,8 +212,8 @@ def _check_table_out(out: str, example_name: str) -> None:
 
 def _onboard(args: argparse.Namespace) -> None:
     from hwnas.atomic import atomic_output
-    from hwnas.latency.onboard import ONBOARD_SUBNETS, onboard_table
     from hwnas.latency.table import load_table, save_table
+    from hwnas.profile.onboard import ONBOARD_SUBNETS, onboard_table
 
     if args.rounds is not None and args.rounds < 1:
         raise HwnasError(f"--rounds must be at least 1, got {args.rounds}")
@@ -245,8 +245,8 @@ def _onboard(args: argparse.Namespace) -> None:
 def _not_current_because(path: str, space, device: str, threads: int) -> str | None:
     """Why the table at `path` is not this machine's table of `space` for --device/--threads
     (None: it is)."""
-    from hwnas.latency.device_identity import differences_from_here, speed_mismatch
     from hwnas.latency.table import TableError, load_table
+    from hwnas.measuring.device_identity import differences_from_here, speed_mismatch
 
     try:
         table = load_table(path, space)
@@ -271,8 +271,8 @@ def _describe(table, path: str) -> None:
 
 def _kit(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
-    from hwnas.latency.kit import write_kit
-    from hwnas.space import load_space
+    from hwnas.net.space import load_space
+    from hwnas.profile.kit import write_kit
 
     check_writable(args.out, folder=True)
     options = {} if args.calibration_samples is None else {"calibration_samples": args.calibration_samples}
@@ -284,8 +284,8 @@ def _kit(args: argparse.Namespace) -> None:
 
 def _import_table(args: argparse.Namespace) -> None:
     from hwnas.atomic import atomic_output
-    from hwnas.latency.kit import import_results, load_results
     from hwnas.latency.table import TableError, load_table, save_table
+    from hwnas.profile.kit import import_results, load_results
 
     _check_table_out(args.out, "NAME.json")
     table = import_results(load_results(args.results), args.results)
@@ -301,9 +301,9 @@ def _import_table(args: argparse.Namespace) -> None:
 
 def _validate_table(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
-    from hwnas.latency.device_identity import differences_from_here
-    from hwnas.latency.fidelity import plot_fidelity, validate_table
     from hwnas.latency.table import load_table, save_table
+    from hwnas.measuring.device_identity import differences_from_here
+    from hwnas.measuring.fidelity import plot_fidelity, validate_table
 
     if args.samples is not None and args.samples < 3:  # Kendall's τ and a spread need a few points
         raise HwnasError(f"--samples must be at least 3 (30 is the fidelity report's standard), got {args.samples}")
@@ -332,8 +332,8 @@ def _validate_table(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from hwnas.latency.device_identity import describe_mismatch
     from hwnas.latency.table import load_table
+    from hwnas.measuring.device_identity import describe_mismatch
     from hwnas.records import ArchRecord
 
     arch = ArchRecord.load(args.arch).arch
@@ -352,13 +352,13 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _reference_now_ms(table) -> float:
     """The table's reference subnet timed now on this machine, with the table's protocol (ms)."""
-    from hwnas.latency.measure import measure_beside_reference
+    from hwnas.measuring.measure import measure_beside_reference
 
     return measure_beside_reference({}, table).reference_now_ms
 
 
 def _measure(args: argparse.Namespace) -> None:
-    from hwnas.latency.profile import measure_onnx
+    from hwnas.profile.profile import measure_onnx
 
     if not Path(args.onnx).is_file():
         raise HwnasError(f"{args.onnx}: no such ONNX file")
@@ -373,8 +373,8 @@ def _measure(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
-    from hwnas.export import export_run
-    from hwnas.latency.timing import provider_for
+    from hwnas.export.export import export_run
+    from hwnas.measuring.timing import provider_for
 
     if args.int8 is not None and args.int8 < 1:
         raise HwnasError(f"--int8 is the number of train batches to calibrate on, at least 1: got {args.int8}")
@@ -393,12 +393,11 @@ def _check_target(target_ms: float) -> None:
 
 
 def _derive(args: argparse.Namespace) -> None:
-    from hwnas.arch_steps import choose_strategy
     from hwnas.atomic import check_writable
-    from hwnas.derive import DEFAULT_FLOOR
-    from hwnas.derive_on_device import derive_for_target
-    from hwnas.records import ArchRecord
-    from hwnas.search_checkpoint import load_search_checkpoint
+    from hwnas.derive.on_device import derive_for_target
+    from hwnas.records import ArchRecord, DEFAULT_FLOOR
+    from hwnas.search.arch_steps import choose_strategy
+    from hwnas.search.checkpoint import load_search_checkpoint
 
     _check_target(args.target_ms)
     checkpoint = load_search_checkpoint(args.ckpt)
@@ -426,7 +425,7 @@ def _derive(args: argparse.Namespace) -> None:
 
 def _select(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
-    from hwnas.select_cli import run_select
+    from hwnas.select.select import run_select
 
     _check_target(args.target_ms)
     out = args.out or str(RunFolder.of_checkpoint(args.ckpt).beside("select"))

@@ -3,7 +3,7 @@
     TableRef     which latency table: absolute path, sha256 of its bytes, the device it belongs to
     Measurement  one model timed on this machine beside the table's reference subnet, with the
                  table's protocol: raw stats, the reference now and in the table, device, protocol
-    DeriveTry    one derive of the search's correction loop (derive_on_device.py), measured or not
+    DeriveTry    one derive of the search's correction loop (derive/on_device.py), measured or not
     Provenance   where an arch came from: stage, checkpoint, table, target and window, what the
                  table predicted, what was measured or why nothing was, the derive's tries, the
                  search's argmax beside its answer, or the selection that chose it
@@ -24,7 +24,7 @@ arch.json, version 3:
                     "selection": {"method", "arch_split_accuracy"} | null}}
 
 `measured_ms` (raw median here), `measured_at_table_speed_ms` (× reference(table) / reference(now),
-latency/measure.py) and `target_met` are written for people reading the file; they are computed from
+measuring/measure.py) and `target_met` are written for people reading the file; they are computed from
 `measurement`, never read back. Paths are absolute, so a record means the same from any directory.
 Versions 1 (no provenance) and 2 (a plain dict) still load.
 """
@@ -35,10 +35,17 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwnas.arch import Arch, ArchError, arch_from_json
 from hwnas.atomic import write_json
-from hwnas.derive import DEFAULT_FLOOR, in_window
+from hwnas.net.arch import Arch, ArchError, arch_from_json
 from hwnas.strict_files import read_json
+
+DEFAULT_FLOOR = 0.9  # an arch's window is [0.9 T, T] unless a recipe says otherwise
+
+
+def in_window(latency_ms: float, floor: float, target_ms: float) -> bool:
+    """Whether a latency lies in the derive's window [floor · T, T] (all in ms)."""
+    return floor * target_ms <= latency_ms <= target_ms
+
 
 FORMAT = "hwnas.arch"
 VERSION = 3
@@ -49,7 +56,7 @@ READABLE_VERSIONS = (1, 2, 3)
 class TableRef:
     path: str  # absolute
     sha256: str  # of the file's bytes when the record was made
-    device: dict  # the table's device identity (latency/device_identity.py)
+    device: dict  # the table's device identity (measuring/device_identity.py)
 
     @classmethod
     def of(cls, path: str | Path, device: dict) -> TableRef:
@@ -85,7 +92,7 @@ class Measurement:
 
     @property
     def at_table_speed_ms(self) -> float:
-        """The median rescaled to the machine's speed when the table was measured (latency/measure.py)."""
+        """The median rescaled to the machine's speed when the table was measured (measuring/measure.py)."""
         return self.median_ms * self.reference_table_ms / self.reference_now_ms
 
     def to_json(self) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
-from hwnas.space import SearchSpace
+from hwnas.net.space import SearchSpace
 from hwnas.strict_files import read_yaml
 
 

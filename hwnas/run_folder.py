@@ -1,7 +1,7 @@
 """A stage's run folder: where each output lives, written by one stage at a time, never showing a
 previous run's record as this one's.
 
-    RUN_DIR/arch.json  search.json  subnet.pt  retrain.json   the stage's records (stage_records.py)
+    RUN_DIR/arch.json  search.json  subnet.pt  retrain.json   the stage's records (training/stage_records.py)
     RUN_DIR/checkpoints/last.ckpt  logs/config.yaml  plots/   Lightning's state, the resolved config
     RUN_DIR/../derive  ../select  ../export                   what later stages write beside it
 

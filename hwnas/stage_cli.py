@@ -3,7 +3,7 @@
     RUN_DIR/logs/            CSV metrics (kept across a resume) and the resolved config.yaml
     RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
     RUN_DIR/arch.json, …     the stage's records, written by the module's own callback
-                             (stage_records.py), so a plain Trainer writes them too
+                             (training/stage_records.py), so a plain Trainer writes them too
     RUN_DIR/.lock, previous-*/   one writer at a time; an earlier run's records moved aside (run_folder.py)
 
 The data module's input resolution and channels are linked from the space, so they cannot
@@ -28,21 +28,21 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from hwnas import run_folder
 from hwnas.atomic import check_writable
 from hwnas.data import ImageDataModule
-from hwnas.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.errors import HwnasError, Interrupted
+from hwnas.net.space import load_space
 from hwnas.records import ArchRecord
+from hwnas.retrain.module import RetrainModule
 from hwnas.run_folder import RunFolder
-from hwnas.resumed_metrics import ResumedCSVLogger
-from hwnas.retrain import RetrainModule
-from hwnas.saved_state import check_fits, read_saved
-from hwnas.search import SearchModule
-from hwnas.space import load_space
+from hwnas.search.module import SearchModule
 from hwnas.strict_files import read_yaml
+from hwnas.training.epoch_lines import EpochLines, output_is_a_terminal
+from hwnas.training.resumed_metrics import ResumedCSVLogger
+from hwnas.training.saved_state import check_fits, read_saved
 
 
 class _DropNotice(logging.Filter):
     """Drops Lightning's advertisement for its cloud logger, printed at every Trainer start, and its
-    notice that a module's own record callback (stage_records.py) replaces the one it registered
+    notice that a module's own record callback (training/stage_records.py) replaces the one it registered
     for the fit when the retrain's test starts: both are about Lightning, not the user's run."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -179,7 +179,7 @@ def run_stage(stage: str, args: list[str]) -> None:
     _check_before_training(cli)
     check_writable(cli.config["run_dir"], folder=True)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
-        _fit(cli)  # the module's own callback writes the stage's records at its end (stage_records.py)
+        _fit(cli)  # the module's own callback writes the stage's records at its end (training/stage_records.py)
         if stage == "retrain":
             cli.trainer.test(cli.model, cli.datamodule, verbose=False)
 
@@ -204,7 +204,7 @@ def _fit(cli: _StageCLI) -> None:
 
 
 def _check_before_training(cli: _StageCLI) -> None:
-    """The module's own checks (the same its callback runs at setup, stage_records.py), here before
+    """The module's own checks (the same its callback runs at setup, training/stage_records.py), here before
     the run folder is touched, and that --ckpt_path holds this run's network."""
     if cli.config["ckpt_path"]:
         _check_resumable(cli)

@@ -32,9 +32,9 @@ def tiny_table_path(tiny_space_path, tmp_path_factory) -> Path:
     """Profiled for real with ONNX Runtime (6 entries, reference, 8 calibration subnets: enough for
     all 4 calibration terms), with the protocol's 300 rounds (a few seconds: the models are tiny; 60
     rounds once fitted the calibration at 7% on a loaded machine), once per session."""
-    from hwnas.latency.profile import profile_space
     from hwnas.latency.table import save_table
-    from hwnas.space import load_space
+    from hwnas.net.space import load_space
+    from hwnas.profile.profile import profile_space
 
     table = profile_space(load_space(tiny_space_path), calibration_samples=8, log=lambda message: None)
     path = tmp_path_factory.mktemp("table") / "tiny-cpu.json"
@@ -46,9 +46,9 @@ def tiny_table_path(tiny_space_path, tmp_path_factory) -> Path:
 def tiny_target_ms(tiny_space_path, tiny_table_path) -> float:
     """A target exactly at the predicted latency of the tiny space's median arch: the tiny space
     has 18 archs, so a target picked from its range alone may leave [0.9 T, T] empty."""
-    from hwnas.arch import Arch
     from hwnas.latency.table import load_table
-    from hwnas.space import load_space
+    from hwnas.net.arch import Arch
+    from hwnas.net.space import load_space
     import itertools
 
     space = load_space(tiny_space_path)

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from hwnas.arch import Arch, ArchError
+from hwnas.net.arch import Arch, ArchError
+from hwnas.net.space import load_space
 from hwnas.records import ArchRecord
-from hwnas.space import load_space
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ def retrain_folder_with_weights(tmp: Path, fixture, weights) -> list[str]:
 @bad_input("holds another network's weights", writes_nothing_at="export")
 def export_weights_of_another_arch(tmp, fixture):
     """It ended in PyTorch's list of size mismatches, one per tensor."""
-    from hwnas.arch import Arch, build_subnet
+    from hwnas.net.arch import Arch, build_subnet
     from hwnas.records import ArchRecord
 
     arch = ArchRecord.load(fixture("tiny_run") / "retrain" / "arch.json").arch
@@ -423,11 +423,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, request
 
 
 def test_ctrl_c_during_a_profile_says_how_to_resume(tiny_space_path, tmp_path, monkeypatch, capsys):
-    import hwnas.latency.profile
+    import hwnas.profile.profile
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(hwnas.latency.profile, "profile_space", interrupted)
+    monkeypatch.setattr(hwnas.profile.profile, "profile_space", interrupted)
     assert main(["profile", "--space", str(tiny_space_path), "--out", str(tmp_path / "t.json")]) == 130
     err = capsys.readouterr().err
     assert "--resume" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

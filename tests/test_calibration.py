@@ -9,9 +9,9 @@ import random
 import numpy as np
 import pytest
 
-from hwnas.arch import random_arch
 from hwnas.latency.calibration import Calibration, CalibrationPoint, fit_calibration
 from hwnas.latency.table import arch_weight_mb, load_table
+from hwnas.net.arch import random_arch
 
 
 def exact_points(count: int, scale=1.2, per_op=-0.01, per_weight_mb=0.05, offset=0.02) -> list[CalibrationPoint]:

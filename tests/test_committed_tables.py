@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from hwnas.latency.table import load_table
-from hwnas.space import load_space
+from hwnas.net.space import load_space
 
 
 @pytest.mark.parametrize("name", ["demo", "proxyless_cifar", "proxyless_mobile"])

@@ -9,10 +9,10 @@ import math
 import pytest
 import torch
 
-from hwnas.arch import Arch
-from hwnas.derive import DeriveError, decision, derive_in_window
+from hwnas.derive.window import DeriveError, decision, derive_in_window
 from hwnas.latency.table import load_table
-from hwnas.space import load_space
+from hwnas.net.arch import Arch
+from hwnas.net.space import load_space
 
 
 @pytest.fixture(scope="module")

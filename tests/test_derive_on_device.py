@@ -13,11 +13,11 @@ import itertools
 import pytest
 import torch
 
-import hwnas.derive_on_device as on_device
-from hwnas.arch import Arch
+import hwnas.derive.on_device as on_device
 from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch
+from hwnas.net.space import load_space
 from hwnas.records import Measurement, TableRef
-from hwnas.space import load_space
 
 
 @pytest.fixture(scope="module")

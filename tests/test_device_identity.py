@@ -8,9 +8,9 @@ import json
 import pytest
 
 from hwnas.cli import _not_current_because, main
-from hwnas.latency.device_identity import describe_mismatch, differences_from_here
-from hwnas.latency.timing import parse_nvidia_smi, runtime_metadata
-from hwnas.space import load_space
+from hwnas.measuring.device_identity import describe_mismatch, differences_from_here
+from hwnas.measuring.timing import parse_nvidia_smi, runtime_metadata
+from hwnas.net.space import load_space
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit
 
 
 def test_predict_with_another_cpus_table_says_so_in_one_line(edit_table, tiny_space_path, tmp_path, capsys):
-    from hwnas.arch import Arch
+    from hwnas.net.arch import Arch
     from hwnas.records import ArchRecord
 
     space = load_space(tiny_space_path)
@@ -85,7 +85,7 @@ def test_nvidia_smi_output_gives_the_gpu_identity():
 def test_a_gpu_table_from_another_driver_or_an_unknown_gpu_is_another_device(monkeypatch):
     """The GPU fields themselves, compared as on a GPU machine: this one has none, so what the
     machine would report is given in place of runtime_metadata (the only stand-in in this file)."""
-    import hwnas.latency.device_identity as device_identity
+    import hwnas.measuring.device_identity as device_identity
 
     here = {"kind": "gpu", "provider": "CUDAExecutionProvider", "threads": 1, "onnxruntime": "1.32.0",
             "cpu": "AMD EPYC", "gpu": "NVIDIA H100 80GB HBM3", "gpu_driver": "550.54.15", "cuda": "12.4"}
@@ -98,7 +98,7 @@ def test_a_gpu_table_from_another_driver_or_an_unknown_gpu_is_another_device(mon
 
 
 def test_nvidia_smi_is_asked_about_the_gpu_cuda_numbers_0(monkeypatch):
-    from hwnas.latency.timing import _physical_gpu
+    from hwnas.measuring.timing import _physical_gpu
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
     assert _physical_gpu("0") == "3" and _physical_gpu("1") == "1"

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from hwnas.drop_path import ScheduledDropPath, path_masks
-from hwnas.space import load_space
-from hwnas.supernet import SuperNet
+from hwnas.net.drop_path import ScheduledDropPath, path_masks
+from hwnas.net.space import load_space
+from hwnas.net.supernet import SuperNet
 
 
 def test_schedule_rises_linearly_from_zero_to_max_and_clamps():

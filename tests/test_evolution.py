@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.arch import Arch
 from hwnas.errors import HwnasError
-from hwnas.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.latency.table import load_table
-from hwnas.space import load_space
+from hwnas.net.arch import Arch
+from hwnas.net.space import load_space
+from hwnas.select.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 
 
 @pytest.fixture(scope="module")

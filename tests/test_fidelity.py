@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hwnas.cli import main
-from hwnas.latency.fidelity import agreement, fresh_archs
 from hwnas.latency.table import load_table
+from hwnas.measuring.fidelity import agreement, fresh_archs
 
 
 def test_agreement_metrics_on_known_numbers():

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from hwnas.errors import HwnasError
-from hwnas.latency.kit import import_results, load_results, write_kit
-from hwnas.latency.timing import DeviceError
-from hwnas.space import load_space
+from hwnas.measuring.timing import DeviceError
+from hwnas.net.space import load_space
+from hwnas.profile.kit import import_results, load_results, write_kit
 
 # Makes `import torch` and `import hwnas` fail in the child, to prove the runner needs neither.
 BLOCKER = """
@@ -123,7 +123,8 @@ def test_a_small_space_keeps_enough_subnets_out_of_its_calibration_to_validate_i
     """A 2-layer space of 6 ops holds 42 archs: calibrating on 40 left 1 to validate the table on.
     (Measured with that space, benchmarks/spaces/two_layer.yaml: 30 fresh subnets predicted with
     mean |error| 0.9%, all within ±10%; BENCHMARKS.md.)"""
-    from hwnas.latency.kit import VALIDATION_SAMPLES, calibration_archs, calibration_count, reference_arch
+    from hwnas.measuring.fidelity import VALIDATION_SAMPLES
+    from hwnas.profile.kit import calibration_archs, calibration_count, reference_arch
 
     space = load_space("benchmarks/spaces/two_layer.yaml")
     calibration = calibration_archs(space, calibration_count(space, 40), seed=0)

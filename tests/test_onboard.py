@@ -10,11 +10,11 @@ import statistics
 
 import pytest
 
-from hwnas.arch import Arch
 from hwnas.cli import main
-from hwnas.latency import device_identity
 from hwnas.latency.table import load_table
-from hwnas.latency.timing import runtime_metadata
+from hwnas.measuring import device_identity
+from hwnas.measuring.timing import runtime_metadata
+from hwnas.net.arch import Arch
 
 FAST = ["--subnets", "8"]  # the protocol's 300 rounds: a tiny subnet takes ~0.02 ms
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import onnx
 import torch
 
-from hwnas.arch import Arch, build_subnet
-from hwnas.onnx_export import export_onnx
-from hwnas.ops import Head, build_layer, build_stem
-from hwnas.space import load_space
+from hwnas.measuring.onnx_export import export_onnx
+from hwnas.net.arch import Arch, build_subnet
+from hwnas.net.ops import Head, build_layer, build_stem
+from hwnas.net.space import load_space
 
 BOOKKEEPING = {"Constant", "Identity"}  # the exporter's scaffolding, folded away by ONNX Runtime
 

@@ -38,7 +38,7 @@ def test_bf16_mixed_search_and_retrain_on_a_gpu(tmp_path, tiny_search_args, quie
 def test_a_fit_on_a_gpu_trains_channels_last():
     import pytorch_lightning as pl
 
-    from hwnas.channels_last import ChannelsLastOnCuda
+    from hwnas.training.channels_last import ChannelsLastOnCuda
 
     class Probe(ChannelsLastOnCuda, pl.LightningModule):
         def __init__(self):

@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from hwnas.arch import Arch
 from hwnas.atomic import write_json
-from hwnas.latency.profile import measure_onnx
 from hwnas.latency.table import TableError, load_table, required_keys, save_table
-from hwnas.onnx_export import export_onnx
-from hwnas.space import load_space
+from hwnas.measuring.onnx_export import export_onnx
+from hwnas.net.arch import Arch
+from hwnas.net.space import load_space
+from hwnas.profile.profile import measure_onnx
 
 
 @pytest.fixture(scope="module")

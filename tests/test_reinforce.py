@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from hwnas.errors import HwnasError
-from hwnas.reinforce import MovingAverageBaseline, reinforce_loss, reward
-from hwnas.space import load_space
-from hwnas.supernet import SuperNet
+from hwnas.net.space import load_space
+from hwnas.net.supernet import SuperNet
+from hwnas.search.reinforce import MovingAverageBaseline, reinforce_loss, reward
 
 
 def test_baseline_starts_at_the_first_reward_then_averages_with_decay():

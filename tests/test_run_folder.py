@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import hwnas.export
 from hwnas import run_folder
 from hwnas.cli import main
+import hwnas.export.export
 
 SEARCH = ["search", "--config", "recipes/search_demo.yaml", "--model.warmup_epochs", "1",
           "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1"]
@@ -90,7 +90,7 @@ def test_an_export_interrupted_midway_leaves_the_previous_complete_export(tiny_r
 
     def killed(*args, **kwargs):  # after model.onnx and model.ort are written, before the card
         raise KeyboardInterrupt
-    monkeypatch.setattr(hwnas.export, "measure_beside_reference", killed)
+    monkeypatch.setattr(hwnas.export.export, "measure_beside_reference", killed)
     assert main(["export", "--run", str(tiny_run / "retrain"), "--out", str(out)]) == 130
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert os.listdir(tmp_path) == ["export"]  # no staging folder left beside it
@@ -98,12 +98,12 @@ def test_an_export_interrupted_midway_leaves_the_previous_complete_export(tiny_r
 
 def test_a_plain_trainer_fit_writes_the_records_hwnas_search_writes(tiny_space_path, tiny_table_path,
                                                                     tiny_search_args, quiet, tmp_path):
-    """The records are written by the module's own callback, not by the CLI (stage_records.py)."""
+    """The records are written by the module's own callback, not by the CLI (training/stage_records.py)."""
     import pytorch_lightning as pl
     import yaml
 
     from hwnas.data import DigitsDataModule
-    from hwnas.search import SearchModule
+    from hwnas.search.module import SearchModule
 
     settings = ["--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3",
                 "--trainer.limit_val_batches", "1"]
@@ -132,7 +132,7 @@ def test_a_plain_trainer_runs_the_checks_before_training(tiny_space_path, tiny_t
 
     from hwnas.data import DigitsDataModule
     from hwnas.errors import HwnasError
-    from hwnas.search import SearchModule
+    from hwnas.search.module import SearchModule
 
     search = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, warmup_epochs=2,
                           derive_floor=0.0)

@@ -12,7 +12,7 @@ import torch
 from hwnas.cli import main
 from hwnas.data import DigitsDataModule
 from hwnas.errors import HwnasError
-from hwnas.search import SearchModule, check_search_options
+from hwnas.search.module import SearchModule, check_search_options
 
 
 def short_search(space_path, table_path, target_ms: float, batches: int, root, **options) -> SearchModule:

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from hwnas.data import DigitsDataModule
-from hwnas.search import SearchModule
-from hwnas.search_plots import SearchPlots
+from hwnas.search.module import SearchModule
+from hwnas.search.plots import SearchPlots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

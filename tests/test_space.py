@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hwnas.space import SpaceError, load_space, parse_op, parse_space
+from hwnas.net.space import SpaceError, load_space, parse_op, parse_space
 
 BASE = """\
 name: t

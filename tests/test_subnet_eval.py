@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hwnas.arch import random_arch
 from hwnas.data import DigitsDataModule
-from hwnas.space import load_space
-from hwnas.subnet_eval import accuracy, path_batch_norms, path_indices, recalibrate_batch_norm
-from hwnas.supernet import SuperNet
+from hwnas.net.arch import random_arch
+from hwnas.net.space import load_space
+from hwnas.net.supernet import SuperNet
+from hwnas.select.subnet_eval import accuracy, path_batch_norms, path_indices, recalibrate_batch_norm
 
 
 @pytest.fixture(scope="module")

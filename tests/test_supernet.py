@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from hwnas.arch import build_subnet
-from hwnas.space import load_space
-from hwnas.supernet import MixedOp, SuperNet
+from hwnas.net.arch import build_subnet
+from hwnas.net.space import load_space
+from hwnas.net.supernet import MixedOp, SuperNet
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_derive_takes_the_argmax_and_builds_a_plain_subnet(tiny_space_path):
     with torch.no_grad():
         for mixed, winner in zip(net.mixed_ops, ["mb_k7_e6", "zero", "mb_k3_e1"]):
             mixed.alphas[mixed.names.index(winner)] = 1.0
-    arch = net.derive()
+    arch = net.argmax_arch()
     assert arch.ops == ("mb_k7_e6", "zero", "mb_k3_e1")
     subnet = build_subnet(arch)
     assert not any(isinstance(m, MixedOp) for m in subnet.modules())

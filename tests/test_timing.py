@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from hwnas.latency.timing import DeviceError, make_session, random_input, time_interleaved
-from hwnas.onnx_export import export_onnx
+from hwnas.measuring.onnx_export import export_onnx
+from hwnas.measuring.timing import DeviceError, make_session, random_input, time_interleaved
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_mobile_means_one_thread(models):
 @pytest.mark.skipif("CUDAExecutionProvider" not in ort.get_available_providers(),
                     reason="needs onnxruntime-gpu's CUDA provider and a GPU (pip install .[gpu])")
 def test_gpu_times_on_the_cuda_provider_and_records_its_options(models):
-    from hwnas.latency.timing import runtime_metadata
+    from hwnas.measuring.timing import runtime_metadata
 
     assert make_session(models["big"], device="gpu").get_providers()[0] == "CUDAExecutionProvider"
     stats = time_interleaved(models, device="gpu", rounds=20, warmup_rounds=5)

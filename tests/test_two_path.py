@@ -8,10 +8,10 @@ import pytorch_lightning as pl
 import torch
 
 from hwnas.data import DigitsDataModule
-from hwnas.search import SearchModule
+from hwnas.net.space import load_space
+from hwnas.net.supernet import MixedOp, SuperNet
+from hwnas.search.module import SearchModule
 from hwnas.seeding import generator
-from hwnas.space import load_space
-from hwnas.supernet import MixedOp, SuperNet
 
 
 def test_two_path_sample_is_a_distinct_pair_holding_the_active_candidate():

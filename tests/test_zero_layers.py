@@ -9,7 +9,7 @@ import torch
 
 from hwnas.data import DigitsDataModule
 from hwnas.latency.table import load_table
-from hwnas.search import SearchModule
+from hwnas.search.module import SearchModule
 from hwnas.seeding import generator
 
 

@@ -26,12 +26,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwnas.arch import Arch
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import Calibration
-from hwnas.ops import candidate_weight_mb
-from hwnas.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
+from hwnas.net.arch import Arch
+from hwnas.net.ops import candidate_weight_mb
+from hwnas.net.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
 from hwnas.strict_files import read_json
 
 FORMAT = "hwnas.latency_table"
@@ -95,7 +95,7 @@ class LatencyTable:
     reference_ms: float  # …and its median, timed in the same rounds as the entries
     calibration: Calibration | None = None
     fidelity: dict | None = field(default=None)
-    # An onboarded table (onboard.py) keeps another device's entries, calibrated for this one on
+    # An onboarded table (profile/onboard.py) keeps another device's entries, calibrated for this one on
     # subnets measured here: that table's path, sha256 and device. None for a full profile.
     transferred_from: dict | None = None
 

@@ -1,0 +1,173 @@
+"""Export a retrained subnet: single-file ONNX (+ .ort), verified in ONNX Runtime, and its model card.
+
+The model card states what a user needs to trust the model on the target: test accuracy,
+the latency target of the search, the latency the table predicted (as measured, and
+rescaled to the machine's speed now by the table's reference subnet), the latency ONNX
+Runtime measured on this machine with the same interleaved protocol as the table, and
+whether the target was met: the measurement, rescaled to the table's speed state by the
+reference subnet timed beside it (measuring/measure.py), inside [floor·T, T], the derive's
+window. The card shows the raw and the rescaled figure.
+
+With `--int8 N` it also writes model.int8.onnx (export/quantize.py) and states that model's test
+accuracy and latency beside the float model's.
+
+Everything but the weights and the test accuracy comes from the run's arch.json record (its
+provenance: table, target, floor); `--table` names another table. A measurement is compared
+with the table's prediction only when the table's device is this machine; otherwise the card
+says which device the prediction belongs to and gives no error between the two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwnas.atomic import atomic_folder, write_json
+from hwnas.errors import HwnasError
+from hwnas.export.quantize import onnx_test_accuracy, quantize_int8
+from hwnas.latency.table import load_table
+from hwnas.measuring.device_identity import describe_mismatch, speed_note
+from hwnas.measuring.measure import example_input, measure_beside_reference
+from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
+from hwnas.net.arch import build_subnet
+from hwnas.records import ArchRecord, TableRef, in_window
+from hwnas.run_data import datamodule_of_run
+from hwnas.run_folder import RunFolder
+from hwnas.strict_files import read_json
+from hwnas.training.saved_state import check_fits, read_saved
+
+PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
+PARITY_BATCH = 8  # > 1, so the dynamic batch axis is exercised
+
+
+class ExportError(HwnasError):
+    pass
+
+
+def check_parity(model: torch.nn.Module, onnx_path: Path, example: torch.Tensor) -> float:
+    """Run the ONNX file in ONNX Runtime and PyTorch on `example`; return the max abs difference."""
+    import onnx
+    import onnxruntime as ort
+
+    onnx.checker.check_model(str(onnx_path), full_check=True)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (runtime_out,) = session.run(None, {INPUT_NAME: example.numpy()})
+    with torch.no_grad():
+        torch_out = model.eval()(example).numpy()
+    difference = float(np.abs(runtime_out - torch_out).max())
+    if not difference <= PARITY_TOLERANCE:
+        raise ExportError(f"{onnx_path}: ONNX Runtime differs from PyTorch by {difference:.2e} "
+                          f"(> {PARITY_TOLERANCE:.0e}); the export is wrong, please report it")
+    return difference
+
+
+def _which_to_deploy(onnx_ms: float, ort_ms: float, ort_for_this_cpu: bool) -> str:
+    """The card's advice, from the two files measured side by side."""
+    ratio = ort_ms / onnx_ms
+    if ratio <= 1.10:
+        where = "for this kind of CPU only" if ort_for_this_cpu else "portable to ONNX Runtime Mobile"
+        return f"either: model.ort runs at {ratio:.2f}x model.onnx here and is {where}"
+    return (f"model.onnx: model.ort runs at {ratio:.1f}x its time here (ORT-format models keep only the "
+            f"optimisations saved in them; profile and export on the target device for a faster .ort)")
+
+
+def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
+               device: str = "cpu", threads: int = 1, int8_batches: int | None = None) -> dict:
+    """Export the subnet of a retrain run folder to `out_dir`; return the model card written there.
+    With `int8_batches`, also an int8 model calibrated on that many train batches (export/quantize.py)."""
+    run, out_dir = RunFolder(Path(retrain_dir)), Path(out_dir)
+    if not run.retrain_summary.is_file():
+        raise ExportError(f"{run.path}: no retrain.json: point --run at a folder written by `hwnas retrain`")
+    result = read_json(run.retrain_summary, error=ExportError, redo="retrain again into this folder")
+    record = ArchRecord.load(run.arch)
+    arch, provenance = record.arch, record.provenance
+    table_path = table_path or (provenance.table.path if provenance.table else None)
+    if table_path is None:
+        raise ExportError(f"{run.arch} names no latency table: "
+                          f"pass --table latency_tables/<name>.json")
+    table = load_table(table_path, arch.space)
+    mismatch = describe_mismatch(str(table_path), table.device)
+    table_ref = TableRef.of(table_path, table.device)
+    changed = provenance.table.changed_note(table_ref, f"the {provenance.stage} that chose the arch") \
+        if provenance.table else None
+    for note in (mismatch, changed):
+        if note:
+            print(note)
+    model = build_subnet(arch)
+    weights = read_saved(run.weights, "`hwnas retrain` wrote beside this retrain.json")
+    check_fits(model, weights, str(run.weights),
+               f"it is not the retrained subnet of {run.arch}; retrain again into this folder")
+    model.load_state_dict(weights)
+    model.eval()
+    data = None
+    if int8_batches:  # the run's data, read before any export
+        data = datamodule_of_run(run.config, arch.space,
+                                 "--int8 calibrates on the data of the run `hwnas retrain` wrote there; point --run "
+                                 "at a whole retrain folder", augment="none", num_workers=0)
+        data.setup("fit")
+
+    with atomic_folder(out_dir) as staging:  # the old export or the new one, never a mix
+        space = arch.space
+        example = example_input(space, PARITY_BATCH, seed=0)
+        onnx_path = export_onnx(model, example[:1], staging / "model.onnx", dynamic_batch=True)
+        max_abs_diff = check_parity(model, onnx_path, example)
+        ort_for_this_cpu = device == "cpu"  # a GPU or phone cannot run the CPU layout ops (measuring/onnx_export.py)
+        ort_path = convert_to_ort(onnx_path, staging / "model.ort", for_this_cpu=ort_for_this_cpu)
+        models = {"onnx": onnx_path, "ort": ort_path}
+        if data is not None:
+            models["int8"] = quantize_int8(onnx_path, staging / "model.int8.onnx", data, int8_batches)
+        side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
+        reference_now_ms = side_by_side.reference_now_ms
+        measured, measured_ort = side_by_side.measurements["onnx"], side_by_side.measurements["ort"]
+        predicted_ms = table.predict_ms(arch)
+        predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
+        slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
+        if slower_or_faster:
+            print(slower_or_faster)
+        target_ms, floor = provenance.target_ms, provenance.floor
+        measured_ms = measured.median_ms
+        judged_ms = measured.at_table_speed_ms  # the measurement in the table's speed state (measuring/measure.py)
+
+        card = {
+            "format": "hwnas.model_card", "version": 1,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "model": {"onnx": onnx_path.name, "ort": ort_path.name, "opset": OPSET,
+                      "ort_optimizations": "all: for this machine's kind of CPU only" if ort_for_this_cpu
+                      else "basic: portable (the target applies no more)",
+                      "input": ["batch", space.in_channels, space.resolution, space.resolution],
+                      "parameters": sum(p.numel() for p in model.parameters())},
+            "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
+            "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
+            "latency": {
+                "target_ms": target_ms,
+                "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
+                "target_met": in_window(judged_ms, floor, target_ms) if target_ms and not mismatch else None,
+                "target_judged_on": "measured_at_table_speed_ms: the raw median x reference(table) / reference(now), "
+                                    "so that the machine's speed this minute does not decide",
+                "predicted_ms": predicted_ms,
+                "predicted_now_ms": predicted_now_ms,
+                "predicted_from": {**table_ref.to_json(), "method": table.method, "changed_since_chosen": changed,
+                                   "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
+                "measured_ms": measured_ms,
+                "measured_at_table_speed_ms": judged_ms,
+                "measured": measured.to_json(),
+                "measured_ort_ms": measured_ort.median_ms,
+                "deploy": _which_to_deploy(measured_ms, measured_ort.median_ms, ort_for_this_cpu),
+                "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
+                "prediction_device_note": mismatch or slower_or_faster,
+            },
+            "int8": None if data is None else {
+                "file": models["int8"].name, "calibration_batches": int8_batches,
+                "test_accuracy": onnx_test_accuracy(models["int8"], data),
+                "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
+                "measured_ms": side_by_side.measurements["int8"].median_ms,
+                "speedup_vs_onnx": measured_ms / side_by_side.measurements["int8"].median_ms,
+            },
+            "provenance": provenance.to_json(),
+            "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
+        }
+        write_json(staging / "model_card.json", card)
+    return card

@@ -1,0 +1,62 @@
+"""Is a table's device this machine? A latency belongs to the machine that measured it.
+
+A table records where it was measured (timing.runtime_metadata: kind, provider, threads,
+ONNX Runtime version, CPU model; for a GPU also its name, driver and CUDA version). Measured
+here: a demo table from an AMD EPYC, used on an Intel Xeon, chose an arch predicted at
+0.0799 ms that measured 0.060 ms (−25%). So a measurement is compared with a table's
+prediction only when every identity field matches, and every stage that predicts says so in
+one line when they do not.
+"""
+
+from __future__ import annotations
+
+from hwnas.measuring.timing import DeviceError, runtime_metadata
+
+# A CPU table has no GPU fields, and a GPU table's host CPU still matters (it launches the kernels).
+IDENTITY_FIELDS = ("kind", "provider", "threads", "onnxruntime", "cpu", "gpu", "gpu_driver", "cuda")
+# The same machine's interleaved runs minutes apart differ by a uniform ~9%, and its speed moved
+# ±25% within minutes (DESIGN.md); two cloud machines that both call themselves "AMD EPYC" ran the
+# demo reference at 0.073 and 0.043 ms. Past this, a table is re-measured by --skip-if-current.
+REFERENCE_TOLERANCE = 0.25
+UNKNOWN = "unknown"  # a GPU field nvidia-smi could not tell (timing.gpu_identity): never the same device
+
+
+def differences_from_here(recorded: dict) -> list[str]:
+    """The identity fields in which the recorded device differs from this machine, in words;
+    empty when this machine is the table's device."""
+    kind, threads = recorded.get("kind", "cpu"), recorded.get("threads", 1)
+    try:
+        here = runtime_metadata(kind, int(threads))
+    except (DeviceError, TypeError, ValueError) as error:
+        return [f"{kind} with {threads} thread(s) cannot run here ({error})"]
+    return [f"{name} {recorded.get(name)!r} (here {here.get(name)!r})" for name in IDENTITY_FIELDS
+            if recorded.get(name) != here.get(name) or recorded.get(name) == UNKNOWN]
+
+
+def describe_mismatch(table_path: str, recorded: dict) -> str | None:
+    """One line for a table measured elsewhere (None when it was measured here)."""
+    differences = differences_from_here(recorded)
+    if not differences:
+        return None
+    return (f"note: {table_path} was measured on another device ({'; '.join(differences)}): its predictions "
+            f"are that device's, not this machine's")
+
+
+def speed_note(reference_table_ms: float, reference_now_ms: float) -> str | None:
+    """One line for a stage that measured the reference beside its model (None when the speed is
+    within REFERENCE_TOLERANCE of the table's)."""
+    mismatch = speed_mismatch(reference_table_ms, reference_now_ms)
+    return mismatch and (f"note: {mismatch}; measurements are judged at the table's speed (rescaled by the "
+                         f"reference), but if this persists re-measure this machine (hwnas onboard or hwnas "
+                         f"profile ... --skip-if-current)")
+
+
+def speed_mismatch(reference_table_ms: float, reference_now_ms: float) -> str | None:
+    """Words for a reference subnet that runs at another speed now than in the table (None when
+    within REFERENCE_TOLERANCE): the identity fields matched, the machine did not."""
+    ratio = reference_now_ms / reference_table_ms
+    if abs(ratio - 1) <= REFERENCE_TOLERANCE:
+        return None
+    return (f"the table's reference subnet takes {reference_now_ms:.4f} ms here, {ratio:.2f}x the table's "
+            f"{reference_table_ms:.4f} ms (more than ±{REFERENCE_TOLERANCE:.0%}): this machine's speed this minute, "
+            f"or another machine behind the same name")

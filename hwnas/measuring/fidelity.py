@@ -1,0 +1,142 @@
+"""How well a table predicts what the deployed network costs: `hwnas validate-table`.
+
+Fresh random subnets (none of the calibration set, not the reference) are exported as the
+final model is, and timed whole in two independent interleaved runs, A and B, each with the
+reference subnet in its rounds. Reported, for the table's prediction against run A:
+
+- raw:         predicted_ms vs measured_A;
+- normalized:  predicted_ms · (reference_A / reference_table) vs measured_A, i.e. the
+               prediction rescaled to the machine's speed state during run A;
+
+and, as the noise floor the prediction cannot beat, a second measurement against the first:
+measured_B · (reference_A / reference_B) vs measured_A, with Kendall τ(A, B). Each gives the
+mean and max |error| in %, the share within ±5% and ±10%, and Kendall τ.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from hwnas.atomic import save_figure
+from hwnas.errors import HwnasError
+from hwnas.latency.table import LatencyTable
+from hwnas.measuring.measure import SideBySide, measure_beside_reference
+from hwnas.measuring.timing import ROUNDS, WARMUP_ROUNDS
+from hwnas.net.arch import Arch, random_arch
+
+VALIDATION_SAMPLES = 30  # fresh subnets `hwnas validate-table` measures by default
+
+def fresh_archs(table: LatencyTable, count: int, seed: int, also_exclude: set[tuple[str, ...]] = frozenset()
+                ) -> list[Arch]:
+    """`count` distinct random subnets that neither calibrated the table nor are its reference (nor
+    are in `also_exclude`: another table's calibration subnets, when several tables are scored)."""
+    used = {table.reference_ops} | calibration_ops(table) | set(also_exclude)
+    rng, chosen = random.Random(seed), {}
+    for _ in range(100 * count):  # a small space may not hold `count` fresh subnets
+        arch = random_arch(table.space, rng)
+        if arch.ops not in used:
+            chosen.setdefault(arch.ops, arch)
+        if len(chosen) == count:
+            break
+    return list(chosen.values())
+
+
+def calibration_ops(table: LatencyTable) -> set[tuple[str, ...]]:
+    return {p.ops for p in (table.calibration.points if table.calibration else ())}
+
+
+def agreement(predicted: np.ndarray, measured: np.ndarray) -> dict:
+    """Errors of `predicted` against `measured` (both ms): mean/max |%|, share within ±5/±10%, τ."""
+    error_pct = np.abs(predicted - measured) / measured * 100
+    return {"mean_abs_error_pct": float(error_pct.mean()), "max_abs_error_pct": float(error_pct.max()),
+            "within_5_pct": float((error_pct <= 5).mean()), "within_10_pct": float((error_pct <= 10).mean()),
+            "kendall_tau": float(kendalltau(predicted, measured).statistic)}
+
+
+@dataclass(frozen=True)
+class TwoRuns:
+    """Fresh subnets timed whole in two independent interleaved runs, A and B, each beside the reference."""
+    archs: list[Arch]
+    runs: tuple[SideBySide, SideBySide]
+    seed: int
+    rounds: int
+    warmup_rounds: int
+
+    def medians(self, run: int) -> np.ndarray:
+        return np.array([self.runs[run].measurements[f"subnet{i:03d}"].median_ms for i in range(len(self.archs))])
+
+
+def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds: int = ROUNDS,
+                  warmup_rounds: int = WARMUP_ROUNDS, log=print) -> TwoRuns:
+    """Time `archs` twice, each run beside `table`'s reference, with its device and threads."""
+    if len(archs) < 3:
+        raise HwnasError(f"space {table.space.name} holds only {len(archs)} subnets outside the table's "
+                         f"{len(calibration_ops(table))} calibration subnets, too few to validate: the "
+                         f"calibration already measured nearly every arch of it (see its fit error)")
+    models = {f"subnet{i:03d}": arch for i, arch in enumerate(archs)}
+    log(f"timing {len(archs)} fresh subnets and the reference in two independent runs")
+    runs = tuple(measure_beside_reference(models, table, rounds=rounds, warmup_rounds=warmup_rounds, seed=seed + run,
+                                          log=lambda line, run=run: log(f"run {'AB'[run]}: {line}"))
+                 for run in (0, 1))
+    return TwoRuns(archs, runs, seed, rounds, warmup_rounds)
+
+
+def fidelity_report(table: LatencyTable, measured: TwoRuns) -> dict:
+    """The table's predictions of `measured.archs` against run A (raw, and rescaled by the reference
+    timed in run A), and run B against run A as the noise floor. Any table of the same space can be
+    scored on one measurement: the rescale uses each table's own reference time."""
+    measured_a, measured_b = measured.medians(0), measured.medians(1)
+    reference_a, reference_b = (run.reference_now_ms for run in measured.runs)
+    predicted = np.array([table.predict_ms(a) for a in measured.archs])
+    normalized = predicted * table.rescale_factor(reference_a)
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "samples": len(measured.archs),
+        "seed": measured.seed, "protocol": {"rounds": measured.rounds, "warmup_rounds": measured.warmup_rounds},
+        "method": table.method, "measured_on": measured.runs[0].measurements["subnet000"].device,
+        "reference_ms": {"table": table.reference_ms, "run_a": reference_a, "run_b": reference_b},
+        "raw": agreement(predicted, measured_a),
+        "normalized": agreement(normalized, measured_a),
+        "second_measurement": agreement(measured_b * reference_a / reference_b, measured_a),
+        "points": [{"ops": list(a.ops), "predicted_ms": float(p), "normalized_ms": float(n),
+                    "measured_ms": float(m), "measured_again_ms": float(m2)}
+                   for a, p, n, m, m2 in zip(measured.archs, predicted, normalized, measured_a, measured_b)],
+    }
+
+
+def validate_table(table: LatencyTable, samples: int = VALIDATION_SAMPLES, seed: int = 1, rounds: int = ROUNDS,
+                   warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
+    """Measure `samples` fresh subnets twice and compare them with the table; returns the report."""
+    return fidelity_report(table, measure_twice(table, fresh_archs(table, samples, seed), seed, rounds, warmup_rounds,
+                                                log))
+
+
+def plot_fidelity(report: dict, title: str, path: str | Path) -> None:
+    """Scatter of predicted (normalized) vs measured latency with the identity line and ±10% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = report["points"]
+    measured = np.array([p["measured_ms"] for p in points])
+    figure, axes = plt.subplots(figsize=(5.5, 5))
+    axes.scatter(measured, [p["predicted_ms"] for p in points], s=18, alpha=0.5, label="raw prediction")
+    axes.scatter(measured, [p["normalized_ms"] for p in points], s=18, label="normalized by the reference")
+    line = np.linspace(measured.min() * 0.9, measured.max() * 1.1, 2)
+    axes.plot(line, line, "k-", linewidth=1, label="identity")
+    axes.fill_between(line, line * 0.9, line * 1.1, color="gray", alpha=0.15, label="±10%")
+    n, s = report["normalized"], report["second_measurement"]
+    axes.set_title(f"{title}\nnormalized: {n['within_10_pct']:.0%} within ±10%, τ {n['kendall_tau']:.2f} "
+                   f"(second run τ {s['kendall_tau']:.2f})", fontsize=9)
+    axes.set_xlabel("measured latency (ms, ONNX Runtime)")
+    axes.set_ylabel("predicted latency (ms, table)")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path, dpi=110)
+    plt.close(figure)

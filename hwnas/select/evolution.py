@@ -1,0 +1,149 @@
+"""Choosing a subnet under a latency budget: aging evolution and its random-search baseline.
+
+Both search the archs of a space whose predicted latency (table, ms) is at most the target,
+scored by any `score(arch) -> float` (higher is better; `hwnas select` passes the supernet's
+accuracy on the arch split, see select/subnet_eval.py). Infeasible archs are never scored.
+
+Aging (regularized) evolution, Real et al. 2019 ("Regularized Evolution for Image Classifier
+Architecture Search", Algorithm 1)::
+
+    population ← P feasible archs drawn at random, scored
+    repeat C cycles:
+        parent ← the best of S members drawn from the population (tournament)
+        child  ← parent with one layer's op changed (a feasible neighbour), scored
+        append child; remove the OLDEST member          (aging: not the worst)
+
+Aging makes every arch die young however good its score was, so a lucky score cannot hold a
+place forever; the paper found it more robust than removing the worst. The budget is P + C
+scored candidates; random search gets the same number.
+
+Feasible sampling: rejection (uniform over the feasible archs) for a few tries; when the target
+is so tight that almost nothing passes, a constructive draw: start from the fastest arch and
+visit the layers in random order, setting each to an op drawn uniformly among those that keep
+the arch feasible. The fastest arch is feasible (the target was checked against it) and every
+step keeps it so, so this always ends with a feasible arch (biased toward cheap ops in the
+layers visited last, which is the price of a target this tight).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hwnas.errors import HwnasError
+from hwnas.latency.table import LatencyTable
+from hwnas.net.arch import Arch, random_arch
+from hwnas.net.space import SearchSpace
+
+Score = Callable[[Arch], float]
+REJECTION_TRIES = 100  # uniform draws before the constructive draw takes over
+
+
+class LatencyBudget:
+    """Which archs of a space are feasible: predicted latency (table, ms) ≤ target_ms."""
+
+    def __init__(self, table: LatencyTable, space: SearchSpace, target_ms: float):
+        self.range_ms = fastest, slowest = table.latency_range_ms()  # over every arch of the space
+        if not target_ms >= fastest:
+            raise HwnasError(f"no arch of space {space.name} fits {target_ms} ms: the table's feasible range is "
+                             f"{fastest:.4f}-{slowest:.4f} ms (fastest-slowest); pick a target of at least "
+                             f"{fastest:.4f} ms")
+        self.table, self.space, self.target_ms = table, space, target_ms
+        self.costs_ms = table.layer_costs_ms()  # per layer, per candidate (zero: 0 ms)
+        self._latency_ms: dict[Arch, float] = {}  # predict_ms walks every layer; mutation asks it ~40× per child
+
+    def latency_ms(self, arch: Arch) -> float:
+        if arch not in self._latency_ms:
+            self._latency_ms[arch] = self.table.predict_ms(arch)
+        return self._latency_ms[arch]
+
+    def feasible(self, arch: Arch) -> bool:
+        return self.latency_ms(arch) <= self.target_ms
+
+    def sample(self, rng: random.Random) -> Arch:
+        """A feasible arch at random (see the module docstring for how)."""
+        layers = self.space.layers()
+        for _ in range(REJECTION_TRIES):
+            arch = random_arch(self.space, rng)
+            if self.feasible(arch):
+                return arch
+        ops = tuple(layer.candidates[costs.index(min(costs))] for layer, costs in zip(layers, self.costs_ms))
+        for index in rng.sample(range(len(layers)), len(layers)):  # ops: the fastest arch, then feasible
+            options = [op for op in layers[index].candidates if self.feasible(self._replace(ops, index, op))]
+            ops = self._replace(ops, index, rng.choice(options)).ops
+        return Arch(self.space, ops)
+
+    def mutate(self, parent: Arch, rng: random.Random) -> Arch:
+        """One layer's op changed: uniform over the feasible single-layer neighbours of the
+        parent; a fresh feasible arch if it has none (it sits on the budget's edge everywhere)."""
+        neighbours = [self._replace(parent.ops, index, op) for index, layer in enumerate(self.space.layers())
+                      for op in layer.candidates if op != parent.ops[index]]
+        feasible = [arch for arch in neighbours if self.feasible(arch)]
+        return rng.choice(feasible) if feasible else self.sample(rng)
+
+    def _replace(self, ops: tuple[str, ...], index: int, op: str) -> Arch:
+        return Arch(self.space, ops[:index] + (op,) + ops[index + 1:])
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    arch: Arch
+    score: float
+    latency_ms: float  # predicted by the table
+
+
+@dataclass(frozen=True)
+class Evolution:
+    history: list[Evaluated]  # every scored candidate, in order: P initial, then one child per cycle
+    population: list[Evaluated]  # the survivors after the last cycle, oldest first
+
+
+def aging_evolution(budget: LatencyBudget, score: Score, population: int, cycles: int, sample: int,
+                    seed: int) -> Evolution:
+    """Real et al.'s aging evolution (module docstring) with P = population, C = cycles,
+    S = sample; P + C candidates are scored."""
+    if population < 1 or cycles < 0 or not 1 <= sample <= population:
+        raise HwnasError(f"evolution needs population ≥ 1, cycles ≥ 0 and 1 ≤ sample ≤ population, got "
+                         f"population {population}, cycles {cycles}, sample {sample}")
+    rng = random.Random(seed)
+    evaluate = _evaluator(budget, score)
+    history = [evaluate(budget.sample(rng)) for _ in range(population)]
+    alive = deque(history)
+    for _ in range(cycles):
+        parent = max(rng.sample(list(alive), sample), key=lambda member: member.score)
+        child = evaluate(budget.mutate(parent.arch, rng))
+        history.append(child)
+        alive.append(child)
+        alive.popleft()  # aging: the oldest dies, whatever its score
+    return Evolution(history, list(alive))
+
+
+def random_search(budget: LatencyBudget, score: Score, evaluations: int, seed: int) -> list[Evaluated]:
+    """The baseline: `evaluations` feasible archs drawn at random, each scored."""
+    if evaluations < 1:
+        raise HwnasError(f"random search needs at least 1 evaluation, got {evaluations}")
+    rng = random.Random(seed)
+    evaluate = _evaluator(budget, score)
+    return [evaluate(budget.sample(rng)) for _ in range(evaluations)]
+
+
+def _evaluator(budget: LatencyBudget, score: Score) -> Callable[[Arch], Evaluated]:
+    return lambda arch: Evaluated(arch, score(arch), budget.latency_ms(arch))
+
+
+def best(evaluated: list[Evaluated]) -> Evaluated:
+    """Highest score; among equal scores the fastest (every candidate here is feasible)."""
+    return max(evaluated, key=lambda e: (e.score, -e.latency_ms))
+
+
+def pareto_front(evaluated: list[Evaluated]) -> list[Evaluated]:
+    """The candidates no other beats on both axes (faster or as fast, and scoring higher or as
+    high, one of them strictly), by increasing latency; duplicates of an arch count once."""
+    unique = {e.arch: e for e in evaluated}.values()
+    front: list[Evaluated] = []
+    for candidate in sorted(unique, key=lambda e: (e.latency_ms, -e.score)):
+        if not front or candidate.score > front[-1].score:
+            front.append(candidate)
+    return front
