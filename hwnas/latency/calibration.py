@@ -10,20 +10,10 @@ measured random subnets is
 
 with n_ops the number of entries the network uses (stem, head and every non-zero layer) and
 weight_mb the MB of float32 weights of its searchable layers (the fixed parts' are constant,
-in the offset). What each term buys, fitted on the committed tables' 40 calibration subnets
-and scored on 30 fresh ones (benchmarks/calibration_models.py; mean |error|, Kendall τ):
-
-                       demo (0.06-0.3 MB)    proxyless_cifar (4.5-12 MB of weights)
-    scale + offset     2.3%  τ 0.92          1.3%  τ 0.92
-    + per op           1.2%  τ 0.96          1.4%  τ 0.90
-    + weight MB        0.7%  τ 0.98          0.8%  τ 0.96
-    noise floor              τ 0.98                τ 1.00   (τ of two measurements)
-
-The per-op term matters where ops are small: networks with more `zero` layers save the
-per-call overhead of each skipped op, which a scale cannot see. The weight term is the one
-proxyless_cifar needs (its weights outgrow L2); that it also helps demo, whose weights fit
-in L2, is not explained yet (it grows with the expand ratio, so it may stand for something
-else that the per-op medians miss).
+in the offset). What each term buys is measured in BENCHMARKS.md ("What changed the fidelity",
+benchmarks/calibration_models.py): the per-op term matters where ops are small (networks with
+more `zero` layers save the per-call overhead of each skipped op, which a scale cannot see), the
+weight term where weights outgrow the L2 cache (proxyless_cifar).
 
 The model is linear in the entries, so it folds into the lookup costs: a non-zero op of a
 layer costs scale · LUT + per_op_ms + per_weight_mb_ms · its weight MB, clamped at 0 ms (a
@@ -35,7 +25,6 @@ offset_ms.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np
