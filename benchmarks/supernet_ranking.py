@@ -70,14 +70,17 @@ def choose_archs(space, table, spread: int, window: int, target_ms: float, seed:
     return [("spread", arch) for arch in spread_archs] + [("window", arch) for arch in rng.sample(inside, window)]
 
 
-def retrained_accuracy(arch: Arch, seed: int, args, data_args: list[str], cache: dict, out: Path) -> float:
-    key = f"{' '.join(arch.ops)}|seed {seed}|{args.retrain_epochs} epochs"
+def retrained_accuracy(arch: Arch, seed: int, args, retrain_args: list[str], cache: dict, out: Path,
+                       variant: str = "") -> float:
+    """Test accuracy of `arch` retrained with `seed` (cached by ops, seed, epochs and `variant`, the name of
+    what `retrain_args` add to the recipe beyond the data)."""
+    key = f"{' '.join(arch.ops)}|seed {seed}|{args.retrain_epochs} epochs" + (f"|{variant}" if variant else "")
     if key not in cache:
-        folder = out / "retrain" / "-".join(arch.ops) / f"seed{seed}"
+        folder = out / "retrain" / "-".join(arch.ops) / (f"{variant}-seed{seed}" if variant else f"seed{seed}")
         ArchRecord(arch, Provenance("benchmark supernet_ranking")).save(folder / "input_arch.json")
         run(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(folder / "input_arch.json"),
              "--run_dir", str(folder), "--seed_everything", str(seed), "--trainer.max_epochs", str(args.retrain_epochs),
-             *data_args, *QUIET])
+             *retrain_args, *QUIET])
         cache[key] = json.loads((folder / "retrain.json").read_text())["test_accuracy"]
         write_json(out / "retrained.json", cache)
     return cache[key]
