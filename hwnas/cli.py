@@ -76,8 +76,26 @@ def _one_line(error: Exception) -> str:
     return " ".join(lines)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, whose error is one HwnasError line (main prints it) instead of the usage and an exit."""
+
+    def error(self, message: str):
+        raise HwnasError(f"{message} (`{self.prog} --help` lists the options)")
+
+
+def _seed(text: str) -> int:
+    """A seed: numpy's generators take only integers ≥ 0 (a negative one ended in a traceback after the exports)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is an integer ≥ 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hwnas", description=__doc__.split("\n\n")[0])
+    parser = _OneLineParser(prog="hwnas", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     profile = commands.add_parser("profile", help="measure the latency table of a space on this device")
@@ -120,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate-table", help="measure fresh subnets: how well does the table predict?")
     validate.add_argument("table")
     validate.add_argument("--samples", type=int, default=None, help="fresh subnets to measure (default 30)")
-    validate.add_argument("--seed", type=int, default=1)
+    validate.add_argument("--seed", type=_seed, default=1)
     validate.add_argument("--rounds", type=int, default=None, help="timed rounds per run (default: the protocol's)")
     validate.set_defaults(command=_validate_table)
 
@@ -170,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--population", type=int, default=20, help="evolution: population size P")
     select.add_argument("--cycles", type=int, default=100, help="evolution: children C; random scores P + C archs")
     select.add_argument("--sample", type=int, default=5, help="evolution: tournament size S")
-    select.add_argument("--seed", type=int, default=0)
+    select.add_argument("--seed", type=_seed, default=0)
     select.add_argument("--calibration-batches", type=int, default=4,
                         help="train batches that recompute each candidate's BN statistics")
     select.set_defaults(command=_select)

@@ -54,7 +54,7 @@ logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice
 
 
 LINKED_FROM_SPACE = ("resolution", "channels")  # data.init_args fields set from the space (link_arguments)
-LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # --ckpt_path values Lightning resolves to a file
+LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # --ckpt_path values Lightning resolves to a file itself
 
 
 def _refuse_linked_fields(args: list[str]) -> None:
@@ -85,6 +85,9 @@ class _StageCLI(LightningCLI):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
             super().parse_arguments(parser, args)
+        seed = self.config.get("seed_everything")
+        if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**32:
+            raise HwnasError(f"--seed_everything is an integer in [0, 2^32), got {seed}")  # numpy's bound
 
     space_source: str  # the model argument the input shape is read from
     space_of = staticmethod(load_space)
@@ -215,8 +218,11 @@ def _check_resumable(cli: _StageCLI) -> None:
     """--ckpt_path must hold this run's network: one of another space or arch ended in ~100 lines
     of size mismatches from Lightning, after the data had been read."""
     path = cli.config["ckpt_path"]
-    if path in LIGHTNING_CKPT_NAMES:  # Lightning finds these itself
-        return
+    if path == "last":  # the one Lightning picks: this run folder's last.ckpt (ModelCheckpoint's save_last)
+        path = str(RunFolder(Path(cli.config["run_dir"])).last_checkpoint)
+    elif path in LIGHTNING_CKPT_NAMES:
+        raise HwnasError(f"--ckpt_path {path}: hwnas resumes from `last` (RUN_DIR/checkpoints/last.ckpt) or from a "
+                         f"checkpoint file; pass one of those")
     checkpoint = read_saved(path, f"`hwnas {cli.stage}` wrote (RUN_DIR/checkpoints/last.ckpt)")
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise HwnasError(f"--ckpt_path {path}: not a Lightning checkpoint (no state_dict): pass the last.ckpt "

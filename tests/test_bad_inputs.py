@@ -369,6 +369,42 @@ def search_with_a_recipe_that_misspells_a_field(tmp, fixture):
     return ["search", "--config", str(tmp / "recipe.yaml"), "--run_dir", str(tmp / "run")]
 
 
+@bad_input("resume with the --model.space", writes_nothing_at="run/arch.json")
+def search_resumed_from_last_of_another_spaces_run(tmp, fixture):
+    """`--ckpt_path last` skipped the resume checks: 124 lines of size mismatches from Lightning."""
+    shutil.copytree(fixture("tiny_run") / "search" / "checkpoints", tmp / "run" / "checkpoints")
+    return [*SEARCH, "--run_dir", str(tmp / "run"), "--trainer.max_epochs", "1", "--ckpt_path", "last"]
+
+
+@bad_input("hwnas resumes from `last`", writes_nothing_at="run")
+def search_resumed_from_best(tmp, fixture):
+    return [*SEARCH, "--run_dir", str(tmp / "run"), "--trainer.max_epochs", "1", "--ckpt_path", "best"]
+
+
+@bad_input("--seed_everything is an integer in [0, 2^32), got -1", writes_nothing_at="run")
+def search_with_a_negative_seed(tmp, fixture):
+    """A ValueError traceback from Lightning's seed_everything."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), "--seed_everything", "-1"]
+
+
+@bad_input("a seed is an integer ≥ 0, got '-1'")
+def validate_a_table_with_a_negative_seed(tmp, fixture):
+    """A numpy traceback, after every subnet had been exported."""
+    return ["validate-table", str(fixture("tiny_table_path")), "--seed", "-1"]
+
+
+@bad_input("a seed is an integer ≥ 0, got '-3'", writes_nothing_at="out")
+def select_with_a_negative_seed(tmp, fixture):
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "0.1",
+            "--seed", "-3", "--out", str(tmp / "out")]
+
+
+@bad_input("argument --threads: invalid int value: 'two' (`hwnas measure --help` lists the options)")
+def measure_with_threads_that_are_not_a_number(tmp, fixture):
+    """argparse printed its usage (3 lines) above the error."""
+    return ["measure", "--onnx", "model.onnx", "--threads", "two"]
+
+
 # --- files shaped to hurt (strict_files.py) ----------------------------------------------------------
 
 @bad_input("not valid YAML (duplicate key 'channels' at line", writes_nothing_at="t.json")
