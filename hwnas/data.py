@@ -44,6 +44,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from hwnas.augment import train_augmentation
+from hwnas.class_folders import read_image_folder
 from hwnas.errors import HwnasError
 from hwnas.seeding import EpochShuffle
 
@@ -274,10 +275,17 @@ class Cifar10DataModule(ImageDataModule):
                 with open(path, "rb") as file:  # latin1: the files were pickled by Python 2
                     batch = _BatchUnpickler(file, encoding="latin1").load()
                 images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-                labels.extend(batch["labels"])
+                batch_labels = [int(label) for label in batch["labels"]]
             except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
                 raise DataError(f"{path}: not a CIFAR-10 python batch ({type(error).__name__}: {error}): "
                                 f"copy the folder again from the original download") from None
+            # checked here, not at the loss: a label ≥ 10 failed mid-training, a count mismatch shifted every label
+            wrong = next((label for label in batch_labels if not 0 <= label < self.num_classes), None)
+            if wrong is not None or len(batch_labels) != len(images[-1]):
+                what = f"label {wrong} is not a class 0-9" if wrong is not None else \
+                    f"{len(batch_labels)} labels for {len(images[-1])} images"
+                raise DataError(f"{path}: {what}: copy the folder again from the original download")
+            labels.extend(batch_labels)
         return _InMemory(torch.from_numpy(np.concatenate(images)), torch.tensor(labels), 255,
                          self.resolution, self.channels)
 
@@ -354,7 +362,6 @@ class ImageFolderDataModule(ImageDataModule):
 
     def _read(self, folder: Path) -> ImageFolder:
         from torchvision import transforms
-        from torchvision.datasets import ImageFolder
 
         transform = transforms.Compose([  # PIL resizes bilinearly with antialias; _fit then sets channels
             transforms.Resize((self.resolution, self.resolution)),
@@ -362,7 +369,7 @@ class ImageFolderDataModule(ImageDataModule):
             partial(_fit, resolution=self.resolution, channels=self.channels),
         ])
         try:
-            return ImageFolder(str(folder), transform=transform, loader=_read_image)
+            return read_image_folder(folder, transform, _read_image)  # hidden folders skipped, no repeating links
         except FileNotFoundError as error:  # no folder, no class subfolders, or a class without images
             raise DataError(f"no images at {folder}: expected one subfolder per class, "
                             f"e.g. {folder}/cat/001.png ({error})") from None

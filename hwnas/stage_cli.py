@@ -207,8 +207,10 @@ def _fit(cli: _StageCLI) -> None:
 
 
 def _check_before_training(cli: _StageCLI) -> None:
-    """The module's own checks (the same its callback runs at setup, training/stage_records.py), here before
-    the run folder is touched, and that --ckpt_path holds this run's network."""
+    """The data read and split, the module's own checks (the same its callback runs at setup,
+    training/stage_records.py) and that --ckpt_path holds this run's network: all before the run
+    folder is touched. The data module keeps its splits, so fit does not read them again."""
+    cli.datamodule.setup("fit")
     if cli.config["ckpt_path"]:
         _check_resumable(cli)
     cli.model.check_ready(cli.datamodule, cli.trainer.max_epochs)

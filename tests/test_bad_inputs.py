@@ -197,6 +197,46 @@ def search_on_1_class(tmp, fixture):
     return search_on_images(tmp, fixture)
 
 
+@bad_input("is a link to a folder: its images would be counted again", writes_nothing_at="run")
+def search_on_a_folder_with_a_link_to_its_parent(tmp, fixture):
+    """os.walk followed the link: class c0's images were read again as c1's, silently."""
+    write_image_folder(tmp / "images", [f"c{c}" for c in range(10)], per_class=2)
+    (tmp / "images" / "c1" / "more").symlink_to(tmp / "images" / "c0")
+    return search_on_images(tmp, fixture)
+
+
+@bad_input("holds", writes_nothing_at="run")
+def search_on_a_folder_with_a_class_that_links_above_it(tmp, fixture):
+    """A class folder linking to the root took every image of every class under one label."""
+    write_image_folder(tmp / "images", [f"c{c}" for c in range(9)], per_class=2)
+    (tmp / "images" / "c9").symlink_to(tmp / "images")
+    return search_on_images(tmp, fixture)
+
+
+def retrain_on_cifar_with_labels(tmp: Path, fixture, labels: list[int]) -> list[str]:
+    from fake_data import write_fake_cifar
+
+    write_fake_cifar(tmp / "cifar", per_batch=4)
+    batch = tmp / "cifar" / "cifar-10-batches-py" / "data_batch_3"
+    import pickle
+    content = pickle.loads(batch.read_bytes())
+    batch.write_bytes(pickle.dumps({**content, "labels": labels}, protocol=4))
+    return ["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(fixture("tiny_run") / "search/arch.json"),
+            "--run_dir", str(tmp / "run"), "--data.class_path", "hwnas.data.Cifar10DataModule",
+            "--data.init_args.root", str(tmp / "cifar")]
+
+
+@bad_input("data_batch_3: label 12 is not a class 0-9", writes_nothing_at="run")
+def retrain_on_cifar_with_a_label_out_of_range(tmp, fixture):
+    """It failed mid-training, inside the loss."""
+    return retrain_on_cifar_with_labels(tmp, fixture, [1, 12, 3, 4])
+
+
+@bad_input("data_batch_3: 3 labels for 4 images", writes_nothing_at="run")
+def retrain_on_cifar_with_a_label_missing(tmp, fixture):
+    return retrain_on_cifar_with_labels(tmp, fixture, [1, 2, 3])
+
+
 @bad_input(".png: not a readable image (UnidentifiedImageError", writes_nothing_at="run/arch.json")
 def search_on_a_folder_with_corrupt_images(tmp, fixture):
     """PIL's error named no file. (All of a class is corrupt, so that the train split holds some.)"""

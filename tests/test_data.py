@@ -125,6 +125,16 @@ def test_image_folder_loads_classes_from_subfolders(tmp_path):
     assert labels.dtype == torch.int64 and set(labels.tolist()) <= {0, 1, 2}
 
 
+def test_image_folder_skips_hidden_folders_and_files(tmp_path):
+    """A notebook's .ipynb_checkpoints became a class of its own (and a 10-class space then
+    disagreed with 11 classes, naming neither)."""
+    write_image_folder(tmp_path, ["cat", "dog", ".ipynb_checkpoints"], per_class=4)
+    (tmp_path / "cat" / ".thumbnail.png").write_bytes((tmp_path / "cat" / "0.png").read_bytes())
+    data = ImageFolderDataModule(str(tmp_path), resolution=8, channels=1, batch_size=4, test_fraction=0.25)
+    data.setup("fit")
+    assert data.num_classes == 2 and len(data.train_set) + len(data.test_set) == 8
+
+
 def test_image_folder_gray_is_repeated_to_three_channels(tmp_path):
     for name in ("a", "b"):
         (tmp_path / name).mkdir()

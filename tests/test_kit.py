@@ -4,6 +4,7 @@ neither torch nor hwnas (as on a phone), imported back into a table; and resumab
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -149,3 +150,22 @@ def test_results_that_make_a_table_nothing_could_load_are_refused_and_nothing_is
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "make a table nothing could load" in err[0]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_a_manifest_naming_a_file_outside_the_kit_is_refused(kit, tmp_path):
+    """A kit received from someone else must not make run.py load models from elsewhere on the device."""
+    import json
+
+    folder, _ = kit
+    copy = tmp_path / "kit"
+    shutil.copytree(folder, copy)
+    (copy / "results.json").unlink(missing_ok=True)  # another test may have run the kit already
+    manifest = json.loads((copy / "manifest.json").read_text())
+    first = next(iter(manifest["models"]))
+    manifest["models"][first]["file"] = "../elsewhere.onnx"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    done = subprocess.run([sys.executable, "run.py", "--rounds", "1"], cwd=copy, capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "outside the kit folder" in lines[0]
+    assert not (copy / "results.json").exists()

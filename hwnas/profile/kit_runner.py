@@ -24,6 +24,10 @@ except ImportError:  # inside a kit folder, next to timing.py
 RESULTS_FORMAT, RESULTS_VERSION = "hwnas.kit_results", 1
 
 
+class KitFolderError(ValueError):
+    """A kit folder that cannot be run as it is; the message says why."""
+
+
 def run_kit(folder: str | Path, rounds: int = ROUNDS, warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
     """Time all the kit's models together (interleaved rounds) and write folder/results.json;
     progress through the rounds goes to `log`."""
@@ -32,6 +36,10 @@ def run_kit(folder: str | Path, rounds: int = ROUNDS, warmup_rounds: int = WARMU
     device, threads = manifest["device"]["kind"], manifest["device"]["threads"]
     metadata = runtime_metadata(device, threads)  # checks the device before anything runs
     paths = {name: str(folder / model["file"]) for name, model in manifest["models"].items()}
+    outside = next((path for path in paths.values() if not Path(path).resolve().is_relative_to(folder.resolve())), None)
+    if outside:  # a kit received from someone else runs only its own files
+        raise KitFolderError(f"{folder / 'manifest.json'} names {outside}, outside the kit folder: "
+                             f"refusing to run it; write the kit again with `hwnas kit`")
     stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
                              log=log)
     results = {
@@ -53,7 +61,10 @@ def main() -> None:
     parser.add_argument("--warmup-rounds", type=int, default=WARMUP_ROUNDS)
     args = parser.parse_args()
     folder = Path(__file__).resolve().parent
-    results = run_kit(folder, args.rounds, args.warmup_rounds)
+    try:
+        results = run_kit(folder, args.rounds, args.warmup_rounds)
+    except KitFolderError as refused:
+        raise SystemExit(f"run.py: error: {refused}") from None  # one line, exit status 1
     print(f"timed {len(results['stats'])} models; wrote {folder / 'results.json'}")
 
 
