@@ -12,6 +12,7 @@
     hwnas export   --run RUN/retrain                                  ONNX + .ort + model card
     hwnas derive   --ckpt RUN/search/checkpoints/last.ckpt --target-ms X   most probable arch in a budget
     hwnas select   --ckpt RUN/search/checkpoints/last.ckpt --target-ms X   best subnet under a budget
+    hwnas front    --ckpt RUN/search/checkpoints/last.ckpt --table A.json --table B.json   every device's front
 
 `search` and `retrain` are LightningCLI programs: every recipe field can be overridden on
 the command line (`--trainer.max_epochs 3`, `--model.target_ms 0.5`).
@@ -192,6 +193,20 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--calibration-batches", type=int, default=4,
                         help="train batches that recompute each candidate's BN statistics")
     select.set_defaults(command=_select)
+
+    front = commands.add_parser("front", help="from one trained supernet: the best arch per budget and the "
+                                              "accuracy-latency front on every device's table")
+    front.add_argument("--ckpt", required=True, help="search checkpoint (RUN/search/checkpoints/last.ckpt)")
+    front.add_argument("--table", action="append", required=True, help="a device's latency table (repeat it)")
+    front.add_argument("--points", type=int, default=8, help="budgets per device, spread over its table's range")
+    front.add_argument("--targets", type=float, nargs="+", default=None, help="budgets in ms (instead of --points)")
+    front.add_argument("--pool", type=int, default=300, help="random archs scored once on the supernet")
+    front.add_argument("--seed", type=_seed, default=0)
+    front.add_argument("--calibration-batches", type=int, default=4,
+                       help="train batches that recompute each candidate's BN statistics")
+    front.add_argument("--no-measure", action="store_true", help="do not time the chosen archs on this machine")
+    front.add_argument("--out", default=None, help="output folder (default: RUN/front)")
+    front.set_defaults(command=_front)
 
     for stage in LIGHTNING_STAGES:  # listed for --help; dispatched to LightningCLI before argparse
         commands.add_parser(stage, help=f"LightningCLI: `hwnas {stage} --help` for its options")
@@ -457,6 +472,26 @@ def _select(args: argparse.Namespace) -> None:
     print(f"chosen ({chosen['method']}): {', '.join(chosen['ops'])}: accuracy {chosen['accuracy']:.4f} (arch split), "
           f"{chosen['predicted_ms']:.4f} ms predicted, target {args.target_ms} ms")
     print(f"wrote {out}/arch.json, {out}/select.json and {out}/pareto.png")
+
+
+def _front(args: argparse.Namespace) -> None:
+    from hwnas.atomic import check_writable
+    from hwnas.select.front import run_front
+
+    out = args.out or str(RunFolder.of_checkpoint(args.ckpt).beside("front"))
+    check_writable(out, folder=True)
+    summary = run_front(args.ckpt, args.table, out, args.targets, args.points, args.pool, args.seed,
+                        args.calibration_batches, not args.no_measure)
+    for name, device in summary["devices"].items():
+        print(f"{name}: {len(device['front'])} archs on the front")
+        for row in device["chosen"]:
+            measured = row.get("measured_at_table_speed_ms")
+            print(f"  T {row['target_ms']:.4f} ms: " + (
+                f"{' '.join(row['ops'])}  score {row['score']:.4f}, predicted {row['predicted_ms']:.4f} ms"
+                + (f", measured {measured:.4f} ms at the table's speed" if measured else "")
+                if row["ops"] else "no arch of the pool fits"))
+    print(f"scored {summary['scored']} archs once for {len(summary['devices'])} table(s); wrote {out}/front.json, "
+          f"{out}/front.png and an arch.json per chosen arch")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,15 @@ class LatencyTable:
         fixed = self.fixed_ms(calibrated)
         return fixed + sum(map(min, costs)), fixed + sum(map(max, costs))
 
+    def extreme_archs(self) -> tuple[Arch, Arch]:
+        """(fastest, slowest) arch: per layer its cheapest and its dearest candidate (costs add up per layer)."""
+        costs = self.layer_costs_ms()
+
+        def pick(choose) -> Arch:
+            return Arch(self.space, tuple(layer.candidates[choose(range(len(c)), key=c.__getitem__)]
+                                          for layer, c in zip(self.space.layers(), costs)))
+        return pick(min), pick(max)
+
     def reference_arch(self) -> Arch:
         return Arch(self.space, self.reference_ops)
 
