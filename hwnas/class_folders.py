@@ -74,7 +74,8 @@ def read_image_folder(folder: Path, transform, loader):
                          allow_empty: bool = False) -> list[tuple[str, int]]:
             samples = []
             for name, index in class_to_idx.items():
-                files = class_files(Path(directory), name, lambda path: has_file_allowed_extension(path, IMG_EXTENSIONS))
+                files = class_files(Path(directory), name,
+                                    lambda path: has_file_allowed_extension(path, IMG_EXTENSIONS))
                 if not files:
                     raise FileNotFoundError(f"no image file in class folder {name!r}")
                 samples += [(path, index) for path in files]

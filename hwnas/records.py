@@ -175,7 +175,8 @@ class Provenance:
         return cls(
             stage=str(data.get("stage", "unknown")), checkpoint=data.get("checkpoint"),
             table=TableRef.from_json(data["table"]) if data.get("table") else None,
-            target_ms=data.get("target_ms"), floor=DEFAULT_FLOOR if data.get("floor") is None else float(data["floor"]),  # select writes 0.0
+            target_ms=data.get("target_ms"),
+            floor=DEFAULT_FLOOR if data.get("floor") is None else float(data["floor"]),  # select writes 0.0
             predicted_ms=data.get("predicted_ms"),
             measurement=Measurement.from_json(data["measurement"]) if data.get("measurement") else None,
             not_measured_because=data.get("not_measured_because"),
@@ -201,7 +202,8 @@ class ArchRecord:
         data = read_json(path, error=ArchError, missing="no such arch file (a search run writes RUN_DIR/arch.json)",
                          redo=redo)
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") not in READABLE_VERSIONS:
-            raise ArchError(f"{path}: not an hwnas arch file (versions {', '.join(map(str, READABLE_VERSIONS))}): {redo}")
+            versions = ", ".join(map(str, READABLE_VERSIONS))
+            raise ArchError(f"{path}: not an hwnas arch file (versions {versions}): {redo}")
         arch = arch_from_json(data, path, redo)
         try:
             provenance = Provenance.from_json(dict(data.get("provenance") or {"stage": "unknown"}))

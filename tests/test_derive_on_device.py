@@ -47,14 +47,20 @@ def machine_off_by(monkeypatch, table, factor: float, speed: float = 1.0) -> lis
     return measured
 
 
+def derive(table, table_path, target_ms: float):
+    """The derive under a uniform distribution, floor 0.9; its provenance as arch.json holds it."""
+    arch, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(table_path, table.device),
+                                                   target_ms, 0.9, log=print)
+    return arch, provenance.to_json()
+
+
 def uniform(table) -> list[torch.Tensor]:
     return [torch.ones(len(layer.candidates)) / len(layer.candidates) for layer in table.space.layers()]
 
 
 def test_a_table_that_is_right_measures_once(monkeypatch, table, tiny_table_path, tiny_target_ms):
     measured = machine_off_by(monkeypatch, table, 1.0)
-    _, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device), tiny_target_ms, 0.9, log=print)
-    record = provenance.to_json()  # as arch.json holds it
+    _, record = derive(table, tiny_table_path, tiny_target_ms)
     assert len(measured) == 1 and record["target_met"] and len(record["tries"]) == 1
 
 
@@ -63,9 +69,7 @@ def test_a_machine_slower_this_minute_is_judged_at_the_tables_speed(monkeypatch,
     """The reference and the arch both run 1.3x slower than in the table (the machine's speed state):
     the raw median is over T, the measurement at the table's speed is inside, and no budget is corrected."""
     measured = machine_off_by(monkeypatch, table, 1.0, speed=1.3)
-    _, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device),
-                                            tiny_target_ms, 0.9, log=print)
-    record = provenance.to_json()  # as arch.json holds it
+    _, record = derive(table, tiny_table_path, tiny_target_ms)
     assert len(measured) == 1 and record["target_met"] and record["measured_ms"] > tiny_target_ms
     assert record["measured_at_table_speed_ms"] == pytest.approx(record["predicted_ms"])
 
@@ -76,8 +80,7 @@ def test_a_table_that_predicts_too_slow_gets_a_larger_budget(monkeypatch, table,
     under T / 0.8 (the corrected budget), and one predicted in [0.9 T, T] for the first try."""
     target = next(0.8 * p * 1.0001 for p in predictions if holds(predictions, 0.9 * 0.8 * p * 1.0001, 0.8 * p * 1.0001))
     machine_off_by(monkeypatch, table, 0.8)
-    arch, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device), target, 0.9, log=print)
-    record = provenance.to_json()  # as arch.json holds it
+    arch, record = derive(table, tiny_table_path, target)
     assert record["target_met"] and len(record["tries"]) == 2
     corrected = target * record["tries"][0]["predicted_ms"] / record["tries"][0]["measured_at_table_speed_ms"]
     assert corrected == pytest.approx(target / 0.8)
@@ -91,8 +94,7 @@ def test_a_correction_out_of_the_space_keeps_what_was_measured(monkeypatch, tabl
     """10x slower than predicted: the corrected window is below every arch. The search must still
     write the arch it measured (it used to end in DeriveError after the whole search)."""
     machine_off_by(monkeypatch, table, 10.0)
-    arch, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(tiny_table_path, table.device), tiny_target_ms, 0.9, log=print)
-    record = provenance.to_json()  # as arch.json holds it
+    arch, record = derive(table, tiny_table_path, tiny_target_ms)
     assert record["target_met"] is False and record["measured_ms"] > tiny_target_ms
     assert "holds no arch" in record["tries_stopped_because"] and len(record["tries"]) == 1
 

@@ -35,6 +35,8 @@ from hwnas.latency.table import LatencyTable
 from hwnas.net.arch import Arch
 
 GRID_CELLS = 4000  # latency grid across [0, T]: cells of 0.025% of T
+
+
 class DeriveError(HwnasError):
     """No arch of the space fits the budget; the message says what to change."""
 
@@ -57,8 +59,6 @@ def decision(probabilities: list[torch.Tensor]) -> dict:
         entropy.append(float(-(p * p.clamp_min(1e-12).log()).sum() / math.log(len(p))) if len(p) > 1 else 0.0)
     return {"top_probability": top, "normalized_entropy": entropy,
             "min_top_probability": min(top), "max_normalized_entropy": max(entropy)}
-
-
 
 
 def most_probable_in_window(log_probs: list[np.ndarray], costs_ms: list[list[float]], fixed_ms: float,

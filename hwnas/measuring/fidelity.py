@@ -32,6 +32,7 @@ from hwnas.net.arch import Arch, random_arch
 
 VALIDATION_SAMPLES = 30  # fresh subnets `hwnas validate-table` measures by default
 
+
 def fresh_archs(table: LatencyTable, count: int, seed: int, also_exclude: set[tuple[str, ...]] = frozenset()
                 ) -> list[Arch]:
     """`count` distinct random subnets that neither calibrated the table nor are its reference (nor

@@ -63,7 +63,8 @@ def measure_beside_reference(models: dict[str, str | Path | Arch], table: Latenc
         stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
                                  seed=seed, log=log)
     metadata = runtime_metadata(device, threads)
-    protocol = {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": f"{INTERLEAVED}; with the table's reference subnet"}
+    protocol = {"rounds": rounds, "warmup_rounds": warmup_rounds,
+                "order": f"{INTERLEAVED}; with the table's reference subnet"}
     reference_now_ms = stats[REFERENCE]["median_ms"]
     return SideBySide({name: Measurement(stats[name]["median_ms"], stats[name]["p25_ms"], stats[name]["p75_ms"],
                                          reference_now_ms, table.reference_ms, metadata, protocol)

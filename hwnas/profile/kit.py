@@ -28,7 +28,8 @@ from torch import nn
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import CalibrationPoint, fit_calibration
-from hwnas.latency.table import EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key, layer_key, required_keys, stem_key
+from hwnas.latency.table import (EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key, layer_key,
+                                 required_keys, stem_key)
 from hwnas.measuring import timing
 from hwnas.measuring.fidelity import VALIDATION_SAMPLES
 from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort, export_onnx

@@ -55,7 +55,8 @@ class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
         return [RetrainRecord()]
 
     def check_ready(self, datamodule, max_epochs: int | None) -> None:
-        """Before any training (training/stage_records.py): the data fits the arch's space and the run trains something."""
+        """Before any training (training/stage_records.py): the data fits the arch's space and the run
+        trains something."""
         check_classes(self.arch.space, datamodule)
         check_epochs(max_epochs)
 

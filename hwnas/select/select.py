@@ -66,7 +66,8 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     latency_table, table_ref = checkpoint.open_table(table)
     budget = LatencyBudget(latency_table, space, target_ms)
 
-    datamodule = arch_split_of_run(Path(data_config) if data_config else RunFolder.of_checkpoint(ckpt_path).config, space)
+    config = Path(data_config) if data_config else RunFolder.of_checkpoint(ckpt_path).config
+    datamodule = arch_split_of_run(config, space)
     # The train split is already in seeded random order: its first batches are a random sample.
     train = DataLoader(datamodule.train_set, datamodule.batch_size)
     calibration = [x for x, _ in islice(train, calibration_batches)]
