@@ -95,14 +95,19 @@ def _seed(text: str) -> int:
     return value
 
 
+def _device_options(command: argparse.ArgumentParser, default: str = "cpu") -> None:
+    """Where a command measures: the device kind and ONNX Runtime's intra-op threads."""
+    command.add_argument("--device", default=default, choices=["cpu", "gpu", "mobile"])
+    command.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="hwnas", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     profile = commands.add_parser("profile", help="measure the latency table of a space on this device")
     profile.add_argument("--space", required=True, help="search-space YAML (recipes/spaces/*.yaml)")
-    profile.add_argument("--device", default="cpu", choices=["cpu", "gpu", "mobile"])
-    profile.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
+    _device_options(profile)
     profile.add_argument("--rounds", type=int, default=None, help="timed rounds (default: the protocol's)")
     profile.add_argument("--out", required=True, help="table to write (latency_tables/NAME.json)")
     profile.add_argument("--calibration-samples", type=int, default=None,
@@ -124,8 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
     kit = commands.add_parser("kit", help="write a self-contained profiling kit to run on another device")
     kit.add_argument("--space", required=True)
-    kit.add_argument("--device", default="mobile", choices=["cpu", "gpu", "mobile"])
-    kit.add_argument("--threads", type=int, default=1)
+    _device_options(kit, default="mobile")
     kit.add_argument("--calibration-samples", type=int, default=None)
     kit.add_argument("--out", required=True, help="kit folder to write")
     kit.add_argument("--resume", action="store_true", help="continue a kit folder whose export was interrupted")
@@ -152,16 +156,14 @@ def _parser() -> argparse.ArgumentParser:
 
     measure = commands.add_parser("measure", help="measured latency (ms) of an ONNX model, same protocol")
     measure.add_argument("--onnx", required=True)
-    measure.add_argument("--device", default="cpu", choices=["cpu", "gpu", "mobile"])
-    measure.add_argument("--threads", type=int, default=1)
+    _device_options(measure)
     measure.set_defaults(command=_measure)
 
     export = commands.add_parser("export", help="ONNX + .ort + model card of a retrained subnet")
     export.add_argument("--run", required=True, help="folder written by `hwnas retrain`")
     export.add_argument("--out", default=None, help="output folder (default: RUN/../export)")
     export.add_argument("--table", default=None, help="latency table (default: the one the search used)")
-    export.add_argument("--device", default="cpu", choices=["cpu", "gpu", "mobile"])
-    export.add_argument("--threads", type=int, default=1)
+    _device_options(export)
     export.add_argument("--int8", type=int, default=None, metavar="N",
                         help="also write model.int8.onnx, calibrated on N train batches of the run's data (e.g. 8)")
     export.set_defaults(command=_export)

@@ -8,6 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from hwnas.data import DigitsDataModule
+from hwnas.net.gates import sample_two_gate
 from hwnas.net.space import load_space
 from hwnas.net.supernet import MixedOp, SuperNet
 from hwnas.search.module import SearchModule
@@ -17,7 +18,7 @@ from hwnas.seeding import generator
 def test_two_path_sample_is_a_distinct_pair_holding_the_active_candidate():
     net = SuperNet(load_space("recipes/spaces/demo.yaml"))
     for seed in range(20):
-        sample = net.sample_gates(torch.Generator().manual_seed(seed), "two")
+        sample = net.sample_gates(torch.Generator().manual_seed(seed), sample_two_gate)
         assert all(len(set(pair)) == 2 and active in pair for active, pair in zip(sample.active, sample.gated))
 
 
@@ -49,7 +50,7 @@ def test_two_path_arch_step_leaves_the_other_candidates_probabilities_unchanged(
         for alphas in model.supernet.arch_parameters():
             alphas.copy_(torch.tensor([1.0, -0.5, 0.3][: len(alphas)]))
     before = [p.detach().clone() for p in model.supernet.probabilities()]
-    sample = model.supernet.sample_gates(generator(0, 0), "two")  # what batch 0 of seed 0 samples
+    sample = model.supernet.sample_gates(generator(0, 0), sample_two_gate)  # what batch 0 of seed 0 samples
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, accelerator="cpu", logger=False,
                          default_root_dir=tmp_path,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)

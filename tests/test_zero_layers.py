@@ -9,6 +9,7 @@ import torch
 
 from hwnas.data import DigitsDataModule
 from hwnas.latency.table import load_table
+from hwnas.search.arch_steps import choose_strategy
 from hwnas.search.module import SearchModule
 from hwnas.seeding import generator
 
@@ -29,7 +30,8 @@ def test_a_skipped_layer_gets_no_latency_only_push(tiny_space_path, tiny_table_p
     if options.get("mode") == "gumbel":
         active, _ = model.supernet.sample_gumbel(randomness, 1.0)  # the sampled index does not depend on τ
     else:
-        active = model.supernet.sample_gates(randomness, options["gate"]).active
+        strategy = choose_strategy("binary", options["gate"], "binary_connect")
+        active = model.supernet.sample_gates(randomness, strategy.sample_gate).active
     skipped = [layer for layer, (mixed, a) in enumerate(zip(model.supernet.mixed_ops, active)) if mixed.is_zero[a]]
     ran = [layer for layer in range(len(active)) if layer not in skipped]
     assert skipped and ran  # the tiny space: two stride-1 layers with zero, one stride-2 layer without

@@ -27,7 +27,7 @@ without autograd: the forward and the weight gradients stay those of the single 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,19 +48,25 @@ class GateSample:
     gated: tuple[tuple[int, ...], ...]
 
 
-def sample_gate(alphas: torch.Tensor, gate: Gate, generator: torch.Generator) -> tuple[int, tuple[int, ...]]:
-    """(active, gated) for one layer; draws only from `generator` (CPU), so ranks agree."""
-    with torch.no_grad():
-        alphas = alphas.detach().cpu()
-        if gate == "full":
-            active = int(torch.multinomial(alphas.softmax(0), 1, generator=generator))
-            return active, tuple(range(len(alphas)))
-        if gate == "two":
-            size = min(2, len(alphas))  # a layer with one candidate gates over itself
-            pair = torch.multinomial(alphas.softmax(0), size, replacement=False, generator=generator)
-            choice = int(torch.multinomial(alphas[pair].softmax(0), 1, generator=generator))
-            return int(pair[choice]), tuple(int(j) for j in pair)
-    raise ValueError(f"unknown gate {gate!r}: use one of {', '.join(GATES)}")
+GateSampler = Callable[[torch.Tensor, torch.Generator], tuple[int, tuple[int, ...]]]
+
+
+@torch.no_grad()
+def sample_full_gate(alphas: torch.Tensor, generator: torch.Generator) -> tuple[int, tuple[int, ...]]:
+    """Gate `full`, for one layer: (active, gated = every candidate). Draws only from `generator`
+    (CPU), so ranks agree."""
+    active = int(torch.multinomial(alphas.detach().cpu().softmax(0), 1, generator=generator))
+    return active, tuple(range(len(alphas)))
+
+
+@torch.no_grad()
+def sample_two_gate(alphas: torch.Tensor, generator: torch.Generator) -> tuple[int, tuple[int, ...]]:
+    """Gate `two`, for one layer: (active, gated = a pair drawn from softmax(α))."""
+    alphas = alphas.detach().cpu()
+    size = min(2, len(alphas))  # a layer with one candidate gates over itself
+    pair = torch.multinomial(alphas.softmax(0), size, replacement=False, generator=generator)
+    choice = int(torch.multinomial(alphas[pair].softmax(0), 1, generator=generator))
+    return int(pair[choice]), tuple(int(j) for j in pair)
 
 
 def gated_probabilities(alphas: torch.Tensor, gated: Sequence[int]) -> torch.Tensor:

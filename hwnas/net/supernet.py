@@ -34,7 +34,7 @@ from torch import nn
 
 from hwnas.net.arch import Arch
 from hwnas.net.drop_path import path_masks
-from hwnas.net.gates import BinaryGate, Gate, GateSample, gated_probabilities, keep_ungated_probabilities, sample_gate
+from hwnas.net.gates import BinaryGate, GateSample, GateSampler, gated_probabilities, keep_ungated_probabilities
 from hwnas.net.gumbel import hard_sample
 from hwnas.net.ops import Head, build_candidate, build_stem
 from hwnas.net.space import SearchSpace, SearchableLayer, parse_op
@@ -130,9 +130,9 @@ class SuperNet(nn.Module):
             columns.append(order + torch.randint(count, (most - count,), generator=generator).tolist())
         return [list(path) for path in zip(*columns)]
 
-    def sample_gates(self, generator: torch.Generator, gate: Gate) -> GateSample:
+    def sample_gates(self, generator: torch.Generator, sample_gate: GateSampler) -> GateSample:
         """Active and gated candidates of every layer for one arch step (see net/gates.py)."""
-        active, gated = zip(*(sample_gate(mixed.alphas, gate, generator) for mixed in self.mixed_ops))
+        active, gated = zip(*(sample_gate(mixed.alphas, generator) for mixed in self.mixed_ops))
         return GateSample(active, gated)
 
     def gated_probabilities(self, gated: Sequence[Sequence[int]]) -> list[torch.Tensor]:

@@ -22,7 +22,7 @@ from typing import Literal
 import torch
 
 from hwnas.errors import HwnasError
-from hwnas.net.gates import GATES
+from hwnas.net.gates import GATES, sample_full_gate, sample_two_gate
 
 Mode = Literal["binary", "gumbel", "softmax", "sum"]
 MODES: tuple[Mode, ...] = ("binary", "gumbel", "softmax", "sum")
@@ -45,11 +45,11 @@ class ArchStrategy:
 
 
 class BinaryConnect(ArchStrategy):
-    gate = "full"
+    sample_gate = staticmethod(sample_full_gate)
 
     def arch_loss(self, search, x, y, randomness, batch_number):
         net = search.supernet
-        sample = net.sample_gates(randomness, self.gate)
+        sample = net.sample_gates(randomness, self.sample_gate)
         probabilities = net.latency_probabilities(net.gated_probabilities(sample.gated), sample.active)
         loss = search.latency_objective(net(x, sample.active, sample.gated), y, probabilities)
         return loss, self.after_step(net, sample.gated)
@@ -61,7 +61,7 @@ class BinaryConnect(ArchStrategy):
 class TwoPath(BinaryConnect):
     """The gate over a sampled pair; after the step, both alphas shift so that the other
     candidates' probabilities are as they were (net/gates.py)."""
-    gate = "two"
+    sample_gate = staticmethod(sample_two_gate)
 
     def after_step(self, net, gated) -> AfterStep:
         before = [alphas.detach().clone() for alphas in net.arch_parameters()]
