@@ -1,7 +1,7 @@
 """Retrain seed spread: how much does an arch's retrained accuracy move with the seed, per retrain recipe?
 
     .venv/bin/python benchmarks/retrain_spread.py --data-root ../shared/data/mnist-7k \
-        [--out runs/bench_ranking] [--archs 4] [--seeds 3] [--retrain-epochs 6]
+        [--out runs/bench_ranking] [--archs 4] [--seeds 3] [--retrain-epochs 6] [--variants recipe ema ema+warmup]
 
 The archs: the first --archs of supernet_ranking.py's equal-latency group (the same draw, so the
 retrains it cached in OUT/retrained.json are reused), i.e. archs a search at T would choose among.
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--retrain-epochs", type=int, default=6)
     parser.add_argument("--target-share", type=float, default=0.5, help="as supernet_ranking.py's")
     parser.add_argument("--seed", type=int, default=0, help="as supernet_ranking.py's")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--out", default="runs/bench_ranking")
     args = parser.parse_args()
     space = load_space(args.space)
@@ -62,7 +63,8 @@ def main() -> None:
     cache = json.loads((out / "retrained.json").read_text()) if (out / "retrained.json").exists() else {}
     data_args = ["--data.class_path", args.data_class, "--data.init_args.root", args.data_root]
     results = {}
-    for name, options in VARIANTS.items():
+    for name in args.variants:
+        options = VARIANTS[name]
         accuracies = {" ".join(arch.ops): [retrained_accuracy(arch, seed, args, [*data_args, *options], cache, out,
                                                               variant="" if name == "recipe" else name)
                                            for seed in range(args.seeds)] for arch in window[:args.archs]}
