@@ -2,18 +2,20 @@
 
     .venv/bin/python benchmarks/search_quality.py --data-root ../shared/data/mnist-7k \
         [--data-class hwnas.data.ImageFolderDataModule] [--space recipes/spaces/demo.yaml] \
-        [--table latency_tables/demo-cpu.json] [--targets 0.25 0.5 0.75] [--seeds 2] [--random 5]
+        [--table latency_tables/demo-cpu.json] [--targets 0.25 0.5 0.75] [--seeds 3] [--random 8]
 
 At each target T (a share of the table's latency range), on the data module given:
   searched  `hwnas search` (the recipe's settings, epochs from --search-epochs), its arch.json
   selected  `hwnas select` on the same supernet (aging evolution, the arch split)
-  random    --random archs drawn uniformly, kept if predicted inside [0.95 T, T]
+  random    --random archs (default 8) drawn uniformly, kept if predicted inside [0.95 T, T]
   uniform   every arch with the same op in every layer that is predicted ≤ T
 each retrained from scratch with one recipe (recipes/retrain_demo.yaml, --retrain-epochs) for
 --seeds seeds, its test accuracy reported as mean ± sd, and each measured on this machine
-(untrained, the table's protocol, derive_on_device.measure_arch). The searched arch's rank is
+(untrained, the table's protocol, derive/on_device.measure_arch). The searched arch's rank is
 its place by mean accuracy among all candidates of its target (1 = best), and among those
-measured at or under T (an arch over budget should not win on accuracy).
+measured at or under T (an arch over budget should not win on accuracy). The verdict per target:
+the searched (and the selected) arch's margin over the median random arch against the seed spread
+(pooled sd over seeds), in words: "better than random, beyond the noise" or "not distinguishable".
 Writes OUT/search_quality.json and OUT/search_quality.png (accuracy vs measured latency);
 `--report OUT/search_quality.json` prints the tables of a finished run again.
 One process, one timing at a time: do not run other benchmarks beside it.
@@ -115,6 +117,21 @@ def ranks(result: dict) -> dict:
             "median_random": statistics.median(random_means) if random_means else None}
 
 
+def verdicts(result: dict) -> dict[str, str]:
+    """For the searched and the selected arch: is its margin over the median random arch larger than the
+    seed spread (the pooled sd over seeds of every candidate of the target)? In words."""
+    rows = result["candidates"]
+    seed_sd = statistics.mean(r["sd"] ** 2 for r in rows) ** 0.5
+    median_random = statistics.median(r["mean"] for r in rows if r["kind"] == "random")
+    said = {}
+    for kind in ("searched", "selected"):
+        margin = next(r["mean"] for r in rows if r["kind"] == kind) - median_random
+        verdict = "better than random, beyond the noise" if margin > seed_sd else (
+            "worse than random, beyond the noise" if margin < -seed_sd else "not distinguishable from random")
+        said[kind] = f"{verdict} (margin {100 * margin:+.2f} points, seed sd {100 * seed_sd:.2f})"
+    return said
+
+
 def plot(results: list[dict], path: Path) -> None:
     figure = Figure(figsize=(5 * len(results), 4))
     style = {"searched": ("*", "tab:red", 14), "selected": ("D", "tab:purple", 8), "random": ("o", "tab:gray", 6),
@@ -144,8 +161,8 @@ def main() -> None:
     parser.add_argument("--table", default="latency_tables/demo-cpu.json")
     parser.add_argument("--search-recipe", default="recipes/search_demo.yaml")
     parser.add_argument("--targets", type=float, nargs="+", default=[0.25, 0.5, 0.75], help="shares of the range")
-    parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--random", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--random", type=int, default=8)
     parser.add_argument("--search-epochs", type=int, default=12)
     parser.add_argument("--retrain-epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random archs")
@@ -176,6 +193,8 @@ def report(results: list[dict]) -> None:
         print(f"\nT = {result['target_ms']} ms ({result['share_of_range']:.0%} of the range): searched rank "
               f"{r['rank']}/{r['of']} ({within}), "
               f"median random {100 * (r['median_random'] or 0):.2f}%, search {result['search_seconds'] / 60:.1f} min")
+        for kind, verdict in verdicts(result).items():
+            print(f"{kind}: {verdict}")
         print("| kind | ops | predicted ms | measured ms | test acc % (mean ± sd) |\n|---|---|---|---|---|")
         for row in result["candidates"]:
             print(f"| {row['kind']} | {' '.join(row['ops'])} | {row['predicted_ms']:.4f} | {row['measured_ms']:.4f} | "
