@@ -17,7 +17,7 @@ RETRAIN_RECIPE ?= recipes/retrain_demo.yaml
 RUN     ?= runs/demo
 ARGS    ?=
 
-.PHONY: install demo test profile search retrain export bench bench-search clean
+.PHONY: install demo test profile search retrain export bench bench-search bench-ranking clean
 
 # torch 2.14.1 / torchvision 0.29.1 come from this machine's disk (pinned in pyproject.toml).
 $(READY): pyproject.toml
@@ -66,14 +66,20 @@ bench: $(READY)
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
 
-# Search quality (BENCHMARKS.md, ~45 min on 2 cores): at 25/50/75% of the demo space's range, the
-# searched, selected, 5 random and the uniform archs, each retrained with 2 seeds and measured.
+# Search quality (BENCHMARKS.md, ~2 h on 2 cores): at 25/50/75% of the demo space's range, the
+# searched, selected, 8 random and the uniform archs, each retrained with 3 seeds and measured.
 # DATA: an ImageFolder root (train/ + test/) or, with ARGS="--data-class hwnas.data.Cifar10DataModule", CIFAR-10;
 # the default is the MNIST subset beside this project on its development machines (not in a clone).
 DATA ?= ../shared/data/mnist-7k
 bench-search: $(READY)
 	$(BIN)/hwnas profile --space $(SPACE) --out $(TABLE) --skip-if-current
 	$(BIN)/python benchmarks/search_quality.py --data-root $(DATA) --space $(SPACE) --table $(TABLE) --out runs/bench_search $(ARGS)
+
+# Supernet ranking (BENCHMARKS.md, ~1.5 h on 2 cores): 24 archs of the demo space retrained with 2 seeds,
+# against the scores of one-shot supernets trained two ways; then the retrain's seed spread per recipe variant.
+bench-ranking: $(READY)
+	$(BIN)/python benchmarks/supernet_ranking.py --data-root $(DATA) --out runs/bench_ranking $(ARGS)
+	$(BIN)/python benchmarks/retrain_spread.py --data-root $(DATA) --out runs/bench_ranking
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache
