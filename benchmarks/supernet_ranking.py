@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/supernet_ranking.py --data-root ../shared/data/mnist-7k \
         [--space recipes/spaces/demo.yaml] [--table latency_tables/demo-cpu.json] [--out runs/bench_ranking] \
-        [--spread 16] [--window 8] [--target-share 0.5] [--seeds 2] [--retrain-epochs 6] [--search-epochs 12] \
+        [--spread 16] [--window 8] [--target-share 0.5] [--seeds 2] [--retrain-epochs 6] [--search-epochs 8] \
         [--variants average fair] [--calibration-batches 4 16]
 
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--target-share", type=float, default=0.5)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--retrain-epochs", type=int, default=6)
-    parser.add_argument("--search-epochs", type=int, default=12)
+    parser.add_argument("--search-epochs", type=int, default=8)
     parser.add_argument("--variants", nargs="+", default=["average", "fair"], help="one_shot_training values")
     parser.add_argument("--calibration-batches", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--seed", type=int, default=0, help="seed of the arch draws and the bootstrap")
