@@ -101,6 +101,12 @@ def _device_options(command: argparse.ArgumentParser, default: str = "cpu") -> N
     command.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
 
 
+def _memory_caps(command: argparse.ArgumentParser) -> None:
+    """Hard caps on the chosen arch's memory as deployed (float32, batch 1; net/memory.py)."""
+    command.add_argument("--max-weight-mb", type=float, default=None, help="cap on the weights, MB")
+    command.add_argument("--max-activation-kb", type=float, default=None, help="cap on the peak activations, KB")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="hwnas", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -178,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("--no-measure", action="store_true",
                         help="do not measure the arch on this machine even when the table is this machine's")
     derive.add_argument("--out", default=None, help="output folder (default: RUN/derive)")
+    _memory_caps(derive)
     derive.set_defaults(command=_derive)
 
     select = commands.add_parser("select", help="best subnet of a trained supernet under a latency target")
@@ -194,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--seed", type=_seed, default=0)
     select.add_argument("--calibration-batches", type=int, default=4,
                         help="train batches that recompute each candidate's BN statistics")
+    _memory_caps(select)
     select.set_defaults(command=_select)
 
     front = commands.add_parser("front", help="from one trained supernet: the best arch per budget and the "
@@ -208,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="train batches that recompute each candidate's BN statistics")
     front.add_argument("--no-measure", action="store_true", help="do not time the chosen archs on this machine")
     front.add_argument("--out", default=None, help="output folder (default: RUN/front)")
+    _memory_caps(front)
     front.set_defaults(command=_front)
 
     for stage in LIGHTNING_STAGES:  # listed for --help; dispatched to LightningCLI before argparse
@@ -430,11 +439,13 @@ def _check_target(target_ms: float) -> None:
 def _derive(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
     from hwnas.derive.on_device import derive_for_target
-    from hwnas.records import ArchRecord, DEFAULT_FLOOR
+    from hwnas.net.memory import MemoryCaps
+    from hwnas.records import DEFAULT_FLOOR, ArchRecord
     from hwnas.search.arch_steps import choose_strategy
     from hwnas.search.checkpoint import load_search_checkpoint
 
     _check_target(args.target_ms)
+    caps = MemoryCaps(args.max_weight_mb, args.max_activation_kb)
     checkpoint = load_search_checkpoint(args.ckpt)
     h = checkpoint.hparams
     if choose_strategy(h.get("mode", "binary"), h.get("gate", "full"), h.get("estimator", "binary_connect")).one_shot_only:
@@ -450,7 +461,7 @@ def _derive(args: argparse.Namespace) -> None:
     check_writable(out / "arch.json")
     arch, provenance = derive_for_target(checkpoint.supernet.probabilities(), table, table_ref, args.target_ms,
                                          floor, not args.no_measure, stage="derive",
-                                         checkpoint=str(Path(args.ckpt).resolve()))
+                                         checkpoint=str(Path(args.ckpt).resolve()), caps=caps)
     ArchRecord(arch, provenance).save(out / "arch.json")
     measured = provenance.measurement
     print(f"derived {', '.join(arch.ops)}: predicted {provenance.predicted_ms:.4f} ms, "
@@ -460,13 +471,15 @@ def _derive(args: argparse.Namespace) -> None:
 
 def _select(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
+    from hwnas.net.memory import MemoryCaps
     from hwnas.select.select import run_select
 
     _check_target(args.target_ms)
     out = args.out or str(RunFolder.of_checkpoint(args.ckpt).beside("select"))
     check_writable(out, folder=True)
     summary = run_select(args.ckpt, args.target_ms, args.table, out, args.data_config, args.method, args.population,
-                         args.cycles, args.sample, args.seed, args.calibration_batches)
+                         args.cycles, args.sample, args.seed, args.calibration_batches,
+                         MemoryCaps(args.max_weight_mb, args.max_activation_kb))
     for method, result in summary["methods"].items():
         print(f"{method}: best accuracy {result['best']['accuracy']:.4f} at {result['best']['predicted_ms']:.4f} ms "
               f"({result['evaluations']} scored, {result['unique_archs']} distinct)")
@@ -478,12 +491,14 @@ def _select(args: argparse.Namespace) -> None:
 
 def _front(args: argparse.Namespace) -> None:
     from hwnas.atomic import check_writable
+    from hwnas.net.memory import MemoryCaps
     from hwnas.select.front import run_front
 
     out = args.out or str(RunFolder.of_checkpoint(args.ckpt).beside("front"))
     check_writable(out, folder=True)
     summary = run_front(args.ckpt, args.table, out, args.targets, args.points, args.pool, args.seed,
-                        args.calibration_batches, not args.no_measure)
+                        args.calibration_batches, not args.no_measure, MemoryCaps(args.max_weight_mb,
+                                                                                  args.max_activation_kb))
     for name, device in summary["devices"].items():
         print(f"{name}: {len(device['front'])} archs on the front")
         for row in device["chosen"]:

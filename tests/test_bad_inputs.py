@@ -445,6 +445,24 @@ def measure_with_threads_that_are_not_a_number(tmp, fixture):
     return ["measure", "--onnx", "model.onnx", "--threads", "two"]
 
 
+@bad_input("alone need", writes_nothing_at="out")
+def derive_under_an_activation_cap_below_the_stems(tmp, fixture):
+    return ["derive", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "1",
+            "--max-activation-kb", "1", "--out", str(tmp / "out")]
+
+
+@bad_input("within the memory caps", writes_nothing_at="out")
+def select_under_a_weight_cap_no_arch_meets(tmp, fixture):
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "1",
+            "--max-weight-mb", "0.001", "--out", str(tmp / "out")]
+
+
+@bad_input("--max-weight-mb must be a positive, finite number, got -2.0", writes_nothing_at="out")
+def front_with_a_negative_weight_cap(tmp, fixture):
+    return ["front", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--table",
+            str(fixture("tiny_table_path")), "--max-weight-mb", "-2", "--out", str(tmp / "out")]
+
+
 # --- files shaped to hurt (strict_files.py) ----------------------------------------------------------
 
 @bad_input("not valid YAML (duplicate key 'channels' at line", writes_nothing_at="t.json")

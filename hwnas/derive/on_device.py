@@ -36,6 +36,7 @@ from hwnas.latency.table import LatencyTable
 from hwnas.measuring.device_identity import differences_from_here, speed_note
 from hwnas.measuring.measure import measure_beside_reference
 from hwnas.net.arch import Arch
+from hwnas.net.memory import MemoryCaps
 from hwnas.records import DEFAULT_FLOOR, DeriveTry, Measurement, Provenance, TableRef, in_window
 
 MAX_TRIES = 3
@@ -43,15 +44,15 @@ HEADROOM = 0.95  # first derive below 0.95·budget: room for the machine's run-t
 
 
 def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable, budget_ms: float,
-                         floor: float) -> Derived:
+                         floor: float, caps: MemoryCaps = MemoryCaps()) -> Derived:
     """The most probable arch predicted in [floor·budget, HEADROOM·budget], or, when none is, in
     [floor·budget, budget] (DeriveError when neither holds one)."""
     if floor < HEADROOM:
         try:
-            return derive_in_window(probabilities, table, HEADROOM * budget_ms, floor * budget_ms)
+            return derive_in_window(probabilities, table, HEADROOM * budget_ms, floor * budget_ms, caps)
         except DeriveError:
             pass
-    return derive_in_window(probabilities, table, budget_ms, floor * budget_ms)
+    return derive_in_window(probabilities, table, budget_ms, floor * budget_ms, caps)
 
 
 def measure_arch(arch: Arch, table: LatencyTable) -> Measurement:
@@ -62,7 +63,7 @@ def measure_arch(arch: Arch, table: LatencyTable) -> Measurement:
 def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_ref: TableRef,
                       target_ms: float, floor: float = DEFAULT_FLOOR, measure: bool = True,
                       log: Callable[[str], None] = print, stage: str = "search",
-                      checkpoint: str | None = None) -> tuple[Arch, Provenance]:
+                      checkpoint: str | None = None, caps: MemoryCaps = MemoryCaps()) -> tuple[Arch, Provenance]:
     """The derived arch and its provenance (target, window, predicted, measured, tries, table); see
     the module docstring. `table_ref` names the table as it was read (a search hashes it at its
     start, not after it). `measure` False never measures."""
@@ -72,7 +73,7 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
     stopped = None
     for attempt in range(MAX_TRIES if measure and not differences else 1):
         try:
-            derived = derive_with_headroom(probabilities, table, budget, floor)
+            derived = derive_with_headroom(probabilities, table, budget, floor, caps)
         except DeriveError as error:
             if attempt == 0:
                 raise
@@ -105,7 +106,7 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
     return Arch(table.space, chosen.ops), Provenance(
         stage=stage, checkpoint=checkpoint, table=table_ref, target_ms=target_ms, floor=floor,
         predicted_ms=chosen.predicted_ms, measurement=chosen.measurement, not_measured_because=why_unmeasured,
-        tries=tuple(tries), tries_stopped_because=stopped)
+        tries=tuple(tries), tries_stopped_because=stopped, caps=caps.to_json() if caps else None)
 
 
 def _choose(tries: list[DeriveTry], floor: float, target_ms: float) -> DeriveTry:

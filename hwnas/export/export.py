@@ -8,6 +8,9 @@ whether the target was met: the measurement, rescaled to the table's speed state
 reference subnet timed beside it (measuring/measure.py), inside [floor·T, T], the derive's
 window. The card shows the raw and the rescaled figure.
 
+The card also states the net's memory as deployed (weights in MB, peak activations in KB at batch
+1, net/memory.py) and the caps the arch was chosen under, if any.
+
 With `--int8 N` it also writes model.int8.onnx (export/quantize.py) and states that model's test
 accuracy and latency beside the float model's.
 
@@ -33,6 +36,7 @@ from hwnas.measuring.device_identity import describe_mismatch, speed_note
 from hwnas.measuring.measure import example_input, measure_beside_reference
 from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 from hwnas.net.arch import build_subnet
+from hwnas.net.memory import arch_memory
 from hwnas.records import ArchRecord, TableRef, in_window
 from hwnas.run_data import datamodule_of_run
 from hwnas.run_folder import RunFolder
@@ -129,6 +133,7 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
             print(slower_or_faster)
         target_ms, floor = provenance.target_ms, provenance.floor
         measured_ms = measured.median_ms
+        weight_mb, activation_kb = arch_memory(arch)
         judged_ms = measured.at_table_speed_ms  # the measurement in the table's speed state (measuring/measure.py)
 
         card = {
@@ -140,6 +145,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
                       "input": ["batch", space.in_channels, space.resolution, space.resolution],
                       "parameters": sum(p.numel() for p in model.parameters())},
             "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
+            "memory": {"weight_mb": weight_mb, "peak_activation_kb": activation_kb, "caps": provenance.caps,
+                       "counted": "float32, batch 1, BatchNorm folded (net/memory.py)"},
             "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
             "latency": {
                 "target_ms": target_ms,

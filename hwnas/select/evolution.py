@@ -18,11 +18,12 @@ place forever; the paper found it more robust than removing the worst. The budge
 scored candidates; random search gets the same number.
 
 Feasible sampling: rejection (uniform over the feasible archs) for a few tries; when the target
-is so tight that almost nothing passes, a constructive draw: start from the fastest arch and
-visit the layers in random order, setting each to an op drawn uniformly among those that keep
-the arch feasible. The fastest arch is feasible (the target was checked against it) and every
-step keeps it so, so this always ends with a feasible arch (biased toward cheap ops in the
-layers visited last, which is the price of a target this tight).
+is so tight that almost nothing passes, a constructive draw: start from the fastest arch (with
+memory caps, the fastest within them: the derive's DP finds it exactly) and visit the layers in
+random order, setting each to an op drawn uniformly among those that keep the arch feasible. The
+start is feasible (checked when the budget is made) and every step keeps it so, so this always
+ends with a feasible arch (biased toward cheap ops in the layers visited last, which is the price
+of a target this tight).
 """
 
 from __future__ import annotations
@@ -32,9 +33,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from hwnas.derive.window import capped_problem, most_probable_in_window
 from hwnas.errors import HwnasError
 from hwnas.latency.table import LatencyTable
 from hwnas.net.arch import Arch, random_arch
+from hwnas.net.memory import MemoryCaps
 from hwnas.net.space import SearchSpace
 
 Score = Callable[[Arch], float]
@@ -42,16 +47,17 @@ REJECTION_TRIES = 100  # uniform draws before the constructive draw takes over
 
 
 class LatencyBudget:
-    """Which archs of a space are feasible: predicted latency (table, ms) ≤ target_ms."""
+    """Which archs of a space are feasible: predicted latency (table, ms) ≤ target_ms, and within
+    the memory caps (net/memory.py) when there are any."""
 
-    def __init__(self, table: LatencyTable, space: SearchSpace, target_ms: float):
+    def __init__(self, table: LatencyTable, space: SearchSpace, target_ms: float, caps: MemoryCaps = MemoryCaps()):
         self.range_ms = fastest, slowest = table.latency_range_ms()  # over every arch of the space
         if not target_ms >= fastest:
             raise HwnasError(f"no arch of space {space.name} fits {target_ms} ms: the table's feasible range is "
                              f"{fastest:.4f}-{slowest:.4f} ms (fastest-slowest); pick a target of at least "
                              f"{fastest:.4f} ms")
-        self.table, self.space, self.target_ms = table, space, target_ms
-        self.costs_ms = table.layer_costs_ms()  # per layer, per candidate (zero: 0 ms)
+        self.table, self.space, self.target_ms, self.caps = table, space, target_ms, caps
+        self.start = self._fastest_within_caps()  # where the constructive draw starts: feasible
         self._latency_ms: dict[Arch, float] = {}  # predict_ms walks every layer; mutation asks it ~40× per child
 
     def latency_ms(self, arch: Arch) -> float:
@@ -60,7 +66,21 @@ class LatencyBudget:
         return self._latency_ms[arch]
 
     def feasible(self, arch: Arch) -> bool:
-        return self.latency_ms(arch) <= self.target_ms
+        return self.latency_ms(arch) <= self.target_ms and (not self.caps or self.caps.fits(arch))
+
+    def _fastest_within_caps(self) -> Arch:
+        """The fastest arch that keeps within the caps: the derive's DP with each op's cost as its
+        (negated) score; the fastest arch of all when there are no caps."""
+        costs, weights = capped_problem(self.table, self.caps)
+        if not self.caps:  # per layer its cheapest op, summed as predict_ms sums it: feasible at T = the fastest
+            return Arch(self.space, tuple(layer.candidates[c.index(min(c))]
+                                          for layer, c in zip(self.space.layers(), costs)))
+        indices = most_probable_in_window([-np.nan_to_num(np.asarray(c), posinf=0.0) for c in costs], costs,
+                                          self.table.fixed_ms(), 0.0, self.target_ms, weights)
+        if indices is None:
+            raise HwnasError(f"no arch of space {self.space.name} fits {self.target_ms} ms within the memory caps "
+                             f"{self.caps.to_json()}: raise a cap or the target")
+        return Arch(self.space, tuple(layer.candidates[j] for layer, j in zip(self.space.layers(), indices)))
 
     def sample(self, rng: random.Random) -> Arch:
         """A feasible arch at random (see the module docstring for how)."""
@@ -69,7 +89,7 @@ class LatencyBudget:
             arch = random_arch(self.space, rng)
             if self.feasible(arch):
                 return arch
-        ops = tuple(layer.candidates[costs.index(min(costs))] for layer, costs in zip(layers, self.costs_ms))
+        ops = self.start.ops
         for index in rng.sample(range(len(layers)), len(layers)):  # ops: the fastest arch, then feasible
             options = [op for op in layers[index].candidates if self.feasible(self._replace(ops, index, op))]
             ops = self._replace(ops, index, rng.choice(options)).ops

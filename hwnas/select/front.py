@@ -37,6 +37,7 @@ from hwnas.latency.table import LatencyTable, load_table
 from hwnas.measuring.device_identity import differences_from_here
 from hwnas.measuring.measure import measure_beside_reference
 from hwnas.net.arch import Arch, random_arch
+from hwnas.net.memory import MemoryCaps
 from hwnas.records import ArchRecord, Measurement, Provenance, TableRef
 from hwnas.run_folder import RunFolder
 from hwnas.search.checkpoint import load_search_checkpoint
@@ -71,7 +72,7 @@ def choose(pool: list[Evaluated], target_ms: float) -> Evaluated | None:
 
 def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | None = None, points: int = 8,
               pool_size: int = 300, seed: int = 0, calibration_batches: int = 4, measure: bool = True,
-              log=print) -> dict:
+              caps: MemoryCaps = MemoryCaps(), log=print) -> dict:
     """The fronts and chosen archs of every table (module docstring); returns front.json's content."""
     if not tables:
         raise HwnasError("name at least one latency table with --table")
@@ -91,6 +92,9 @@ def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | Non
     scorer = SubnetScorer(supernet, calibration, list(datamodule.val_dataloader()))
     pool = list(dict.fromkeys(candidate_pool(space, pool_size, seed)  # + each device's range ends
                               + [arch for _, table in opened for arch in table.extreme_archs()]))
+    pool = [arch for arch in pool if caps.fits(arch)] if caps else pool  # memory does not depend on the device
+    if not pool:
+        raise HwnasError(f"no arch of the pool keeps within the memory caps {caps.to_json()}: raise a cap")
     log(f"scoring {len(pool)} archs once on the supernet, then pricing them on {len(opened)} table(s)")
     scores = {arch: scorer(arch) for arch in pool}
 
@@ -112,7 +116,7 @@ def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | Non
                     stage="front", checkpoint=str(Path(ckpt).resolve()), table=ref, target_ms=target, floor=0.0,
                     predicted_ms=pick.latency_ms, measurement=measurement, not_measured_because=measured["why_not"],
                     selection={"method": f"best of a pool of {len(pool)}", "arch_split_accuracy": pick.score},
-                )).save(record_path)
+                    caps=caps.to_json() if caps else None)).save(record_path)
                 row["arch_json"] = str(record_path)
                 chosen_archs[(name, target)] = pick.arch
             rows.append(row)
@@ -120,6 +124,7 @@ def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | Non
                          "front": [{"ops": list(e.arch.ops), "score": e.score, "predicted_ms": e.latency_ms}
                                    for e in pareto_front(priced)]}
     summary = {"checkpoint": str(Path(ckpt).resolve()), "pool": len(pool), "scored": len(scorer.scores),
+               "memory_caps": caps.to_json(),
                "scoring": "top-1 accuracy on the search's arch split, BN recalibrated per arch",
                "devices": devices,
                "cross_device_ms": [{"chosen_for": name, "target_ms": target, "ops": list(arch.ops),

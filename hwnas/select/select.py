@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 from hwnas.atomic import write_json
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
+from hwnas.net.memory import MemoryCaps
 from hwnas.net.space import SearchSpace
 from hwnas.records import ArchRecord, Provenance
 from hwnas.run_data import datamodule_of_run
@@ -53,7 +54,7 @@ def arch_split_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
 
 def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_config: str | None = None,
                method: str = "evolution", population: int = 20, cycles: int = 100, sample: int = 5, seed: int = 0,
-               calibration_batches: int = 4) -> dict:
+               calibration_batches: int = 4, caps: MemoryCaps = MemoryCaps()) -> dict:
     """Search the trained supernet (see the module docstring); returns the select.json summary."""
     if method not in METHODS:
         raise HwnasError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
@@ -64,7 +65,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     checkpoint = load_search_checkpoint(ckpt_path)
     supernet, space = checkpoint.supernet, checkpoint.supernet.space
     latency_table, table_ref = checkpoint.open_table(table)
-    budget = LatencyBudget(latency_table, space, target_ms)
+    budget = LatencyBudget(latency_table, space, target_ms, caps)
 
     config = Path(data_config) if data_config else RunFolder.of_checkpoint(ckpt_path).config
     datamodule = arch_split_of_run(config, space)
@@ -89,7 +90,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     fastest_ms, slowest_ms = budget.range_ms
     summary = {
         "checkpoint": str(ckpt_path), "table": table_ref.path, "target_ms": target_ms,
-        "latency_range_ms": [fastest_ms, slowest_ms],
+        "latency_range_ms": [fastest_ms, slowest_ms], "memory_caps": caps.to_json(),
         "scoring": {"metric": "top-1 accuracy on the arch split, BN recalibrated per arch",
                     "arch_split_images": sum(len(y) for _, y in validation),
                     "calibration_images": sum(len(x) for x in calibration)},
@@ -106,7 +107,8 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
         stage="select", checkpoint=str(ckpt_path.resolve()), table=table_ref, target_ms=target_ms, floor=0.0,
         predicted_ms=chosen.latency_ms,
         not_measured_because="select chooses on the table's prediction; `hwnas measure` the export",
-        selection={"method": chosen_method, "arch_split_accuracy": chosen.score})).save(out_dir / "arch.json")
+        selection={"method": chosen_method, "arch_split_accuracy": chosen.score},
+        caps=caps.to_json() if caps else None)).save(out_dir / "arch.json")
     write_json(out_dir / "select.json", summary)
     plot_pareto(out_dir / "pareto.png", results, chosen, target_ms, budget.range_ms)
     return summary
