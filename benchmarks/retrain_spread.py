@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/retrain_spread.py --data-root ../shared/data/mnist-7k \
         [--out runs/bench_ranking] [--archs 4] [--seeds 3] [--retrain-epochs 6] [--variants recipe ema ema+warmup]
 
-The archs: the first --archs of supernet_ranking.py's equal-latency group (the same draw, so the
-retrains it cached in OUT/retrained.json are reused), i.e. archs a search at T would choose among.
+The archs: the first --archs of supernet_ranking.py's equal-latency group (--group window: archs a
+search at T would choose among), or of its spread over the range (--group spread: the fastest
+first); the same draw, so the retrains it cached in OUT/retrained.json are reused.
 Each is retrained with seeds 0 .. --seeds-1 under each variant of recipes/retrain_demo.yaml:
 
     recipe        as written
@@ -47,6 +48,8 @@ def main() -> None:
     parser.add_argument("--space", default="recipes/spaces/demo.yaml")
     parser.add_argument("--table", default="latency_tables/demo-cpu.json")
     parser.add_argument("--archs", type=int, default=4)
+    parser.add_argument("--group", default="window", choices=["window", "spread"],
+                        help="supernet_ranking.py's group to take the first --archs of")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--retrain-epochs", type=int, default=6)
     parser.add_argument("--target-share", type=float, default=0.5, help="as supernet_ranking.py's")
@@ -58,7 +61,7 @@ def main() -> None:
     table = load_table(args.table, space)
     fastest, slowest = table.latency_range_ms()
     target = round(fastest + args.target_share * (slowest - fastest), 4)
-    window = [arch for group, arch in choose_archs(space, table, 16, 8, target, args.seed) if group == "window"]
+    chosen = [arch for group, arch in choose_archs(space, table, 16, 8, target, args.seed) if group == args.group]
     out = Path(args.out)
     cache = json.loads((out / "retrained.json").read_text()) if (out / "retrained.json").exists() else {}
     data_args = ["--data.class_path", args.data_class, "--data.init_args.root", args.data_root]
@@ -67,7 +70,7 @@ def main() -> None:
         options = VARIANTS[name]
         accuracies = {" ".join(arch.ops): [retrained_accuracy(arch, seed, args, [*data_args, *options], cache, out,
                                                               variant="" if name == "recipe" else name)
-                                           for seed in range(args.seeds)] for arch in window[:args.archs]}
+                                           for seed in range(args.seeds)] for arch in chosen[:args.archs]}
         results[name] = {"accuracies": accuracies, **spread(accuracies)}
         write_json(out / "retrain_spread.json", {"settings": vars(args), "target_ms": target, "variants": results})
     print("| retrain | pooled seed sd (points) | sd of arch means | arch / seed | mean acc % |\n|---|---|---|---|---|")
