@@ -60,3 +60,14 @@ def test_front_measures_the_chosen_archs_on_this_machines_table(tiny_run, tiny_t
     for row in rows:
         record = ArchRecord.load(row["arch_json"]).provenance
         assert row["measured_at_table_speed_ms"] == record.measurement.at_table_speed_ms > 0
+
+
+def test_two_tables_with_one_file_name_get_their_folder_in_front(tmp_path):
+    """This machine's table and the reference machine's are both demo-cpu.json (local/ and the committed one)."""
+    from pathlib import Path
+
+    from hwnas.select.front import device_names
+
+    assert device_names([Path("latency_tables/local/demo-cpu.json"), Path("latency_tables/demo-cpu.json")]) == \
+        ["local-demo-cpu", "latency_tables-demo-cpu"]
+    assert device_names([Path("a/x.json"), Path("b/y.json")]) == ["x", "y"]

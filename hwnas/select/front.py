@@ -59,6 +59,16 @@ def candidate_pool(space, size: int, seed: int) -> list[Arch]:
     return list(dict.fromkeys(pool))
 
 
+def device_names(paths: list[Path]) -> list[str]:
+    """A name per table for the outputs: its file name without .json, with its folder in front where
+    two share one (latency_tables/local/demo-cpu.json → local-demo-cpu beside latency_tables-demo-cpu)."""
+    stems = [path.stem for path in paths]
+    names = [f"{path.resolve().parent.name}-{path.stem}" if stems.count(path.stem) > 1 else path.stem for path in paths]
+    if len(set(names)) != len(names):
+        raise HwnasError(f"two --table arguments name the same table ({', '.join(map(str, paths))}): give each once")
+    return names
+
+
 def budgets_for(table: LatencyTable, targets: list[float] | None, points: int) -> list[float]:
     fastest, slowest = table.latency_range_ms()
     return sorted(targets) if targets else [float(t) for t in np.linspace(fastest, slowest, points)]
@@ -84,9 +94,7 @@ def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | Non
     checkpoint = load_search_checkpoint(ckpt)
     supernet, space = checkpoint.supernet, checkpoint.supernet.space
     opened = [(Path(path), load_table(path, space)) for path in tables]  # every table read before any scoring
-    names = [path.stem for path, _ in opened]
-    if len(set(names)) != len(names):
-        raise HwnasError(f"two tables share a file name ({', '.join(names)}): their outputs would mix; rename one")
+    names = device_names([path for path, _ in opened])
     datamodule = arch_split_of_run(RunFolder.of_checkpoint(ckpt).config, space)
     calibration = [x for x, _ in islice(DataLoader(datamodule.train_set, datamodule.batch_size), calibration_batches)]
     scorer = SubnetScorer(supernet, calibration, list(datamodule.val_dataloader()))
