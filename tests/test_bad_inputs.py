@@ -29,6 +29,13 @@ def bad_input(says: str, writes_nothing_at: str | None = None):
     return register
 
 
+def slowest(fixture) -> str:
+    """The tiny table's slowest arch (ms): a target every arch meets, on this machine."""
+    from hwnas.latency.table import load_table
+
+    return str(load_table(fixture("tiny_table_path")).latency_range_ms()[1])
+
+
 def search_on_images(tmp: Path, fixture) -> list[str]:
     return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"),
             "--data.class_path", "hwnas.data.ImageFolderDataModule", "--data.init_args.root", str(tmp / "images")]
@@ -435,7 +442,8 @@ def validate_a_table_with_a_negative_seed(tmp, fixture):
 
 @bad_input("a seed is an integer ≥ 0, got '-3'", writes_nothing_at="out")
 def select_with_a_negative_seed(tmp, fixture):
-    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "0.1",
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"),
+            "--target-ms", slowest(fixture),
             "--seed", "-3", "--out", str(tmp / "out")]
 
 
@@ -447,13 +455,15 @@ def measure_with_threads_that_are_not_a_number(tmp, fixture):
 
 @bad_input("alone need", writes_nothing_at="out")
 def derive_under_an_activation_cap_below_the_stems(tmp, fixture):
-    return ["derive", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "1",
+    return ["derive", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"),
+            "--target-ms", slowest(fixture),
             "--max-activation-kb", "1", "--out", str(tmp / "out")]
 
 
 @bad_input("within the memory caps", writes_nothing_at="out")
 def select_under_a_weight_cap_no_arch_meets(tmp, fixture):
-    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms", "1",
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"),
+            "--target-ms", slowest(fixture),
             "--max-weight-mb", "0.001", "--out", str(tmp / "out")]
 
 
