@@ -56,7 +56,7 @@ def candidate_pool(space, size: int, seed: int) -> list[Arch]:
         arch = random_arch(space, rng)
         if arch not in pool:
             pool.append(arch)
-    return list(dict.fromkeys(pool))
+    return pool
 
 
 def device_names(paths: list[Path]) -> list[str]:
