@@ -18,6 +18,8 @@ the searched (and the selected) arch's margin over the median random arch agains
 (pooled sd over seeds), in words: "better than random, beyond the noise" or "not distinguishable".
 Writes OUT/search_quality.json and OUT/search_quality.png (accuracy vs measured latency);
 `--report OUT/search_quality.json` prints the tables of a finished run again.
+A rerun into the same --out reuses every retrain already finished for the same arch (an interrupted
+run resumes at its first unfinished retrain); use a new --out when the retrain settings change.
 One process, one timing at a time: do not run other benchmarks beside it.
 """
 
@@ -73,6 +75,10 @@ def uniform_archs(space, table, target_ms: float) -> list[Arch]:
 
 
 def retrain(arch_path: Path, run_dir: Path, seed: int, data_args: list[str], epochs: int) -> float:
+    """Test accuracy of one retrain; a finished one (its retrain.json written last, atomically) is reused."""
+    finished = run_dir / "retrain.json"
+    if finished.exists() and ArchRecord.load(run_dir / "arch.json").arch == ArchRecord.load(arch_path).arch:
+        return json.loads(finished.read_text())["test_accuracy"]
     run(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(arch_path), "--run_dir", str(run_dir),
          "--seed_everything", str(seed), "--trainer.max_epochs", str(epochs), *data_args, *QUIET])
     return json.loads((run_dir / "retrain.json").read_text())["test_accuracy"]
