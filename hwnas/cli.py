@@ -21,6 +21,7 @@ the command line (`--trainer.max_epochs 3`, `--model.target_ms 0.5`).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import sys
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return stop.exit_code
     except OSError as error:  # a location the outputs cannot be written to, found late (checked early where we can)
         where = f"{error.filename}: " if error.filename else ""
-        print(f"hwnas: error: {where}{error.strerror or error}: choose a location you can write to", file=sys.stderr)
+        fix = "free some space or choose another location" if error.errno == errno.ENOSPC else \
+            "choose a location you can write to"
+        print(f"hwnas: error: {where}{error.strerror or error}: {fix}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         resumable = bool(argv) and argv[0] in ("profile", "kit")

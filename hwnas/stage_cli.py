@@ -35,6 +35,7 @@ from hwnas.retrain.module import RetrainModule
 from hwnas.run_folder import RunFolder
 from hwnas.search.module import SearchModule
 from hwnas.strict_files import read_yaml
+from hwnas.training.atomic_checkpoint import AtomicCheckpointIO
 from hwnas.training.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.training.resumed_metrics import ResumedCSVLogger
 from hwnas.training.saved_state import check_fits, read_saved
@@ -103,11 +104,14 @@ class _StageCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         run_dir = Path(self.config_init["run_dir"])
         callbacks = list(self.config_init["trainer"].get("callbacks") or [])
-        # No version counter: a re-run into the same run_dir overwrites last.ckpt rather than
-        # writing last-v1.ckpt next to a stale last.ckpt that `select` and resume would pick up.
+        # last.ckpt written whole each epoch (AtomicCheckpointIO). No version counter: a re-run into
+        # the same run_dir overwrites last.ckpt rather than writing last-v1.ckpt next to a stale
+        # last.ckpt that `select` and resume would pick up.
         self.run_checkpoint = ModelCheckpoint(dirpath=RunFolder(run_dir).checkpoints, save_last=True,
                                               enable_version_counter=False)
         callbacks.append(self.run_checkpoint)
+        plugins = self.config_init["trainer"].get("plugins") or []
+        plugins = [*(plugins if isinstance(plugins, list) else [plugins]), AtomicCheckpointIO()]
         if not output_is_a_terminal():  # a log file: one line per epoch instead of the redrawn bar
             callbacks.append(EpochLines())
             kwargs["enable_progress_bar"] = False
@@ -117,7 +121,7 @@ class _StageCLI(LightningCLI):
         return super().instantiate_trainer(
             default_root_dir=str(run_dir), logger=ResumedCSVLogger(run_dir, name=run_folder.LOGS, version="",
                                                                    resumed_from=resumed_from),
-            callbacks=callbacks, **kwargs)
+            callbacks=callbacks, plugins=plugins, **kwargs)
 
 
 def search_strategy(strategy: str | Strategy, devices: int | str | list[int], num_nodes: int) -> str | Strategy:
