@@ -104,6 +104,13 @@ def _device_options(command: argparse.ArgumentParser, default: str = "cpu") -> N
     command.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (default 1)")
 
 
+def _precision_option(command: argparse.ArgumentParser) -> None:
+    """The precision a table's models are timed at (part of its device, measuring/quantize.py)."""
+    command.add_argument("--precision", default="float32", choices=["float32", "int8"],
+                         help="time the models as deployed at this precision (int8: ONNX Runtime static "
+                              "quantization, as `hwnas export --int8` writes it)")
+
+
 def _memory_caps(command: argparse.ArgumentParser) -> None:
     """Hard caps on the chosen arch's memory as deployed (float32, batch 1; net/memory.py)."""
     command.add_argument("--max-weight-mb", type=float, default=None, help="cap on the weights, MB")
@@ -117,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     profile = commands.add_parser("profile", help="measure the latency table of a space on this device")
     profile.add_argument("--space", required=True, help="search-space YAML (recipes/spaces/*.yaml)")
     _device_options(profile)
+    _precision_option(profile)
     profile.add_argument("--rounds", type=int, default=None, help="timed rounds (default: the protocol's)")
     profile.add_argument("--out", required=True, help="table to write (latency_tables/NAME.json)")
     profile.add_argument("--calibration-samples", type=int, default=None,
@@ -139,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     kit = commands.add_parser("kit", help="write a self-contained profiling kit to run on another device")
     kit.add_argument("--space", required=True)
     _device_options(kit, default="mobile")
+    _precision_option(kit)
     kit.add_argument("--calibration-samples", type=int, default=None)
     kit.add_argument("--out", required=True, help="kit folder to write")
     kit.add_argument("--resume", action="store_true", help="continue a kit folder whose export was interrupted")
@@ -233,9 +242,10 @@ def _profile(args: argparse.Namespace) -> None:
     from hwnas.profile.profile import profile_space
 
     space = load_space(args.space)
-    _check_table_out(args.out, f"{space.name}-{args.device}.json")
+    precision = "" if args.precision == "float32" else f"-{args.precision}"
+    _check_table_out(args.out, f"{space.name}-{args.device}{precision}.json")
     if args.skip_if_current and Path(args.out).is_file():
-        reason = _not_current_because(args.out, space, args.device, args.threads)
+        reason = _not_current_because(args.out, space, args.device, args.threads, args.precision)
         if reason is None:
             print(f"{args.out} is up to date for space {space.name} ({space.fingerprint()}) on this machine; "
                   f"not re-profiling")
@@ -243,8 +253,8 @@ def _profile(args: argparse.Namespace) -> None:
         print(f"re-profiling {args.out} for this machine: {reason}")
     options = {name: value for name, value in [("rounds", args.rounds), ("calibration_samples", args.calibration_samples)]
                if value is not None}
-    table = profile_space(space, device=args.device, threads=args.threads, workdir=f"{args.out}.partial",
-                          resume=args.resume, **options)
+    table = profile_space(space, device=args.device, threads=args.threads, precision=args.precision,
+                          workdir=f"{args.out}.partial", resume=args.resume, **options)
     save_table(table, args.out)
     _describe(table, args.out)
 
@@ -272,12 +282,12 @@ def _onboard(args: argparse.Namespace) -> None:
                          f"(latency_tables/local/{Path(args.source).name})")
     if args.skip_if_current:
         if Path(args.out).is_file():
-            reason = _not_current_because(args.out, source.space, kind, threads)
+            reason = _not_current_because(args.out, source.space, kind, threads, source.precision)
             if reason is None:
                 print(f"{args.out} is up to date for space {source.space.name} on this machine; not onboarding")
                 return
             print(f"{args.out} is not this machine's table: {reason}")
-        if _not_current_because(args.source, source.space, kind, threads) is None:
+        if _not_current_because(args.source, source.space, kind, threads, source.precision) is None:
             with atomic_output(args.out) as temporary:
                 temporary.write_bytes(Path(args.source).read_bytes())
             print(f"{args.source} was measured on this machine: copied it to {args.out}")
@@ -289,8 +299,8 @@ def _onboard(args: argparse.Namespace) -> None:
     _describe(table, args.out)
 
 
-def _not_current_because(path: str, space, device: str, threads: int) -> str | None:
-    """Why the table at `path` is not this machine's table of `space` for --device/--threads
+def _not_current_because(path: str, space, device: str, threads: int, precision: str) -> str | None:
+    """Why the table at `path` is not this machine's table of `space` for --device/--threads/--precision
     (None: it is)."""
     from hwnas.latency.table import TableError, load_table
     from hwnas.measuring.device_identity import differences_from_here, speed_mismatch
@@ -299,9 +309,10 @@ def _not_current_because(path: str, space, device: str, threads: int) -> str | N
         table = load_table(path, space)
     except TableError as error:
         return str(error)
-    asked = {"kind": device, "threads": threads}
-    wrong = [f"{name} {table.device.get(name)!r} (asked {value!r})" for name, value in asked.items()
-             if table.device.get(name) != value]
+    asked = {"kind": device, "threads": threads, "precision": precision}
+    recorded = {**table.device, "precision": table.precision}
+    wrong = [f"{name} {recorded.get(name)!r} (asked {value!r})" for name, value in asked.items()
+             if recorded.get(name) != value]
     if wrong:
         return f"it was measured for {'; '.join(wrong)}"
     differences = differences_from_here(table.device)
@@ -312,7 +323,8 @@ def _not_current_because(path: str, space, device: str, threads: int) -> str | N
 
 def _describe(table, path: str) -> None:
     fastest, slowest = table.latency_range_ms()
-    print(f"wrote {path}: {len(table.entries)} entries; archs of space {table.space.name} span "
+    print(f"wrote {path}: {len(table.entries)} entries, timed as {table.precision} models; archs of space "
+          f"{table.space.name} span "
           f"{fastest:.3f}-{slowest:.3f} ms ({table.method})")
 
 
@@ -324,7 +336,7 @@ def _kit(args: argparse.Namespace) -> None:
     check_writable(args.out, folder=True)
     options = {} if args.calibration_samples is None else {"calibration_samples": args.calibration_samples}
     manifest = write_kit(load_space(args.space), args.out, device=args.device, threads=args.threads,
-                         resume=args.resume, **options)
+                         precision=args.precision, resume=args.resume, **options)
     print(f"wrote {args.out}: {len(manifest['models'])} models. Copy the folder to the device, run "
           f"`python3 run.py` there (needs numpy and onnxruntime), then `hwnas import-table results.json --out ...`")
 

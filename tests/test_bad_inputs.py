@@ -151,6 +151,14 @@ def predict_with_an_absurd_scale(tmp, fixture):
     return predict_with_calibration(tmp, fixture, scale=1e300)
 
 
+@bad_input("device precision 'fp4' is none of float32, int8")
+def predict_with_a_table_of_an_unknown_precision(tmp, fixture):
+    table = json.loads(fixture("tiny_table_path").read_text())
+    table["device"]["precision"] = "fp4"
+    (tmp / "t.json").write_text(json.dumps(table))
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table", str(tmp / "t.json")]
+
+
 @bad_input("--target-ms must be a positive, finite number")
 def derive_for_a_target_of_zero(tmp, fixture):
     return ["derive", "--ckpt", str(tmp / "missing.ckpt"), "--target-ms", "0"]

@@ -33,10 +33,11 @@ def test_the_table_measured_here_is_this_machines(tiny_table_path):
     ({"cpu": "Intel(R) Xeon(R) Platinum 8375C"}, "cpu 'Intel(R) Xeon(R) Platinum 8375C'"),
     ({"onnxruntime": "1.0.0"}, "onnxruntime '1.0.0'"),
     ({"kind": "mobile", "threads": 4}, "kind 'mobile' (asked 'cpu'); threads 4 (asked 1)"),
+    ({"precision": "int8"}, "precision 'int8' (asked 'float32')"),  # the same machine, other deployed models
 ])
 def test_a_table_from_another_device_is_not_current(edit_table, tiny_space_path, device, named):
     """The Intel Xeon case: the AMD EPYC tables said "up to date" there and chose archs 25% off."""
-    assert named in _not_current_because(edit_table(**device), load_space(tiny_space_path), "cpu", 1)
+    assert named in _not_current_because(edit_table(**device), load_space(tiny_space_path), "cpu", 1, "float32")
 
 
 def test_a_table_whose_reference_runs_at_another_speed_here_is_not_current(edit_table, tiny_space_path, tiny_table_path):
@@ -46,7 +47,7 @@ def test_a_table_whose_reference_runs_at_another_speed_here_is_not_current(edit_
     record["reference"]["median_ms"] *= 10
     (path := tiny_table_path.parent / "slow_reference.json").write_text(json.dumps(record))
     assert "another machine behind the same name" in _not_current_because(str(path), load_space(tiny_space_path),
-                                                                          "cpu", 1)
+                                                                          "cpu", 1, "float32")
 
 
 def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit_table, tiny_space_path, capsys):

@@ -1,5 +1,6 @@
-"""`hwnas export --int8 N`: an int8 model calibrated on the run's own train batches, checked in
-ONNX Runtime, with its accuracy and latency on the card beside the float model's."""
+"""int8 deployment: `hwnas export --int8 N` (an int8 model calibrated on the run's own train
+batches, checked in ONNX Runtime, its accuracy and latency on the card beside the float model's),
+and int8 tables (`hwnas profile --precision int8`) that a search prices and an export judges."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import shutil
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 
 from hwnas.cli import main
+from hwnas.latency.table import load_table
+from hwnas.net.space import load_space
+from hwnas.profile.kit import write_kit
 
 
 def test_int8_export_states_its_accuracy_and_latency_beside_the_float_model(tiny_run, tmp_path):
@@ -33,3 +38,57 @@ def test_int8_export_of_a_run_without_its_config_is_one_line_and_writes_nothing(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "logs/config.yaml: no such config" in err[0]
     assert not (tmp_path / "export").exists()
+
+
+
+@pytest.fixture(scope="module")
+def int8_table_path(tiny_space_path, tmp_path_factory):
+    """The tiny space profiled as int8 models, through the CLI."""
+    path = tmp_path_factory.mktemp("int8") / "tiny-cpu-int8.json"
+    assert main(["profile", "--space", str(tiny_space_path), "--precision", "int8", "--calibration-samples", "8",
+                 "--out", str(path)]) == 0
+    return path
+
+
+def test_an_int8_kit_holds_quantized_models_and_says_its_precision(tiny_space_path, tmp_path):
+    manifest = write_kit(load_space(tiny_space_path), tmp_path, device="cpu", precision="int8", log=lambda _: None)
+    assert manifest["device"]["precision"] == "int8"
+    for model in manifest["models"].values():
+        ops = {node.op_type for node in onnx.load(tmp_path / model["file"]).graph.node}
+        assert {"QuantizeLinear", "DequantizeLinear"} <= ops, model
+
+
+def test_int8_profile_search_export_judges_the_int8_model(int8_table_path, tiny_space_path, quiet, tmp_path, capsys):
+    table = load_table(int8_table_path)
+    assert table.precision == "int8"
+    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path / "search"),
+                 "--model.space", str(tiny_space_path), "--model.table", str(int8_table_path),
+                 "--model.target_ms", str(table.latency_range_ms()[1]), "--model.derive_floor", "0",
+                 "--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
+                 "--trainer.limit_val_batches", "1", *quiet]) == 0
+    assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(tmp_path / "search/arch.json"),
+                 "--run_dir", str(tmp_path / "retrain"), "--trainer.max_epochs", "1",
+                 "--trainer.limit_train_batches", "2", *quiet]) == 0
+    capsys.readouterr()
+    assert main(["export", "--run", str(tmp_path / "retrain"), "--out", str(tmp_path / "export"), "--int8", "2"]) == 0
+    assert "prices" not in capsys.readouterr().out  # table and deployment agree: no note
+    card = json.loads((tmp_path / "export/model_card.json").read_text())
+    latency = card["latency"]
+    assert latency["precision"] == "int8" and latency["model"] == "model.int8.onnx"
+    assert latency["measured_ms"] == card["int8"]["measured_ms"] != latency["measured_float_ms"]
+    assert isinstance(latency["target_met"], bool) and latency["prediction_error_pct"] is not None
+
+    assert main(["export", "--run", str(tmp_path / "retrain"), "--out", str(tmp_path / "float")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ") and "int8 models" in line]
+    assert len(notes) == 1 and "--int8 N" in notes[0]
+    latency = json.loads((tmp_path / "float/model_card.json").read_text())["latency"]
+    assert latency["target_met"] is None and latency["measured_ms"] is None and latency["measured_float_ms"] > 0
+
+
+def test_an_int8_export_on_a_float_table_says_which_model_is_judged(tiny_run, tmp_path, capsys):
+    assert main(["export", "--run", str(tiny_run / "retrain"), "--out", str(tmp_path), "--int8", "1"]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: ") and "float32 mo" in line]
+    assert len(notes) == 1
+    latency = json.loads((tmp_path / "model_card.json").read_text())["latency"]
+    assert latency["precision"] == "float32" and latency["model"] == "model.onnx"
+    assert latency["measured_ms"] == latency["measured_float_ms"]

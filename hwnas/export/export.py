@@ -12,7 +12,10 @@ The card also states the net's memory as deployed (weights in MB, peak activatio
 1, net/memory.py) and the caps the arch was chosen under, if any.
 
 With `--int8 N` it also writes model.int8.onnx (export/quantize.py) and states that model's test
-accuracy and latency beside the float model's.
+accuracy and latency beside the float model's. The target applies to the model at the table's
+precision: with an int8 table (`hwnas profile --precision int8`) the prediction, the measurement
+and `target_met` are the int8 model's; a float table judges model.onnx. A mismatch (an int8 table
+without --int8) is said in one line, and the target is then not judged.
 
 Everything but the weights and the test accuracy comes from the run's arch.json record (its
 provenance: table, target, floor); `--table` names another table. A measurement is compared
@@ -30,8 +33,8 @@ import torch
 
 from hwnas.atomic import atomic_folder, write_json
 from hwnas.errors import HwnasError
-from hwnas.export.quantize import onnx_test_accuracy, quantize_int8
-from hwnas.latency.table import load_table
+from hwnas.export.quantize import onnx_test_accuracy, quantize_on_train_batches
+from hwnas.latency.table import INT8, load_table
 from hwnas.measuring.device_identity import describe_mismatch, speed_note
 from hwnas.measuring.measure import example_input, measure_beside_reference
 from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
@@ -78,6 +81,17 @@ def _which_to_deploy(onnx_ms: float, ort_ms: float, ort_for_this_cpu: bool) -> s
             f"optimisations saved in them; profile and export on the target device for a faster .ort)")
 
 
+def _precision_note(table_path: str, table_precision: str, writes_int8: bool) -> str | None:
+    """One line when the deployment measured is not at the precision the table prices."""
+    if table_precision == INT8 and not writes_int8:
+        return (f"note: {table_path} prices int8 models and this export writes float32 only: the target is not "
+                f"judged; pass --int8 N (e.g. 8) to write and judge the int8 model")
+    if table_precision != INT8 and writes_int8:
+        return (f"note: {table_path} prices float32 models: the target is judged on model.onnx, and model.int8.onnx "
+                f"is measured beside it (profile the space with --precision int8 to search for the int8 model)")
+    return None
+
+
 def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
                device: str = "cpu", threads: int = 1, int8_batches: int | None = None) -> dict:
     """Export the subnet of a retrain run folder to `out_dir`; return the model card written there.
@@ -97,7 +111,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     table_ref = TableRef.of(table_path, table.device)
     changed = provenance.table.changed_note(table_ref, f"the {provenance.stage} that chose the arch") \
         if provenance.table else None
-    for note in (mismatch, changed):
+    precision_note = _precision_note(str(table_path), table.precision, int8_batches is not None)
+    for note in (mismatch, changed, precision_note):
         if note:
             print(note)
     model = build_subnet(arch)
@@ -122,19 +137,21 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         ort_path = convert_to_ort(onnx_path, staging / "model.ort", for_this_cpu=ort_for_this_cpu)
         models = {"onnx": onnx_path, "ort": ort_path}
         if data is not None:
-            models["int8"] = quantize_int8(onnx_path, staging / "model.int8.onnx", data, int8_batches)
+            models["int8"] = quantize_on_train_batches(onnx_path, staging / "model.int8.onnx", data, int8_batches)
         side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
         reference_now_ms = side_by_side.reference_now_ms
-        measured, measured_ort = side_by_side.measurements["onnx"], side_by_side.measurements["ort"]
+        float_ms, measured_ort = side_by_side.measurements["onnx"].median_ms, side_by_side.measurements["ort"]
+        judged_model = models.get("int8" if table.precision == INT8 else "onnx")  # the table's precision
+        measured = side_by_side.measurements["int8" if table.precision == INT8 else "onnx"] if judged_model else None
         predicted_ms = table.predict_ms(arch)
         predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
         slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
         if slower_or_faster:
             print(slower_or_faster)
         target_ms, floor = provenance.target_ms, provenance.floor
-        measured_ms = measured.median_ms
         weight_mb, activation_kb = arch_memory(arch)
-        judged_ms = measured.at_table_speed_ms  # the measurement in the table's speed state (measuring/measure.py)
+        comparable = measured is not None and not mismatch
+        judged_ms = measured.at_table_speed_ms if measured else None  # in the table's speed state (measure.py)
 
         card = {
             "format": "hwnas.model_card", "version": 1,
@@ -151,27 +168,30 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
             "latency": {
                 "target_ms": target_ms,
                 "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
-                "target_met": in_window(judged_ms, floor, target_ms) if target_ms and not mismatch else None,
+                "target_met": in_window(judged_ms, floor, target_ms) if target_ms and comparable else None,
+                "precision": table.precision,  # the target, prediction and measurement are of a model at this precision
+                "model": judged_model.name if judged_model else None,
                 "target_judged_on": "measured_at_table_speed_ms: the raw median x reference(table) / reference(now), "
                                     "so that the machine's speed this minute does not decide",
                 "predicted_ms": predicted_ms,
                 "predicted_now_ms": predicted_now_ms,
                 "predicted_from": {**table_ref.to_json(), "method": table.method, "changed_since_chosen": changed,
                                    "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
-                "measured_ms": measured_ms,
+                "measured_ms": measured.median_ms if measured else None,
                 "measured_at_table_speed_ms": judged_ms,
-                "measured": measured.to_json(),
+                "measured": measured.to_json() if measured else None,
+                "measured_float_ms": float_ms,
                 "measured_ort_ms": measured_ort.median_ms,
-                "deploy": _which_to_deploy(measured_ms, measured_ort.median_ms, ort_for_this_cpu),
-                "prediction_error_pct": None if mismatch else (predicted_now_ms / measured_ms - 1) * 100,
-                "prediction_device_note": mismatch or slower_or_faster,
+                "deploy": _which_to_deploy(float_ms, measured_ort.median_ms, ort_for_this_cpu),
+                "prediction_error_pct": (predicted_now_ms / measured.median_ms - 1) * 100 if comparable else None,
+                "prediction_device_note": mismatch or precision_note or slower_or_faster,
             },
             "int8": None if data is None else {
                 "file": models["int8"].name, "calibration_batches": int8_batches,
                 "test_accuracy": onnx_test_accuracy(models["int8"], data),
                 "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
                 "measured_ms": side_by_side.measurements["int8"].median_ms,
-                "speedup_vs_onnx": measured_ms / side_by_side.measurements["int8"].median_ms,
+                "speedup_vs_onnx": float_ms / side_by_side.measurements["int8"].median_ms,
             },
             "provenance": provenance.to_json(),
             "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},

@@ -5,7 +5,7 @@ A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
     {"format": "hwnas.latency_table", "version": 3,
      "space": {"name": "demo", "fingerprint": "8cd7…", "resolution": 16, "definition": {…}},
      "device": {"kind": "cpu", "provider": "CPUExecutionProvider", "threads": 1, "batch_size": 1,
-                "onnxruntime": "1.32.0", "cpu": "…", "date": "…"},
+                "onnxruntime": "1.32.0", "cpu": "…", "date": "…", "precision": "int8"},  # absent: float32
      "protocol": {"rounds": 300, "warmup_rounds": 30, …},
      "entries": {"mb_k3_e6 16x16x16->24 s2": {"median_ms": 0.041, "p25_ms": 0.039, "p75_ms": 0.044}, …},
      "reference": {"ops": […], "median_ms": 0.071},      # a fixed subnet timed in the same rounds
@@ -36,6 +36,16 @@ from hwnas.strict_files import read_json
 
 FORMAT = "hwnas.latency_table"
 VERSION = 3
+
+
+# The precision a table's models were timed at is part of its device: an int8 table prices the models
+# measuring/quantize.py writes. A device dict without "precision" is float32 (every table before int8).
+FLOAT32, INT8 = "float32", "int8"
+PRECISIONS = (FLOAT32, INT8)
+
+
+def precision_of(device: dict) -> str:
+    return device.get("precision", FLOAT32)
 
 
 class TableError(HwnasError):
@@ -98,6 +108,11 @@ class LatencyTable:
     # An onboarded table (profile/onboard.py) keeps another device's entries, calibrated for this one on
     # subnets measured here: that table's path, sha256 and device. None for a full profile.
     transferred_from: dict | None = None
+
+    @property
+    def precision(self) -> str:
+        """The precision its models were timed at: "float32" or "int8" (measuring/quantize.py)."""
+        return precision_of(self.device)
 
     def to_json(self) -> dict:
         s = self.space
@@ -213,6 +228,8 @@ def load_table(path: str | Path, space: SearchSpace | None = None) -> LatencyTab
         recorded = (str(data["space"]["fingerprint"]), int(data["space"]["resolution"]))
         if table.transferred_from is not None and not isinstance(table.transferred_from.get("device"), dict):
             raise TypeError("transferred_from must name the source table's device")
+        if table.precision not in PRECISIONS:
+            raise ValueError(f"device precision {table.precision!r} is none of {', '.join(PRECISIONS)}")
     except (KeyError, TypeError, ValueError, AttributeError, SpaceError) as error:
         raise TableError(f"{path}: malformed table ({type(error).__name__}: {error}): {redo}") from None
     if recorded != (table_space.fingerprint(), table_space.resolution):

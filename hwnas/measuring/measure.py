@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from hwnas.latency.table import LatencyTable
-from hwnas.measuring.onnx_export import export_onnx
+from hwnas.measuring.quantize import export_deployed
 from hwnas.measuring.timing import INTERLEAVED, ROUNDS, WARMUP_ROUNDS, runtime_metadata, time_interleaved
 from hwnas.net.arch import Arch, build_subnet
 from hwnas.net.space import SearchSpace
@@ -35,10 +35,10 @@ def example_input(space: SearchSpace, batch: int = 1, seed: int | None = None) -
     return torch.randn(batch, space.in_channels, space.resolution, space.resolution, generator=generator)
 
 
-def export_subnets(archs: dict[str, Arch], folder: str | Path) -> dict[str, Path]:
-    """Export each (untrained) subnet as the final model is exported: name → .onnx in `folder`."""
-    return {name: export_onnx(build_subnet(arch), example_input(arch.space), Path(folder) / f"{name}.onnx")
-            for name, arch in archs.items()}
+def export_subnets(archs: dict[str, Arch], folder: str | Path, precision: str) -> dict[str, Path]:
+    """Export each (untrained) subnet as the final model is deployed at `precision`: name → .onnx in `folder`."""
+    return {name: export_deployed(build_subnet(arch), example_input(arch.space), Path(folder) / f"{name}.onnx",
+                                  precision) for name, arch in archs.items()}
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,15 @@ class SideBySide:
 def measure_beside_reference(models: dict[str, str | Path | Arch], table: LatencyTable, *, device: str | None = None,
                              threads: int | None = None, rounds: int = ROUNDS, warmup_rounds: int = WARMUP_ROUNDS,
                              seed: int = 0, log: Callable[[str], None] | None = None) -> SideBySide:
-    """Time the models (name → an .onnx/.ort file, or an Arch to export untrained) and the table's
-    reference subnet in the same interleaved rounds, with the table's device and threads unless
-    told otherwise."""
+    """Time the models (name → an .onnx/.ort file, or an Arch to export untrained at the table's
+    precision) and the table's reference subnet in the same interleaved rounds, with the table's
+    device and threads unless told otherwise."""
     device = device or table.device["kind"]
     threads = threads or table.device["threads"]
     with tempfile.TemporaryDirectory(prefix="hwnas-measure-") as folder:
         archs = {name: model for name, model in models.items() if isinstance(model, Arch)}
-        paths = {name: str(path) for name, path in
-                 {**models, **export_subnets({**archs, REFERENCE: table.reference_arch()}, folder)}.items()}
+        exported = export_subnets({**archs, REFERENCE: table.reference_arch()}, folder, table.precision)
+        paths = {name: str(path) for name, path in {**models, **exported}.items()}
         stats = time_interleaved(paths, device=device, threads=threads, rounds=rounds, warmup_rounds=warmup_rounds,
                                  seed=seed, log=log)
     metadata = runtime_metadata(device, threads)

@@ -3,7 +3,8 @@
 A kit folder holds, for one space and device kind:
 
     models/         every table entry (batch 1, as deployed), the reference subnet and the
-                    calibration subnets, as .onnx, plus .ort for device `mobile`
+                    calibration subnets, as .onnx (int8 for --precision int8), plus .ort for
+                    device `mobile`
     manifest.json   what each model is: {"name": {"file", "kind": entry|reference|subnet, "key"|"ops"}}
     timing.py       the interleaved ONNX Runtime protocol (a verbatim copy of hwnas's)
     run.py          the runner (kit_runner.py): python3 run.py → results.json
@@ -28,11 +29,12 @@ from torch import nn
 from hwnas.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import CalibrationPoint, fit_calibration
-from hwnas.latency.table import (EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key, layer_key,
-                                 required_keys, stem_key)
+from hwnas.latency.table import (FLOAT32, PRECISIONS, EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key,
+                                 layer_key, required_keys, stem_key)
 from hwnas.measuring import timing
 from hwnas.measuring.fidelity import VALIDATION_SAMPLES
-from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort, export_onnx
+from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort
+from hwnas.measuring.quantize import export_deployed
 from hwnas.net.arch import Arch, build_subnet, random_arch
 from hwnas.net.ops import Head, build_layer, build_stem
 from hwnas.net.space import LayerShape, SearchSpace, parse_op, parse_space
@@ -107,14 +109,15 @@ def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, 
 
 
 def _export_name(name: str, description: dict, space: SearchSpace, shape: LayerShape, dynamic_batch: bool,
-                 suffix: str, weight_seed: int) -> str:
+                 suffix: str, precision: str, weight_seed: int) -> str:
     """`entry003-1f2e3d4c5b6a`: the plan's name and a hash of everything the exported file depends
     on: what it computes (an entry's key and input shape; a subnet's ops and the space's
     fingerprint, which its channels come from), the opset, the exporter and torch's version,
-    the format, the batch axis and the weights' seed."""
+    the format, the precision, the batch axis and the weights' seed."""
     identity = {"model": description, "input": [shape.in_channels, shape.resolution], "dynamic_batch": dynamic_batch,
                 "space": space.fingerprint() if description["kind"] != "entry" else None,
-                **export_identity(), "format": suffix, "weight_seed": weight_seed}
+                **export_identity(), "format": suffix, "weight_seed": weight_seed,
+                **({"precision": precision} if precision != FLOAT32 else {})}  # float names as before int8
     return f"{name}-{hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
@@ -124,9 +127,10 @@ def export_identity() -> dict:
 
 
 def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
-              calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0, resume: bool = False,
-              log: Callable[[str], None] = print) -> dict:
-    """Export every model of the plan into `folder` and write the manifest and the runner.
+              precision: str = FLOAT32, calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0,
+              resume: bool = False, log: Callable[[str], None] = print) -> dict:
+    """Export every model of the plan into `folder`, at `precision` (measuring/quantize.py), and
+    write the manifest and the runner.
 
     With `resume`, models already exported there are kept (exports are atomic, so a file
     that exists is complete) when they are the same model: files are named by content
@@ -135,6 +139,8 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     equals an uninterrupted one.
     """
     timing.check_device(device, threads)  # a bad kind or thread count fails before minutes of export
+    if precision not in PRECISIONS:
+        raise KitError(f"unknown precision {precision!r}: use {' or '.join(PRECISIONS)}")
     if calibration_samples < 2:  # the 1-term fit, the last fallback, needs 2 distinct subnets
         raise KitError(f"--calibration-samples must be at least 2, got {calibration_samples}")
     folder = Path(folder)
@@ -146,12 +152,12 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     progress = timing.Progress("exporting model", len(plan), log)
     for index, (name, (description, build, shape, dynamic_batch)) in enumerate(plan.items()):
         weight_seed = seed * 100_003 + index  # per-model seed: resume-safe weights
-        file_name = _export_name(name, description, space, shape, dynamic_batch, suffix, weight_seed)
+        file_name = _export_name(name, description, space, shape, dynamic_batch, suffix, precision, weight_seed)
         onnx_path, model_path = folder / "models" / f"{file_name}.onnx", folder / "models" / f"{file_name}{suffix}"
         if not model_path.is_file():
             torch.manual_seed(weight_seed)
             example = torch.randn(1, shape.in_channels, shape.resolution, shape.resolution)
-            export_onnx(build(), example, onnx_path, dynamic_batch=dynamic_batch)
+            export_deployed(build(), example, onnx_path, precision, dynamic_batch=dynamic_batch)
             if suffix == ".ort":
                 convert_to_ort(onnx_path, model_path)
             exported += 1
@@ -161,7 +167,8 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
                 "space": {"name": space.name, "fingerprint": space.fingerprint(), "definition": space.to_dict()},
-                "device": {"kind": device, "threads": threads, **notes}, "export": export_identity(), "models": models}
+                "device": {"kind": device, "threads": threads, "precision": precision, **notes},
+                "export": export_identity(), "models": models}
     write_json(folder / "manifest.json", manifest)
     shutil.copyfile(timing.__file__, folder / "timing.py")
     shutil.copyfile(kit_runner.__file__, folder / "run.py")

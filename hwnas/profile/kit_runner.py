@@ -44,7 +44,8 @@ def run_kit(folder: str | Path, rounds: int = ROUNDS, warmup_rounds: int = WARMU
                              log=log)
     results = {
         "format": RESULTS_FORMAT, "version": RESULTS_VERSION, "manifest": manifest,
-        "device": {**metadata, "batch_size": 1, **manifest["device"].get("notes", {})},
+        "device": {**metadata, "batch_size": 1, "precision": manifest["device"].get("precision", "float32"),
+                   **manifest["device"].get("notes", {})},
         "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds,
                      "order": INTERLEAVED},
         "stats": stats,

@@ -39,7 +39,7 @@ def onboard_table(source: LatencyTable, source_path: str | Path, *, subnets: int
                   rounds: int = ROUNDS, warmup_rounds: int = WARMUP_ROUNDS, seed: int = 0,
                   log: Callable[[str], None] = print) -> LatencyTable:
     """A table of this machine (same device kind and threads as `source`) from `source`'s entries
-    and `subnets` subnets measured here."""
+    and `subnets` subnets measured here, at `source`'s precision."""
     if subnets < MIN_SUBNETS:
         raise OnboardError(f"--subnets must be at least {MIN_SUBNETS} (the calibration's scale alone needs 2; "
                            f"all 4 terms need 8), got {subnets}")
@@ -62,7 +62,7 @@ def onboard_table(source: LatencyTable, source_path: str | Path, *, subnets: int
         raise OnboardError(f"{refused}: measure more subnets (--subnets), or profile this machine in full "
                            f"(`hwnas profile`)") from None
     return LatencyTable(
-        space=space, device={**device, "batch_size": 1},
+        space=space, device={**device, "batch_size": 1, "precision": source.precision},
         protocol={"rounds": rounds, "warmup_rounds": warmup_rounds, "order": INTERLEAVED, "export": export_identity(),
                   "onboarded_on": f"{len(points)} whole subnets ({REFERENCE} among them)"},
         entries=dict(source.entries), reference_ops=source.reference_ops, reference_ms=measured.reference_now_ms,

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hwnas.errors import HwnasError
-from hwnas.latency.table import LatencyTable
+from hwnas.latency.table import FLOAT32, LatencyTable
 from hwnas.measuring.timing import INTERLEAVED, ROUNDS, WARMUP_ROUNDS, provider_for, runtime_metadata, time_interleaved
 from hwnas.net.space import SearchSpace
 from hwnas.profile.kit import CALIBRATION_SAMPLES, import_results, write_kit
 from hwnas.profile.kit_runner import run_kit
 
 
-def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, rounds: int = ROUNDS,
+def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, precision: str = FLOAT32,
+                  rounds: int = ROUNDS,
                   warmup_rounds: int = WARMUP_ROUNDS, calibration_samples: int = CALIBRATION_SAMPLES,
                   seed: int = 0, workdir: str | Path | None = None, resume: bool = False,
                   log: Callable[[str], None] = print) -> LatencyTable:
@@ -33,8 +34,8 @@ def profile_space(space: SearchSpace, *, device: str = "cpu", threads: int = 1, 
     provider_for(device, threads)  # e.g. --device gpu without the CUDA provider: said before any export
     with tempfile.TemporaryDirectory(prefix="hwnas-profile-") as temporary:
         folder = Path(workdir) if workdir is not None else Path(temporary)
-        write_kit(space, folder, device=device, threads=threads, calibration_samples=calibration_samples,
-                  seed=seed, resume=resume, log=log)
+        write_kit(space, folder, device=device, threads=threads, precision=precision,
+                  calibration_samples=calibration_samples, seed=seed, resume=resume, log=log)
         log(f"timing: {warmup_rounds} warm-up + {rounds} interleaved rounds on {device}")
         table = import_results(run_kit(folder, rounds, warmup_rounds, log), str(folder / "results.json"))
         if workdir is not None:
