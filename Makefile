@@ -8,16 +8,17 @@ READY  := $(VENV)/.installed
 SPACE   ?= recipes/spaces/demo.yaml
 DEVICE  ?= cpu
 THREADS ?= 1
+PRECISION ?= float32
 # Tables measured on this machine live in latency_tables/local/, which git ignores: the committed
 # tables beside it are the reference machine's, and a user's clone is not ours to edit.
 LOCAL   := latency_tables/local
-TABLE   ?= $(LOCAL)/$(basename $(notdir $(SPACE)))-$(DEVICE).json
+TABLE   ?= $(LOCAL)/$(basename $(notdir $(SPACE)))-$(DEVICE)$(if $(filter int8,$(PRECISION)),-int8).json
 RECIPE  ?= recipes/search_demo.yaml
 RETRAIN_RECIPE ?= recipes/retrain_demo.yaml
 RUN     ?= runs/demo
 ARGS    ?=
 
-.PHONY: install demo test profile search retrain export bench bench-search bench-ranking clean
+.PHONY: install demo test profile search retrain export bench bench-int8 bench-search bench-ranking clean
 
 # torch 2.14.1 / torchvision 0.29.1 come from this machine's disk (pinned in pyproject.toml).
 $(READY): pyproject.toml
@@ -42,7 +43,8 @@ test: $(READY)
 	$(BIN)/pytest -q
 
 profile: $(READY)
-	$(BIN)/hwnas profile --space $(SPACE) --device $(DEVICE) --threads $(THREADS) --out $(TABLE) $(ARGS)
+	$(BIN)/hwnas profile --space $(SPACE) --device $(DEVICE) --threads $(THREADS) --precision $(PRECISION) \
+		--out $(TABLE) $(ARGS)
 
 # DEVICES > 1: DDP, one process per device (gloo on CPUs, NCCL on GPUs; pick GPUs with
 # ARGS="--trainer.accelerator gpu"). hwnas sets DDP's find_unused_parameters (stage_cli.py).
@@ -65,6 +67,17 @@ bench: $(READY)
 	$(BIN)/hwnas validate-table latency_tables/proxyless_mobile-cpu.json --samples 30
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
+
+# int8 tables (BENCHMARKS.md, ~15 min): the demo and proxyless_cifar spaces profiled as int8 models
+# on this machine, their fidelity, and int8/float per op against the committed float tables.
+bench-int8: $(READY)
+	for space in demo proxyless_cifar; do \
+		$(BIN)/hwnas profile --space recipes/spaces/$$space.yaml --precision int8 \
+			--out latency_tables/$$space-cpu-int8.json --skip-if-current && \
+		$(BIN)/hwnas validate-table latency_tables/$$space-cpu-int8.json --samples 30 && \
+		$(BIN)/python benchmarks/int8_ops.py latency_tables/$$space-cpu.json latency_tables/$$space-cpu-int8.json \
+		|| exit 1; \
+	done
 
 # Search quality (BENCHMARKS.md, ~2 h on 2 cores): at 25/50/75% of the demo space's range, the
 # searched, selected, 8 random and the uniform archs, each retrained with 3 seeds and measured.
