@@ -68,8 +68,19 @@ def check_writable(path: str | Path, folder: bool = False) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise HwnasError(f"{parent} is a file, so {path} cannot be written: choose another location")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)) \
+            or not _can_create_in(parent):
         raise HwnasError(f"{path} cannot be written here (permission denied): choose a location you can write to")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be made in `folder`, by making one: permission bits do not tell for root,
+    nor for read-only mounts and file systems such as /sys."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _umask() -> int:

@@ -159,6 +159,24 @@ def predict_with_a_table_of_an_unknown_precision(tmp, fixture):
     return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table", str(tmp / "t.json")]
 
 
+@bad_input("cannot be written here")
+def derive_into_a_folder_no_one_can_write(tmp, fixture):
+    """/sys refuses new files even to root, whose permission bits say yes; the derive measured first."""
+    return ["derive", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms",
+            slowest(fixture), "--out", "/sys/hwnas-derive"]
+
+
+@bad_input("cannot be written here")
+def select_into_a_folder_no_one_can_write(tmp, fixture):
+    return ["select", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--target-ms",
+            slowest(fixture), "--out", "/sys/hwnas-select"]
+
+
+@bad_input("cannot be written here")
+def profile_into_a_folder_no_one_can_write(tmp, fixture):
+    return ["profile", "--space", str(fixture("tiny_space_path")), "--out", "/sys/hwnas/tiny-cpu.json"]
+
+
 @bad_input("--target-ms must be a positive, finite number")
 def derive_for_a_target_of_zero(tmp, fixture):
     return ["derive", "--ckpt", str(tmp / "missing.ckpt"), "--target-ms", "0"]
