@@ -19,7 +19,8 @@ the searched (and the selected) arch's margin over the median random arch agains
 Writes OUT/search_quality.json and OUT/search_quality.png (accuracy vs measured latency);
 `--report OUT/search_quality.json` prints the tables of a finished run again.
 A rerun into the same --out reuses every retrain already finished for the same arch (an interrupted
-run resumes at its first unfinished retrain); use a new --out when the retrain settings change.
+run resumes at its first unfinished retrain) and keeps the results of targets it does not run again
+(`--targets 0.75` adds one target to a finished run); use a new --out when the retrain settings change.
 One process, one timing at a time: do not run other benchmarks beside it.
 """
 
@@ -97,7 +98,8 @@ def benchmark_target(share: float, args, space, table, data_args: list[str], out
          "--out", str(folder / "select")])
     candidates = [(kind, ArchRecord.load(folder / stage / "arch.json").arch) for kind, stage in [("searched", "search"), ("selected", "select")]]
     candidates += [("random", a) for a in random_in_window(space, table, target, args.random, args.seed)]
-    candidates += [("uniform", a) for a in uniform_archs(space, table, target)]
+    if args.uniform:
+        candidates += [("uniform", a) for a in uniform_archs(space, table, target)]
     rows = []
     for index, (kind, arch) in enumerate(candidates):
         arch_path = folder / f"candidate{index}" / "arch.json"
@@ -172,6 +174,7 @@ def main() -> None:
     parser.add_argument("--search-epochs", type=int, default=12)
     parser.add_argument("--retrain-epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random archs")
+    parser.add_argument("--no-uniform", dest="uniform", action="store_false", help="leave out the uniform archs")
     parser.add_argument("--out", default="runs/bench_search")
     parser.add_argument("--report", default=None, help="print the tables of a finished run's search_quality.json")
     args = parser.parse_args()
@@ -182,9 +185,12 @@ def main() -> None:
     table = load_table(args.table, space)
     data_args = ["--data.class_path", args.data_class, "--data.init_args.root", args.data_root]
     out = Path(args.out)
-    results = []
+    earlier = out / "search_quality.json"  # a run into the same --out keeps the other targets' results
+    results = [r for r in json.loads(earlier.read_text())["results"] if r["share_of_range"] not in args.targets] \
+        if earlier.exists() else []
     for share in args.targets:
         results.append(benchmark_target(share, args, space, table, data_args, out))
+        results.sort(key=lambda r: r["share_of_range"])
         write_json(out / "search_quality.json", {"settings": vars(args), "table_device": table.device,
                                                   "results": results})
         plot(results, out / "search_quality.png")
