@@ -1,6 +1,6 @@
 """The typed records the stages hand to each other, and their JSON.
 
-    TableRef     which latency table: absolute path, sha256 of its bytes, the device it belongs to
+    TableRef     which latency table: absolute path, sha256 of what it predicts with, its device
     Measurement  one model timed on this machine beside the table's reference subnet, with the
                  table's protocol: raw stats, the reference now and in the table, device, protocol
     DeriveTry    one derive of the search's correction loop (derive/on_device.py), measured or not
@@ -33,6 +33,7 @@ Versions 1 (no provenance) and 2 (a plain dict) still load.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,16 +54,30 @@ VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 
 
+def prediction_hash(table_path: Path) -> str:
+    """sha256 of a table file's content without its "fidelity" report: `hwnas validate-table` writes
+    the report into the table, which changes no prediction and so is no change to the table. Over
+    the bytes as they are if the file is not JSON (the loader says so when it is read)."""
+    data = table_path.read_bytes()
+    try:
+        content = json.loads(data)
+    except (ValueError, RecursionError):
+        return hashlib.sha256(data).hexdigest()
+    if isinstance(content, dict):
+        content.pop("fidelity", None)
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class TableRef:
     path: str  # absolute
-    sha256: str  # of the file's bytes when the record was made
+    sha256: str  # of what the table predicts with when the record was made (prediction_hash)
     device: dict  # the table's device identity (measuring/device_identity.py)
 
     @classmethod
     def of(cls, path: str | Path, device: dict) -> TableRef:
         path = Path(path).resolve()
-        return cls(str(path), hashlib.sha256(path.read_bytes()).hexdigest(), device)
+        return cls(str(path), prediction_hash(path), device)
 
     def to_json(self) -> dict:
         return {"path": self.path, "sha256": self.sha256, "device": self.device}

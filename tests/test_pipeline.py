@@ -14,6 +14,7 @@ import onnxruntime as ort
 import pytest
 
 from hwnas.cli import main
+from hwnas.records import TableRef
 
 def test_search_writes_arch_and_summary_in_the_run_folder(tiny_run):
     summary = json.loads((tiny_run / "search/search.json").read_text())
@@ -163,6 +164,19 @@ def test_select_then_retrain_then_export_runs_from_the_record(tiny_run, tiny_spa
     card = json.loads((tmp_path / "export/model_card.json").read_text())
     assert card["latency"]["target_ms"] == target and card["provenance"]["stage"] == "select"
     assert card["latency"]["predicted_from"]["path"] == str(tiny_table_path.resolve())
+
+
+def test_a_fidelity_report_written_into_the_table_is_no_change_to_it(tiny_run, tmp_path):
+    """validate-table writes its report into the table; derive then said "changed since the search"."""
+    record = json.loads((tiny_run / "search/arch.json").read_text())
+    table = json.loads(Path(record["provenance"]["table"]["path"]).read_text())
+    table["fidelity"] = {"samples": 30, "method": "a report validate-table wrote"}
+    (tmp_path / "table.json").write_text(json.dumps(table, indent=1))
+    searched, now = TableRef.from_json(record["provenance"]["table"]), TableRef.of(tmp_path / "table.json", {})
+    assert searched.changed_note(TableRef(searched.path, now.sha256, {}), "the search") is None
+    table["entries"][next(iter(table["entries"]))]["median_ms"] *= 2  # a prediction does change
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    assert TableRef.of(tmp_path / "table.json", {}).sha256 != searched.sha256
 
 
 def test_export_says_when_the_table_changed_since_the_arch_was_chosen(tiny_run, tmp_path, capsys):
