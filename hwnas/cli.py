@@ -406,7 +406,8 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"reference subnet: {table.reference_ms:.4f} ms in the table, {now_ms:.4f} ms now")
         predicted *= table.rescale_factor(now_ms)
     print(f"{predicted:.4f} ms predicted ({args.table}: {table.method}; {table.device.get('kind')}, "
-          f"{table.device.get('threads')} thread(s){'; rescaled by the reference timed now' if args.now else ''})")
+          f"{table.device.get('threads')} thread(s), {table.precision} models"
+          f"{'; rescaled by the reference timed now' if args.now else ''})")
 
 
 def _reference_now_ms(table) -> float:

@@ -41,15 +41,16 @@ from hwnas.records import DEFAULT_FLOOR, DeriveTry, Measurement, Provenance, Tab
 
 MAX_TRIES = 3
 HEADROOM = 0.95  # first derive below 0.95·budget: room for the machine's run-to-run drift under T
+FLOOR_ROOM = 1.0  # …and above FLOOR_ROOM·floor·budget: room above the floor (1.0: none)
 
 
 def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable, budget_ms: float,
                          floor: float, caps: MemoryCaps = MemoryCaps()) -> Derived:
-    """The most probable arch predicted in [floor·budget, HEADROOM·budget], or, when none is, in
-    [floor·budget, budget] (DeriveError when neither holds one)."""
-    if floor < HEADROOM:
+    """The most probable arch predicted in [FLOOR_ROOM·floor·budget, HEADROOM·budget], or, when
+    none is, in [floor·budget, budget] (DeriveError when neither holds one)."""
+    if FLOOR_ROOM * floor < HEADROOM:
         try:
-            return derive_in_window(probabilities, table, HEADROOM * budget_ms, floor * budget_ms, caps)
+            return derive_in_window(probabilities, table, HEADROOM * budget_ms, FLOOR_ROOM * floor * budget_ms, caps)
         except DeriveError:
             pass
     return derive_in_window(probabilities, table, budget_ms, floor * budget_ms, caps)
