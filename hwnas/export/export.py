@@ -141,8 +141,8 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
         reference_now_ms = side_by_side.reference_now_ms
         float_ms, measured_ort = side_by_side.measurements["onnx"].median_ms, side_by_side.measurements["ort"]
-        judged_model = models.get("int8" if table.precision == INT8 else "onnx")  # the table's precision
-        measured = side_by_side.measurements["int8" if table.precision == INT8 else "onnx"] if judged_model else None
+        judged = "int8" if table.precision == INT8 else "onnx"  # the model at the table's precision, if written
+        judged_model, measured = models.get(judged), side_by_side.measurements.get(judged)
         predicted_ms = table.predict_ms(arch)
         predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
         slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
