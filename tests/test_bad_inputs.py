@@ -335,6 +335,26 @@ def search_stopped_inside_the_warmup(tmp, fixture):
             "--trainer.max_epochs", "3", "--trainer.max_steps", "2", "--trainer.limit_val_batches", "0"]
 
 
+@bad_input("is a mode-sum search: its alphas never trained", writes_nothing_at="out")
+def derive_from_a_mode_sum_search(tmp, fixture):
+    """It wrote the most probable arch of alphas that never moved, which the search itself refuses to write."""
+    assert main([*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.mode", "sum",
+                 "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0",
+                 "--trainer.enable_progress_bar", "false"]) == 0
+    return ["derive", "--ckpt", str(tmp / "run/checkpoints/last.ckpt"), "--target-ms", slowest(fixture),
+            "--out", str(tmp / "out")]
+
+
+@bad_input("needs onnxruntime-gpu's CUDA provider", writes_nothing_at="gpu.json")
+def profile_a_gpu_without_the_cuda_provider(tmp, fixture):
+    """It exported every model first, then failed."""
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has the CUDA provider")
+    return ["profile", "--space", str(fixture("tiny_space_path")), "--device", "gpu", "--out", str(tmp / "gpu.json")]
+
+
 @bad_input("positive, finite number of ms, got inf", writes_nothing_at="out")
 def select_for_an_infinite_target(tmp, fixture):
     """It wrote JSON with Infinity, then crashed in matplotlib."""
