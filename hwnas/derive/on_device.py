@@ -5,15 +5,15 @@ Latency does not depend on trained weights, so the derived subnet can be exporte
 reference subnet, minutes before anyone spends hours retraining it. When the table's device
 is this machine (measuring/device_identity.py):
 
-    try 1:  derive in [floor·T, T] (predicted; below HEADROOM·T where it can), measure
+    try 1:  derive in [floor·T, T] (predicted; in [1.02·floor·T, 0.97·T] where it can), measure
     try k:  if measured_{k-1} ∉ [floor·T, T]: budget_k = T · predicted_{k-1} / measured_{k-1},
             derive in [floor·budget_k, budget_k], measure             (at most MAX_TRIES tries)
 
-i.e. the table's error on this very arch corrects the budget. Each derive first looks below
-HEADROOM·budget (in [floor·budget, HEADROOM·budget]) and only if that holds no arch in the whole
-window: the same arch measured minutes apart moves by up to ~5% with the machine's state
-(DESIGN.md), so an arch predicted at the top of the window passes at derive and fails at
-export. The loop also ends when the corrected window holds no arch or gives the arch already
+i.e. the table's error on this very arch corrects the budget. Each derive first looks inside the
+window with room at both ends (in [FLOOR_ROOM·floor·budget, HEADROOM·budget]) and only if that
+holds no arch in the whole window: the same arch measured minutes apart moves by up to ~5% with
+the machine's state (DESIGN.md), so an arch predicted at an edge of the window passes at derive
+and fails at export. The loop also ends when the corrected window holds no arch or gives the arch already
 measured. The first try inside the window is kept; if none is, the try measured closest to T
 from below (else the fastest). `measured` above is the median at the table's speed: the raw
 median times reference(table) / reference(now), the reference timed in the same rounds
@@ -40,8 +40,12 @@ from hwnas.net.memory import MemoryCaps
 from hwnas.records import DEFAULT_FLOOR, DeriveTry, Measurement, Provenance, TableRef, in_window
 
 MAX_TRIES = 3
-HEADROOM = 0.95  # first derive below 0.95·budget: room for the machine's run-to-run drift under T
-FLOOR_ROOM = 1.0  # …and above FLOOR_ROOM·floor·budget: room above the floor (1.0: none)
+# Each derive looks first in [FLOOR_ROOM·floor, HEADROOM]·budget, 2% above the floor and 3% under the
+# budget: room on both sides for the machine's run-to-run drift. With [floor, 0.95]·budget every miss
+# of the hit-rate benchmark fell under the floor; side by side on one supernet, 20 targets, the
+# window's hits went 19 → 20 and the lowest measurement 0.884 → 0.908 T, none over T (BENCHMARKS.md).
+HEADROOM = 0.97
+FLOOR_ROOM = 1.02
 
 
 def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable, budget_ms: float,
