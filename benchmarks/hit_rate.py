@@ -8,7 +8,8 @@ search's own derive (derive/on_device.py: the most probable arch predicted in th
 beside the table's reference, the budget corrected at most twice) as `hwnas derive` runs it. No
 retraining: latency does not depend on the weights. Reported: the share of targets whose chosen
 arch measured inside [0.9 T, T] at the table's speed (what `target_met` judges), the raw share beside
-it, and the tries per target. The table must be this machine's (it is measured here). Writes
+it, and the tries per target; with --compare-room, the hit share of other first-look bounds measured
+right after the default at every target. The table must be this machine's (it is measured here). Writes
 OUT/hit_rate.json and OUT/hit_rate.png (measured / T over the targets). One timing at a time: run
 nothing else beside it.
 """
@@ -24,6 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from hwnas.atomic import save_figure, write_json
+from hwnas.derive import on_device
 from hwnas.derive.on_device import derive_for_target
 from hwnas.measuring.device_identity import differences_from_here
 from hwnas.records import in_window
@@ -38,6 +40,9 @@ def main() -> None:
     parser.add_argument("--table", default=None, help="default: the table the search used")
     parser.add_argument("--targets", type=int, default=20)
     parser.add_argument("--out", default="runs/bench_hit_rate")
+    parser.add_argument("--compare-room", type=float, nargs=2, default=None, metavar=("FLOOR_ROOM", "HEADROOM"),
+                        help="also derive with these first-look bounds at every target, right after the default "
+                             "(e.g. 1.0 0.95, the bounds before 2026-12-02), and report both hit shares")
     args = parser.parse_args()
     checkpoint = load_search_checkpoint(args.ckpt)
     table, ref = checkpoint.open_table(args.table)
@@ -58,13 +63,29 @@ def main() -> None:
                      "raw_hit": in_window(m.median_ms, FLOOR, target)})
         print(f"T {target:.4f} ms: measured {m.at_table_speed_ms / target:.3f} T at the table's speed "
               f"({m.median_ms / target:.3f} T raw), {len(provenance.tries)} tries")
+        if args.compare_room:
+            rows[-1]["compared"] = compare_room(args.compare_room, probabilities, table, ref, target)
     result = {"checkpoint": str(Path(args.ckpt).resolve()), "table": ref.to_json(), "floor": FLOOR,
               "seconds": time.perf_counter() - started, "hit_rate": float(np.mean([r["hit"] for r in rows])),
               "raw_hit_rate": float(np.mean([r["raw_hit"] for r in rows])), "targets": rows}
     out = Path(args.out)
     write_json(out / "hit_rate.json", result)
     plot(rows, out / "hit_rate.png")
-    print(json.dumps({k: result[k] for k in ("hit_rate", "raw_hit_rate", "seconds")}))
+    if args.compare_room:
+        result["compared"] = {"room": args.compare_room,
+                              "hit_rate": float(np.mean([in_window(r["compared"], FLOOR, 1.0) for r in rows]))}
+    print(json.dumps({k: result[k] for k in ("hit_rate", "raw_hit_rate", "seconds", "compared") if k in result}))
+
+
+def compare_room(room: list[float], probabilities, table, ref, target: float) -> float:
+    """Measured / T at the table's speed of the derive with other first-look bounds."""
+    default = on_device.FLOOR_ROOM, on_device.HEADROOM
+    on_device.FLOOR_ROOM, on_device.HEADROOM = room
+    try:
+        _, provenance = on_device.derive_for_target(probabilities, table, ref, target, FLOOR, log=lambda line: None)
+    finally:
+        on_device.FLOOR_ROOM, on_device.HEADROOM = default
+    return provenance.measurement.at_table_speed_ms / target
 
 
 def plot(rows: list[dict], path: Path) -> None:
