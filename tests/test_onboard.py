@@ -3,10 +3,10 @@ machine, stamped with it and marked as transferred; --skip-if-current does nothi
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +15,7 @@ from hwnas.latency.table import load_table
 from hwnas.measuring import device_identity
 from hwnas.measuring.timing import runtime_metadata
 from hwnas.net.arch import Arch
+from hwnas.records import prediction_hash
 
 FAST = ["--subnets", "8"]  # the protocol's 300 rounds: a tiny subnet takes ~0.02 ms
 
@@ -45,8 +46,7 @@ def test_onboarding_keeps_the_entries_and_calibrates_them_for_this_machine(other
     assert main(["onboard", "--from", other_device_table, "--out", str(out), *FAST]) == 0
     table, source = load_table(out), load_table(other_device_table)
     assert table.device["cpu"] == runtime_metadata("cpu", 1)["cpu"] and table.entries == source.entries
-    with open(other_device_table, "rb") as file:
-        assert table.transferred_from["sha256"] == hashlib.sha256(file.read()).hexdigest()
+    assert table.transferred_from["sha256"] == prediction_hash(Path(other_device_table))
     assert table.transferred_from["device"]["cpu"].startswith("Intel") and len(table.calibration.points) == 8
     assert "entries of Intel" in table.method
     # the 2x entries are undone by the calibration: relative to the reference timed beside them, about

@@ -4,7 +4,6 @@ and bad input is one line, exit 2."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from hwnas.cli import main
-from hwnas.records import TableRef
+from hwnas.records import TableRef, prediction_hash
 
 def test_search_writes_arch_and_summary_in_the_run_folder(tiny_run):
     summary = json.loads((tiny_run / "search/search.json").read_text())
@@ -31,7 +30,7 @@ def test_search_records_where_its_arch_came_from(tiny_run, tiny_table_path, tiny
     assert record["version"] == 3 and provenance["stage"] == "search"
     assert provenance["checkpoint"] == str((tiny_run / "search/checkpoints/last.ckpt").resolve())
     assert provenance["table"]["path"] == str(tiny_table_path.resolve())
-    assert provenance["table"]["sha256"] == hashlib.sha256(tiny_table_path.read_bytes()).hexdigest()
+    assert provenance["table"]["sha256"] == prediction_hash(tiny_table_path)
     assert provenance["target_ms"] == tiny_target_ms
     assert 0.9 * tiny_target_ms <= provenance["tries"][0]["predicted_ms"] <= tiny_target_ms
     assert provenance["measured_ms"] > 0 and 1 <= len(provenance["tries"]) <= 3
