@@ -47,8 +47,10 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, batches: Iterable
 
     # Quiet while quantizing: the quantizer's advice to pre-process (we quantize the file as exported,
     # as the table's entries were) and ORT's notes on the initializers its calibration copy drops.
-    quantizer_log = logging.getLogger("onnxruntime.quantization")
-    level, quantizer_log.level = quantizer_log.level, logging.ERROR
+    quantizers = [logging.getLogger("onnxruntime.quantization"), logging.getLogger()]  # it also logs on the root
+    levels = [log.level for log in quantizers]
+    for log in quantizers:
+        log.setLevel(logging.ERROR)
     ort.set_default_logger_severity(3)
     try:
         with atomic_output(out_path) as temporary:
@@ -56,7 +58,8 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, batches: Iterable
                             weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
                             calibrate_method=CalibrationMethod.MinMax)
     finally:
-        quantizer_log.level = level
+        for log, level in zip(quantizers, levels):
+            log.setLevel(level)
         ort.set_default_logger_severity(2)  # ORT's default: warnings
     return Path(out_path)
 
