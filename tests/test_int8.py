@@ -56,6 +56,15 @@ def test_an_int8_kit_holds_quantized_models_and_says_its_precision(tiny_space_pa
     for model in manifest["models"].values():
         ops = {node.op_type for node in onnx.load(tmp_path / model["file"]).graph.node}
         assert {"QuantizeLinear", "DequantizeLinear"} <= ops, model
+        assert _ops_as_run(tmp_path / model["file"], tmp_path / "optimized.onnx").isdisjoint({"Conv", "Gemm"}), model
+
+
+def _ops_as_run(path, optimized_path) -> set[str]:
+    """The op types of `path` after ONNX Runtime's graph optimisations (what the timing runs)."""
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(optimized_path)
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return {node.op_type for node in onnx.load(optimized_path).graph.node}
 
 
 def test_int8_profile_search_export_judges_the_int8_model(int8_table_path, tiny_space_path, quiet, tmp_path, capsys):

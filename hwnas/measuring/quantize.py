@@ -3,8 +3,18 @@
 One quantization for every int8 file hwnas writes or times (table entries, reference and
 calibration subnets, fresh subnets of a fidelity report, derive's measurement, the exported
 model.int8.onnx): ONNX Runtime static quantization in QDQ format, int8 weights per output
-channel, uint8 activations with min/max ranges. The same ops with the same quantize/dequantize
-pairs are then what the table priced and what ships.
+channel, uint8 activations with min/max ranges, after the quantizer's pre-processing (ORT's basic
+graph optimisations). The same ops with the same quantize/dequantize pairs are then what the
+table priced and what ships.
+
+The pre-processing decides which kernels run. The TorchScript exporter shares equal bias tensors
+between convolutions through Identity nodes, and an untrained net (BatchNorm at its defaults, as
+the table's models are) has many equal, zero, biases; quantized as exported, a shared bias's
+DequantizeLinear cannot fuse into each Conv, so half the demo net's convolutions stayed float
+(DequantizeLinear → Conv → QuantizeLinear, wrapped in layout Transposes) and the int8 demo subnets
+ran 6.7-8.8× slower than float on this project's 2-core EPYC (a trained net's biases differ, so
+the tables priced a slower graph than the one that shipped). Pre-processed, the Identities are gone, every convolution becomes a QLinearConv
+whatever the weights, and the same subnets run 0.96-1.02× the float time (side by side, 100 rounds).
 
 A model timed for a table is calibrated on a few random inputs: the ranges change the values of
 the scales, not which kernels run, so latency does not depend on them. The exported model is
@@ -28,6 +38,9 @@ from hwnas.atomic import atomic_output
 from hwnas.latency.table import FLOAT32
 from hwnas.measuring.onnx_export import INPUT_NAME, export_onnx
 
+# Recorded in the name of every int8 file a kit exports, so that a resumed kit never reuses a model
+# quantized another way (the pre-processing changed which kernels run: module docstring).
+QUANTIZATION = "QDQ; int8 per-channel weights; uint8 MinMax activations; pre-processed"
 TIMING_CALIBRATION_INPUTS = 2  # random inputs that set the activation ranges of a model only timed
 
 
@@ -36,6 +49,7 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, batches: Iterable
     calibrated on `batches` (float32 arrays of the model's input shape)."""
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Batches(CalibrationDataReader):
         def __init__(self):
@@ -45,19 +59,21 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, batches: Iterable
             batch = next(self.batches, None)
             return None if batch is None else {INPUT_NAME: batch}
 
-    # Quiet while quantizing: the quantizer's advice to pre-process (we quantize the file as exported,
-    # as the table's entries were) and ORT's notes on the initializers its calibration copy drops.
+    # Quiet while quantizing: ORT's notes on the initializers its calibration copy drops.
     quantizers = [logging.getLogger("onnxruntime.quantization"), logging.getLogger()]  # it also logs on the root
     levels = [log.level for log in quantizers]
     for log in quantizers:
         log.setLevel(logging.ERROR)
     ort.set_default_logger_severity(3)
+    prepared = Path(out_path).with_suffix(".prepared.onnx")
     try:
+        quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)  # the module docstring says why
         with atomic_output(out_path) as temporary:
-            quantize_static(str(onnx_path), str(temporary), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+            quantize_static(str(prepared), str(temporary), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
                             weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
                             calibrate_method=CalibrationMethod.MinMax)
     finally:
+        prepared.unlink(missing_ok=True)
         for log, level in zip(quantizers, levels):
             log.setLevel(level)
         ort.set_default_logger_severity(2)  # ORT's default: warnings

@@ -34,7 +34,7 @@ from hwnas.latency.table import (FLOAT32, PRECISIONS, EntryStats, LatencyTable, 
 from hwnas.measuring import timing
 from hwnas.measuring.fidelity import VALIDATION_SAMPLES
 from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort
-from hwnas.measuring.quantize import export_deployed
+from hwnas.measuring.quantize import QUANTIZATION, export_deployed
 from hwnas.net.arch import Arch, build_subnet, random_arch
 from hwnas.net.ops import Head, build_layer, build_stem
 from hwnas.net.space import LayerShape, SearchSpace, parse_op, parse_space
@@ -113,11 +113,12 @@ def _export_name(name: str, description: dict, space: SearchSpace, shape: LayerS
     """`entry003-1f2e3d4c5b6a`: the plan's name and a hash of everything the exported file depends
     on: what it computes (an entry's key and input shape; a subnet's ops and the space's
     fingerprint, which its channels come from), the opset, the exporter and torch's version,
-    the format, the precision, the batch axis and the weights' seed."""
+    the format, the precision (and an int8 file's quantization), the batch axis and the weights' seed."""
     identity = {"model": description, "input": [shape.in_channels, shape.resolution], "dynamic_batch": dynamic_batch,
                 "space": space.fingerprint() if description["kind"] != "entry" else None,
                 **export_identity(), "format": suffix, "weight_seed": weight_seed,
-                **({"precision": precision} if precision != FLOAT32 else {})}  # float names as before int8
+                # float32 adds nothing: float names are as before int8 tables, so float kits resume as before
+                **({"precision": precision, "quantization": QUANTIZATION} if precision != FLOAT32 else {})}
     return f"{name}-{hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
