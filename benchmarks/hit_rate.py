@@ -25,7 +25,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from hwnas.atomic import save_figure, write_json
-from hwnas.derive import on_device
 from hwnas.derive.on_device import derive_for_target
 from hwnas.measuring.device_identity import differences_from_here
 from hwnas.records import in_window
@@ -79,12 +78,7 @@ def main() -> None:
 
 def compare_room(room: list[float], probabilities, table, ref, target: float) -> float:
     """Measured / T at the table's speed of the derive with other first-look bounds."""
-    default = on_device.FLOOR_ROOM, on_device.HEADROOM
-    on_device.FLOOR_ROOM, on_device.HEADROOM = room
-    try:
-        _, provenance = on_device.derive_for_target(probabilities, table, ref, target, FLOOR, log=lambda line: None)
-    finally:
-        on_device.FLOOR_ROOM, on_device.HEADROOM = default
+    _, provenance = derive_for_target(probabilities, table, ref, target, FLOOR, log=lambda line: None, room=tuple(room))
     return provenance.measurement.at_table_speed_ms / target
 
 

@@ -46,15 +46,18 @@ MAX_TRIES = 3
 # window's hits went 19 → 20 and the lowest measurement 0.884 → 0.908 T, none over T (BENCHMARKS.md).
 HEADROOM = 0.97
 FLOOR_ROOM = 1.02
+ROOM = (FLOOR_ROOM, HEADROOM)
 
 
 def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable, budget_ms: float,
-                         floor: float, caps: MemoryCaps = MemoryCaps()) -> Derived:
-    """The most probable arch predicted in [FLOOR_ROOM·floor·budget, HEADROOM·budget], or, when
-    none is, in [floor·budget, budget] (DeriveError when neither holds one)."""
-    if FLOOR_ROOM * floor < HEADROOM:
+                         floor: float, caps: MemoryCaps = MemoryCaps(), room: tuple[float, float] = ROOM) -> Derived:
+    """The most probable arch predicted in [floor_room·floor·budget, headroom·budget] (`room`:
+    (floor_room, headroom)), or, when none is, in [floor·budget, budget] (DeriveError when
+    neither holds one)."""
+    floor_room, headroom = room
+    if floor_room * floor < headroom:
         try:
-            return derive_in_window(probabilities, table, HEADROOM * budget_ms, FLOOR_ROOM * floor * budget_ms, caps)
+            return derive_in_window(probabilities, table, headroom * budget_ms, floor_room * floor * budget_ms, caps)
         except DeriveError:
             pass
     return derive_in_window(probabilities, table, budget_ms, floor * budget_ms, caps)
@@ -68,17 +71,19 @@ def measure_arch(arch: Arch, table: LatencyTable) -> Measurement:
 def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_ref: TableRef,
                       target_ms: float, floor: float = DEFAULT_FLOOR, measure: bool = True,
                       log: Callable[[str], None] = print, stage: str = "search",
-                      checkpoint: str | None = None, caps: MemoryCaps = MemoryCaps()) -> tuple[Arch, Provenance]:
+                      checkpoint: str | None = None, caps: MemoryCaps = MemoryCaps(),
+                      room: tuple[float, float] = ROOM) -> tuple[Arch, Provenance]:
     """The derived arch and its provenance (target, window, predicted, measured, tries, table); see
     the module docstring. `table_ref` names the table as it was read (a search hashes it at its
-    start, not after it). `measure` False never measures."""
+    start, not after it). `measure` False never measures. `room`: the first look's bounds
+    (derive_with_headroom), other than the default only to compare them (benchmarks/hit_rate.py)."""
     differences = differences_from_here(table.device)
     budget = target_ms
     tries: list[DeriveTry] = []
     stopped = None
     for attempt in range(MAX_TRIES if measure and not differences else 1):
         try:
-            derived = derive_with_headroom(probabilities, table, budget, floor, caps)
+            derived = derive_with_headroom(probabilities, table, budget, floor, caps, room)
         except DeriveError as error:
             if attempt == 0:
                 raise
