@@ -68,14 +68,16 @@ bench: $(READY)
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
 
-# int8 tables (BENCHMARKS.md, ~15 min): the demo and proxyless_cifar spaces profiled as int8 models
-# on this machine, their fidelity, and int8/float per op against the committed float tables.
+# int8 tables (BENCHMARKS.md, ~30 min): the demo and proxyless_cifar spaces profiled as int8 models
+# on this machine, their fidelity, and int8/float per op against float tables timed here too (the
+# committed float tables may come from another machine; a ratio needs both sides from this one).
 bench-int8: $(READY)
 	for space in demo proxyless_cifar; do \
+		$(BIN)/hwnas profile --space recipes/spaces/$$space.yaml --out $(LOCAL)/$$space-cpu.json --skip-if-current && \
 		$(BIN)/hwnas profile --space recipes/spaces/$$space.yaml --precision int8 \
 			--out latency_tables/$$space-cpu-int8.json --skip-if-current && \
 		$(BIN)/hwnas validate-table latency_tables/$$space-cpu-int8.json --samples 30 && \
-		$(BIN)/python benchmarks/int8_ops.py latency_tables/$$space-cpu.json latency_tables/$$space-cpu-int8.json \
+		$(BIN)/python benchmarks/int8_ops.py $(LOCAL)/$$space-cpu.json latency_tables/$$space-cpu-int8.json \
 		|| exit 1; \
 	done
 
