@@ -68,7 +68,7 @@ bench: $(READY)
 	$(BIN)/python benchmarks/warm_calls.py
 	$(BIN)/python benchmarks/search_modes.py
 
-# int8 tables (BENCHMARKS.md, ~30 min): the demo and proxyless_cifar spaces profiled as int8 models
+# int8 tables (BENCHMARKS.md, ~10 min): the demo and proxyless_cifar spaces profiled as int8 models
 # on this machine, their fidelity, and int8/float per op against float tables timed here too (the
 # committed float tables may come from another machine; a ratio needs both sides from this one).
 bench-int8: $(READY)

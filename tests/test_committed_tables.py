@@ -1,5 +1,5 @@
-"""The committed CPU tables (float, and int8 where profiled) fit their spaces, carry a fidelity report whose normalized
-predictions are within ±10% for ≥ 95% of fresh subnets, and each search recipe's latency
+"""The committed CPU tables (float, and int8 where profiled) fit their spaces, carry a fidelity
+report whose normalized predictions are within ±10% for ≥ 95% of fresh subnets, and each search recipe's latency
 target lies inside its table's range. (The ranking target, Kendall τ within 0.03 of the noise
 floor, is reported in BENCHMARKS.md, not asserted: proxyless_cifar measured 0.037 below.)"""
 
