@@ -111,6 +111,12 @@ def _precision_option(command: argparse.ArgumentParser) -> None:
                               "quantization, as `hwnas export --int8` writes it)")
 
 
+def _trust_option(command: argparse.ArgumentParser) -> None:
+    """Whether a run folder's config may name a data module that is not hwnas's own (run_data.py)."""
+    command.add_argument("--trust-data-module", action="store_true",
+                         help="import the data module the run's config names even if it is not one of hwnas's")
+
+
 def _memory_caps(command: argparse.ArgumentParser) -> None:
     """Hard caps on the chosen arch's memory as deployed (float32, batch 1; net/memory.py)."""
     command.add_argument("--max-weight-mb", type=float, default=None, help="cap on the weights, MB")
@@ -184,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     _device_options(export)
     export.add_argument("--int8", type=int, default=None, metavar="N",
                         help="also write model.int8.onnx, calibrated on N train batches of the run's data (e.g. 8)")
+    _trust_option(export)
     export.set_defaults(command=_export)
 
     derive = commands.add_parser("derive", help="most probable arch of a searched supernet inside a latency budget")
@@ -214,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--calibration-batches", type=int, default=4,
                         help="train batches that recompute each candidate's BN statistics")
     _memory_caps(select)
+    _trust_option(select)
     select.set_defaults(command=_select)
 
     front = commands.add_parser("front", help="from one trained supernet: the best arch per budget and the "
@@ -229,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     front.add_argument("--no-measure", action="store_true", help="do not time the chosen archs on this machine")
     front.add_argument("--out", default=None, help="output folder (default: RUN/front)")
     _memory_caps(front)
+    _trust_option(front)
     front.set_defaults(command=_front)
 
     for stage in LIGHTNING_STAGES:  # listed for --help; dispatched to LightningCLI before argparse
@@ -441,7 +450,8 @@ def _export(args: argparse.Namespace) -> None:
     provider_for(args.device, args.threads)  # a device or thread count that cannot run here, before any export
     out = args.out or str(RunFolder(Path(args.run)).beside("export"))
     check_writable(out, folder=True)
-    card = export_run(args.run, out, args.table, args.device, args.threads, int8_batches=args.int8)
+    card = export_run(args.run, out, args.table, args.device, args.threads, int8_batches=args.int8,
+                      trusted=args.trust_data_module)
     print(json.dumps(card, indent=2))
     int8 = f", {out}/model.int8.onnx" if card["int8"] else ""
     print(f"wrote {out}/model.onnx, {out}/model.ort{int8} and {out}/model_card.json")
@@ -495,7 +505,7 @@ def _select(args: argparse.Namespace) -> None:
     check_writable(out, folder=True)
     summary = run_select(args.ckpt, args.target_ms, args.table, out, args.data_config, args.method, args.population,
                          args.cycles, args.sample, args.seed, args.calibration_batches,
-                         MemoryCaps(args.max_weight_mb, args.max_activation_kb))
+                         MemoryCaps(args.max_weight_mb, args.max_activation_kb), args.trust_data_module)
     for method, result in summary["methods"].items():
         print(f"{method}: best accuracy {result['best']['accuracy']:.4f} at {result['best']['predicted_ms']:.4f} ms "
               f"({result['evaluations']} scored, {result['unique_archs']} distinct)")
@@ -514,7 +524,8 @@ def _front(args: argparse.Namespace) -> None:
     check_writable(out, folder=True)
     summary = run_front(args.ckpt, args.table, out, args.targets, args.points, args.pool, args.seed,
                         args.calibration_batches, not args.no_measure, MemoryCaps(args.max_weight_mb,
-                                                                                  args.max_activation_kb))
+                                                                                  args.max_activation_kb),
+                        trusted=args.trust_data_module)
     for name, device in summary["devices"].items():
         print(f"{name}: {len(device['front'])} archs on the front")
         for row in device["chosen"]:

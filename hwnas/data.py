@@ -380,3 +380,9 @@ class ImageFolderDataModule(ImageDataModule):
 
     def _load(self) -> tuple[Dataset, Dataset | None]:
         return self._folders
+
+
+# The data modules a run folder's config may name (run_data.py): hwnas's own, by their class paths.
+DATA_MODULES: dict[str, type[ImageDataModule]] = {
+    f"{module.__module__}.{module.__name__}": module
+    for module in (DigitsDataModule, Cifar10DataModule, ImageFolderDataModule)}

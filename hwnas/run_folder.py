@@ -13,11 +13,14 @@ previous run's record as this one's.
 
 Records are written once the stage has finished; a stage that is interrupted (SIGTERM, Ctrl-C)
 exits non-zero and leaves no record, so `search && retrain` cannot carry on with a stale arch.
-Only the launching process (rank 0) locks and tidies: DDP's other ranks re-run the command.
+Only the launching process (rank 0) locks and tidies: DDP's other ranks re-run the command, and
+are told apart from a shell that merely has LOCAL_RANK set by a mark the launching process leaves in
+the environment its ranks inherit (`ddp_rank`).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Callable, Iterator
@@ -60,30 +63,61 @@ class RunFolderBusy(HwnasError):
     pass
 
 
-def is_launching_process() -> bool:
-    """Not one of the processes Lightning's DDP launcher starts for ranks > 0 (it sets LOCAL_RANK)."""
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+LAUNCHER_MARK = "HWNAS_DDP_LAUNCHER"  # the launching process's pid, set while it holds the run folder
+
+
+def ddp_rank() -> bool:
+    """Whether this process is not the one that holds the run folder: a rank that an hwnas stage's DDP
+    launcher started (Lightning sets LOCAL_RANK; the rank inherits the launcher's mark, and the launcher
+    is its parent), or the launcher of another node (NODE_RANK > 0; node 0 holds the folder). A LOCAL_RANK
+    set in the shell without the mark is refused in one line: Lightning would take this process for a
+    rank > 0 and the run would write no record."""
+    local_rank = os.environ.get("LOCAL_RANK", "0")
+    if local_rank != "0":
+        if os.environ.get(LAUNCHER_MARK) == str(os.getppid()):
+            return True
+        raise HwnasError(f"LOCAL_RANK={local_rank} is set in the environment, as a DDP launcher sets it for the "
+                         f"processes it starts: hwnas starts its own ranks (--trainer.devices N); unset LOCAL_RANK "
+                         f"and run again")
+    return os.environ.get("NODE_RANK", "0") != "0"
 
 
 @contextmanager
 def writing(run_dir: str | Path, resuming: bool, log: Callable[[str], None] = print) -> Iterator[None]:
     """Hold `run_dir`'s lock for the block, after moving aside what an earlier run left there."""
-    if not is_launching_process():
+    if ddp_rank():
         yield
         return
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / ".lock", "w") as lock:
+    lock = _open_lock(run_dir / ".lock")
+    try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunFolderBusy(f"{run_dir} is being written by another hwnas process: wait for it to finish, "
                                 f"or choose another --run_dir") from None
+        os.environ[LAUNCHER_MARK] = str(os.getpid())  # inherited by the DDP ranks Lightning starts
         try:
             _move_previous_aside(run_dir, resuming, log)
             yield
         finally:
+            os.environ.pop(LAUNCHER_MARK, None)
             fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        os.close(lock)
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file's descriptor, never through a link: opening a link with truncation emptied the
+    file it pointed to (a run folder received from someone else can hold one). Nothing is written to it."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise HwnasError(f"{path} is a symbolic link, not this run folder's lock: remove it (the file it points "
+                             f"to is left alone) and run again") from None
+        raise
 
 
 def _move_previous_aside(run_dir: Path, resuming: bool, log: Callable[[str], None]) -> None:

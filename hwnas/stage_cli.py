@@ -182,6 +182,7 @@ def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
 def run_stage(stage: str, args: list[str]) -> None:
     """Check, then train and write the stage's records inside the run folder's transaction
     (run_folder.py): one writer at a time, an earlier run's records moved aside first."""
+    run_folder.ddp_rank()  # a LOCAL_RANK left in the shell is refused before any work
     cli = _cli(_SearchCLI, SearchModule, args) if stage == "search" else _cli(_RetrainCLI, RetrainModule, args)
     _check_before_training(cli)
     check_writable(cli.config["run_dir"], folder=True)

@@ -557,6 +557,72 @@ def predict_with_a_table_whose_entry_says_its_median_twice(tmp, fixture):
     return ["predict", "--arch", str(arch), "--table", str(tmp / "t.json")]
 
 
+# --- folders received from others ---------------------------------------------------------------------
+
+PLANTED = "planted_data"  # a module a received run folder brings along, named by its config
+
+
+def received_run(tmp: Path, fixture, stage: str) -> Path:
+    """A copy of the tiny run's `stage` folder whose config names a data module the folder brings
+    itself; importing that module would write tmp/ran."""
+    import yaml
+
+    folder = tmp / "received" / stage
+    shutil.copytree(fixture("tiny_run") / stage, folder)
+    config = yaml.safe_load((folder / "logs/config.yaml").read_text())
+    config["data"]["class_path"] = f"{PLANTED}.Data"
+    (folder / "logs/config.yaml").write_text(yaml.safe_dump(config))
+    (folder / f"{PLANTED}.py").write_text(f"open({str(tmp / 'ran')!r}, 'w').close()\n")
+    fixture("monkeypatch").syspath_prepend(str(folder))  # as `python -m hwnas` run inside the folder has it
+    return folder
+
+
+@bad_input("is not one of hwnas's data modules", writes_nothing_at="ran")
+def select_from_a_run_whose_config_names_its_own_module(tmp, fixture):
+    """select imported the module the config named before checking it was hwnas's: the folder's code ran."""
+    folder = received_run(tmp, fixture, "search")
+    return ["select", "--ckpt", str(folder / "checkpoints/last.ckpt"), "--target-ms", slowest(fixture),
+            "--out", str(tmp / "out")]
+
+
+@bad_input("is not one of hwnas's data modules", writes_nothing_at="ran")
+def export_int8_of_a_run_whose_config_names_its_own_module(tmp, fixture):
+    folder = received_run(tmp, fixture, "retrain")
+    return ["export", "--run", str(folder), "--out", str(tmp / "export"), "--int8", "1"]
+
+
+@bad_input("is a symbolic link, not this run folder's lock", writes_nothing_at="run/arch.json")
+def search_into_a_run_folder_whose_lock_is_a_link(tmp, fixture):
+    """The lock was opened for writing through the link: the file it pointed to was emptied."""
+    (tmp / "precious.txt").write_text("keep me")
+    (tmp / "run").mkdir()
+    (tmp / "run" / ".lock").symlink_to(tmp / "precious.txt")
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args")]
+
+
+@bad_input("LOCAL_RANK=1 is set in the environment", writes_nothing_at="run")
+def search_with_local_rank_set_in_the_shell(tmp, fixture):
+    """Taken for a DDP rank: no lock, no moving aside of the earlier records, and no record written."""
+    fixture("monkeypatch").setenv("LOCAL_RANK", "1")
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args")]
+
+
+def test_a_lock_that_is_a_link_leaves_its_target_alone(tiny_search_args, tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").symlink_to(tmp_path / "precious.txt")
+    assert main([*SEARCH, "--run_dir", str(tmp_path / "run"), *tiny_search_args]) == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_a_trusted_run_folder_may_name_its_own_data_module(tiny_run, tmp_path, monkeypatch, request):
+    """--trust-data-module is the user's word that the folder's code may run: then it is imported."""
+    folder = received_run(tmp_path, request.getfixturevalue, "retrain")
+    assert main(["export", "--run", str(folder), "--out", str(tmp_path / "export"), "--int8", "1",
+                 "--trust-data-module"]) == 2  # the planted module has no data module in it, which is said
+    assert (tmp_path / "ran").exists()
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, request, capfd):
     build, says, writes_nothing_at = CASES[case]

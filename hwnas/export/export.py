@@ -93,7 +93,7 @@ def _precision_note(table_path: str, table_precision: str, writes_int8: bool) ->
 
 
 def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
-               device: str = "cpu", threads: int = 1, int8_batches: int | None = None) -> dict:
+               device: str = "cpu", threads: int = 1, int8_batches: int | None = None, trusted: bool = False) -> dict:
     """Export the subnet of a retrain run folder to `out_dir`; return the model card written there.
     With `int8_batches`, also an int8 model calibrated on that many train batches (export/quantize.py)."""
     run, out_dir = RunFolder(Path(retrain_dir)), Path(out_dir)
@@ -125,7 +125,7 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
     if int8_batches:  # the run's data, read before any export
         data = datamodule_of_run(run.config, arch.space,
                                  "--int8 calibrates on the data of the run `hwnas retrain` wrote there; point --run "
-                                 "at a whole retrain folder", augment="none", num_workers=0)
+                                 "at a whole retrain folder", trusted, augment="none", num_workers=0)
         data.setup("fit")
 
     with atomic_folder(out_dir) as staging:  # the old export or the new one, never a mix

@@ -82,7 +82,7 @@ def choose(pool: list[Evaluated], target_ms: float) -> Evaluated | None:
 
 def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | None = None, points: int = 8,
               pool_size: int = 300, seed: int = 0, calibration_batches: int = 4, measure: bool = True,
-              caps: MemoryCaps = MemoryCaps(), log=print) -> dict:
+              caps: MemoryCaps = MemoryCaps(), log=print, trusted: bool = False) -> dict:
     """The fronts and chosen archs of every table (module docstring); returns front.json's content."""
     if not tables:
         raise HwnasError("name at least one latency table with --table")
@@ -95,7 +95,7 @@ def run_front(ckpt: str, tables: list[str], out: str, targets: list[float] | Non
     supernet, space = checkpoint.supernet, checkpoint.supernet.space
     opened = [(Path(path), load_table(path, space)) for path in tables]  # every table read before any scoring
     names = device_names([path for path, _ in opened])
-    datamodule = arch_split_of_run(RunFolder.of_checkpoint(ckpt).config, space)
+    datamodule = arch_split_of_run(RunFolder.of_checkpoint(ckpt).config, space, trusted)
     calibration = [x for x, _ in islice(DataLoader(datamodule.train_set, datamodule.batch_size), calibration_batches)]
     scorer = SubnetScorer(supernet, calibration, list(datamodule.val_dataloader()))
     pool = list(dict.fromkeys(candidate_pool(space, pool_size, seed)  # + each device's range ends

@@ -42,9 +42,10 @@ from hwnas.select.subnet_eval import SubnetScorer
 METHODS = ("evolution", "random", "both")
 
 
-def arch_split_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
-    """The search's data module, set up; it must have an arch split."""
-    datamodule = datamodule_of_run(config_path, space, "pass the search's logs/config.yaml with --data-config")
+def arch_split_of_run(config_path: Path, space: SearchSpace, trusted: bool = False) -> ImageDataModule:
+    """The search's data module, set up; it must have an arch split. `trusted`: see run_data.py."""
+    datamodule = datamodule_of_run(config_path, space, "pass the search's logs/config.yaml with --data-config",
+                                   trusted)
     if not datamodule.arch_fraction > 0:
         raise HwnasError(f"{config_path}: the search had no arch split (data.arch_fraction = 0), so every "
                          f"image trained the weights; nothing is left to score subnets on")
@@ -54,7 +55,7 @@ def arch_split_of_run(config_path: Path, space: SearchSpace) -> ImageDataModule:
 
 def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_config: str | None = None,
                method: str = "evolution", population: int = 20, cycles: int = 100, sample: int = 5, seed: int = 0,
-               calibration_batches: int = 4, caps: MemoryCaps = MemoryCaps()) -> dict:
+               calibration_batches: int = 4, caps: MemoryCaps = MemoryCaps(), trusted: bool = False) -> dict:
     """Search the trained supernet (see the module docstring); returns the select.json summary."""
     if method not in METHODS:
         raise HwnasError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
@@ -68,7 +69,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None, out: str, data_co
     budget = LatencyBudget(latency_table, space, target_ms, caps)
 
     config = Path(data_config) if data_config else RunFolder.of_checkpoint(ckpt_path).config
-    datamodule = arch_split_of_run(config, space)
+    datamodule = arch_split_of_run(config, space, trusted)
     # The train split is already in seeded random order: its first batches are a random sample.
     train = DataLoader(datamodule.train_set, datamodule.batch_size)
     calibration = [x for x, _ in islice(train, calibration_batches)]
