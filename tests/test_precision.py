@@ -1,5 +1,5 @@
 """Mixed precision and the GPU path: bf16-mixed runs the search's manual optimization and the
-retrain on the CPU here; on a CUDA GPU the same run also trains channels-last (skipped without one)."""
+retrain on the CPU here, and on a CUDA GPU (skipped without one); both train channels-last."""
 
 from __future__ import annotations
 
@@ -34,13 +34,14 @@ def test_bf16_mixed_search_and_retrain_on_a_gpu(tmp_path, tiny_search_args, quie
                        "--trainer.precision", "bf16-mixed")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
-def test_a_fit_on_a_gpu_trains_channels_last():
+@pytest.mark.parametrize("accelerator", ["cpu", pytest.param("gpu", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason=NO_CUDA))])
+def test_a_fit_trains_channels_last(accelerator):
     import pytorch_lightning as pl
 
-    from hwnas.training.channels_last import ChannelsLastOnCuda
+    from hwnas.training.channels_last import ChannelsLast
 
-    class Probe(ChannelsLastOnCuda, pl.LightningModule):
+    class Probe(ChannelsLast, pl.LightningModule):
         def __init__(self):
             super().__init__()
             self.conv = torch.nn.Conv2d(3, 8, 3)
@@ -56,7 +57,7 @@ def test_a_fit_on_a_gpu_trains_channels_last():
 
     probe = Probe()
     data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(4, 3, 8, 8)), batch_size=2)
-    pl.Trainer(accelerator="gpu", devices=1, max_steps=2, logger=False, enable_checkpointing=False,
+    pl.Trainer(accelerator=accelerator, devices=1, max_steps=2, logger=False, enable_checkpointing=False,
                enable_progress_bar=False).fit(probe, data)
     assert probe.seen_channels_last == [True, True]
     assert probe.conv.weight.is_contiguous(memory_format=torch.channels_last)

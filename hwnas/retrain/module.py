@@ -19,11 +19,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from hwnas.errors import HwnasError
 from hwnas.net.arch import build_subnet
 from hwnas.records import ArchRecord
-from hwnas.training.channels_last import ChannelsLastOnCuda
+from hwnas.training.channels_last import ChannelsLast
 from hwnas.training.stage_records import RetrainRecord, check_classes, check_epochs
 
 
-class RetrainModule(ChannelsLastOnCuda, pl.LightningModule):
+class RetrainModule(ChannelsLast, pl.LightningModule):
     def __init__(self, arch: str, lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 4e-5,
                  label_smoothing: float = 0.1, ema_decay: float | None = None, warmup_epochs: int = 0):
         """

@@ -71,7 +71,7 @@ from hwnas.records import DEFAULT_FLOOR, TableRef
 from hwnas.search.arch_steps import ArchStrategy, Estimator, Mode, choose_strategy
 from hwnas.search.reinforce import MovingAverageBaseline, reinforce_loss, reward
 from hwnas.seeding import generator
-from hwnas.training.channels_last import ChannelsLastOnCuda
+from hwnas.training.channels_last import ChannelsLast
 from hwnas.training.stage_records import SearchRecord, check_classes, check_epochs
 
 OneShotTraining = Literal["average", "fair"]
@@ -109,7 +109,7 @@ def check_search_options(mode: str, gate: str, estimator: str, loss_form: str, t
     return strategy
 
 
-class SearchModule(ChannelsLastOnCuda, pl.LightningModule):
+class SearchModule(ChannelsLast, pl.LightningModule):
     def __init__(
         self,
         space: str,

@@ -1,10 +1,10 @@
-"""Channels-last memory layout for training on a CUDA GPU.
+"""Channels-last memory layout for training, on every device.
 
-cuDNN's tensor-core convolutions (bf16 and fp16) read NHWC; with the default NCHW layout each
-one is wrapped in transposes. A module that mixes this in converts its weights in `setup`, when
-the run's device is CUDA (before the strategy moves them there, keeping the layout, and before
-DDP lays out its gradient buckets), and every 4-d tensor of each batch after it reaches the
-device. On a CPU it does nothing: the CPU kernels this project was measured with are NCHW's.
+Convolutions read NHWC fastest: cuDNN's tensor-core kernels (bf16, fp16) and oneDNN's CPU kernels,
+which otherwise reorder every NCHW tensor on the way in and out. A module that mixes this in converts
+its weights in `setup` (before the strategy moves them to the device, keeping the layout, and before
+DDP lays out its gradient buckets) and every 4-d tensor of each batch after it reaches the device.
+BENCHMARKS.md ("Training layout") has the step times of both layouts on the CPU.
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ def _channels_last(tensor: Tensor) -> Tensor:
     return tensor.contiguous(memory_format=torch.channels_last) if tensor.dim() == 4 else tensor
 
 
-class ChannelsLastOnCuda:
-    """Mix into a LightningModule before pl.LightningModule (class M(ChannelsLastOnCuda, pl.LightningModule))."""
+class ChannelsLast:
+    """Mix into a LightningModule before pl.LightningModule (class M(ChannelsLast, pl.LightningModule))."""
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
-        if self.trainer.strategy.root_device.type == "cuda":
-            self.to(memory_format=torch.channels_last)
+        self.to(memory_format=torch.channels_last)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         batch = super().on_after_batch_transfer(batch, dataloader_idx)
-        return apply_to_collection(batch, Tensor, _channels_last) if self.device.type == "cuda" else batch
+        return apply_to_collection(batch, Tensor, _channels_last)
