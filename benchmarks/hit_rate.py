@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from hwnas.atomic import save_figure, write_json
+from hwnas.files.atomic import save_figure, write_json
 from hwnas.derive.on_device import derive_for_target
 from hwnas.measuring.device_identity import differences_from_here
-from hwnas.records import in_window
-from hwnas.search.checkpoint import load_search_checkpoint
+from hwnas.records.arch_record import in_window
+from hwnas.records.search_checkpoint import load_search_checkpoint
 
 FLOOR = 0.9
 

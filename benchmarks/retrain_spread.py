@@ -26,7 +26,7 @@ from pathlib import Path
 
 from supernet_ranking import choose_archs, retrained_accuracy
 
-from hwnas.atomic import write_json
+from hwnas.files.atomic import write_json
 from hwnas.latency.table import load_table
 from hwnas.net.space import load_space
 

@@ -60,7 +60,7 @@ def derived_arch(arch_path: str | None):
 
     from hwnas.net.space import load_space
     from hwnas.net.supernet import SuperNet
-    from hwnas.records import ArchRecord
+    from hwnas.records.arch_record import ArchRecord
 
     if arch_path:
         return ArchRecord.load(arch_path).arch

@@ -36,13 +36,13 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from hwnas.atomic import save_figure, write_json
+from hwnas.files.atomic import save_figure, write_json
 from hwnas.cli import main as hwnas
 from hwnas.measuring.measure import measure_beside_reference
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch, random_arch
 from hwnas.net.space import load_space
-from hwnas.records import ArchRecord, Provenance
+from hwnas.records.arch_record import ArchRecord, Provenance
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 RANDOM_WINDOW = 0.95  # random archs are drawn predicted inside [0.95 T, T]

@@ -36,13 +36,13 @@ from matplotlib.figure import Figure
 from scipy.stats import kendalltau
 from torch.utils.data import DataLoader
 
-from hwnas.atomic import save_figure, write_json
+from hwnas.files.atomic import save_figure, write_json
 from hwnas.cli import main as hwnas
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch, random_arch
 from hwnas.net.space import load_space
-from hwnas.records import ArchRecord, Provenance
-from hwnas.search.checkpoint import load_search_checkpoint
+from hwnas.records.arch_record import ArchRecord, Provenance
+from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.select.select import arch_split_of_run
 from hwnas.select.subnet_eval import SubnetScorer
 

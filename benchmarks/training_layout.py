@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from hwnas.net.arch import Arch, build_subnet
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
-from hwnas.seeding import generator
+from hwnas.data.seeding import generator
 
 STEPS, WARMUP = 15, 3
 

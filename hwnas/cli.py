@@ -30,7 +30,7 @@ from pathlib import Path
 
 from hwnas.errors import HwnasError, Interrupted
 from hwnas.measuring.timing import DeviceError
-from hwnas.run_folder import RunFolder
+from hwnas.records.run_folder import RunFolder
 
 LIGHTNING_STAGES = ("search", "retrain")
 
@@ -269,7 +269,7 @@ def _profile(args: argparse.Namespace) -> None:
 
 
 def _check_table_out(out: str, example_name: str) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
 
     if Path(out).is_dir():
         raise HwnasError(f"--out {out} is a folder: name the table file to write, e.g. {out}/{example_name}")
@@ -277,7 +277,7 @@ def _check_table_out(out: str, example_name: str) -> None:
 
 
 def _onboard(args: argparse.Namespace) -> None:
-    from hwnas.atomic import atomic_output
+    from hwnas.files.atomic import atomic_output
     from hwnas.latency.table import load_table, save_table
     from hwnas.profile.onboard import ONBOARD_SUBNETS, onboard_table
 
@@ -338,7 +338,7 @@ def _describe(table, path: str) -> None:
 
 
 def _kit(args: argparse.Namespace) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
     from hwnas.net.space import load_space
     from hwnas.profile.kit import write_kit
 
@@ -351,7 +351,7 @@ def _kit(args: argparse.Namespace) -> None:
 
 
 def _import_table(args: argparse.Namespace) -> None:
-    from hwnas.atomic import atomic_output
+    from hwnas.files.atomic import atomic_output
     from hwnas.latency.table import TableError, load_table, save_table
     from hwnas.profile.kit import import_results, load_results
 
@@ -368,7 +368,7 @@ def _import_table(args: argparse.Namespace) -> None:
 
 
 def _validate_table(args: argparse.Namespace) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
     from hwnas.latency.table import load_table, save_table
     from hwnas.measuring.device_identity import differences_from_here
     from hwnas.measuring.fidelity import plot_fidelity, validate_table
@@ -402,7 +402,7 @@ def _validate_table(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     from hwnas.latency.table import load_table
     from hwnas.measuring.device_identity import describe_mismatch
-    from hwnas.records import ArchRecord
+    from hwnas.records.arch_record import ArchRecord
 
     arch = ArchRecord.load(args.arch).arch
     table = load_table(args.table, arch.space)
@@ -441,7 +441,7 @@ def _measure(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
     from hwnas.export.export import export_run
     from hwnas.measuring.timing import provider_for
 
@@ -463,12 +463,12 @@ def _check_target(target_ms: float) -> None:
 
 
 def _derive(args: argparse.Namespace) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
     from hwnas.derive.on_device import derive_for_target
     from hwnas.net.memory import MemoryCaps
-    from hwnas.records import DEFAULT_FLOOR, ArchRecord
+    from hwnas.records.arch_record import DEFAULT_FLOOR, ArchRecord
     from hwnas.search.arch_steps import choose_strategy
-    from hwnas.search.checkpoint import load_search_checkpoint
+    from hwnas.records.search_checkpoint import load_search_checkpoint
 
     _check_target(args.target_ms)
     caps = MemoryCaps(args.max_weight_mb, args.max_activation_kb)
@@ -496,7 +496,7 @@ def _derive(args: argparse.Namespace) -> None:
 
 
 def _select(args: argparse.Namespace) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
     from hwnas.net.memory import MemoryCaps
     from hwnas.select.select import run_select
 
@@ -516,9 +516,9 @@ def _select(args: argparse.Namespace) -> None:
 
 
 def _front(args: argparse.Namespace) -> None:
-    from hwnas.atomic import check_writable
+    from hwnas.files.atomic import check_writable
     from hwnas.net.memory import MemoryCaps
-    from hwnas.select.front import run_front
+    from hwnas.front.front import run_front
 
     out = args.out or str(RunFolder.of_checkpoint(args.ckpt).beside("front"))
     check_writable(out, folder=True)

@@ -25,16 +25,16 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.strategies import DDPStrategy, Strategy
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from hwnas import run_folder
-from hwnas.atomic import check_writable
+from hwnas.records import run_folder
+from hwnas.files.atomic import check_writable
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError, Interrupted
 from hwnas.net.space import load_space
-from hwnas.records import ArchRecord
+from hwnas.records.arch_record import ArchRecord
 from hwnas.retrain.module import RetrainModule
-from hwnas.run_folder import RunFolder
+from hwnas.records.run_folder import RunFolder
 from hwnas.search.module import SearchModule
-from hwnas.strict_files import read_yaml
+from hwnas.files.strict import read_yaml
 from hwnas.training.atomic_checkpoint import AtomicCheckpointIO
 from hwnas.training.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.training.resumed_metrics import ResumedCSVLogger

@@ -4,7 +4,7 @@ import pytest
 
 from hwnas.net.arch import Arch, ArchError
 from hwnas.net.space import load_space
-from hwnas.records import ArchRecord
+from hwnas.records.arch_record import ArchRecord
 
 
 @pytest.fixture

@@ -199,7 +199,7 @@ def retrain_folder_with_weights(tmp: Path, fixture, weights) -> list[str]:
 def export_weights_of_another_arch(tmp, fixture):
     """It ended in PyTorch's list of size mismatches, one per tensor."""
     from hwnas.net.arch import Arch, build_subnet
-    from hwnas.records import ArchRecord
+    from hwnas.records.arch_record import ArchRecord
 
     arch = ArchRecord.load(fixture("tiny_run") / "retrain" / "arch.json").arch
     other = tuple(next(op for op in layer.candidates if op != chosen and op != "zero")

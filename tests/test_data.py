@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from fake_data import write_fake_cifar, write_image_folder
-from hwnas.data import Cifar10DataModule, DISK_WORKERS, DataError, DigitsDataModule, ImageFolderDataModule
+from hwnas.data.modules import Cifar10DataModule, DISK_WORKERS, DataError, DigitsDataModule, ImageFolderDataModule
 from hwnas.errors import HwnasError
 
 

@@ -17,7 +17,7 @@ import hwnas.derive.on_device as on_device
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
 from hwnas.net.space import load_space
-from hwnas.records import Measurement, TableRef
+from hwnas.records.arch_record import Measurement, TableRef
 
 
 @pytest.fixture(scope="module")

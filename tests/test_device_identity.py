@@ -61,7 +61,7 @@ def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit
 
 def test_predict_with_another_cpus_table_says_so_in_one_line(edit_table, tiny_space_path, tmp_path, capsys):
     from hwnas.net.arch import Arch
-    from hwnas.records import ArchRecord
+    from hwnas.records.arch_record import ArchRecord
 
     space = load_space(tiny_space_path)
     ArchRecord(Arch(space, tuple(layer.candidates[0] for layer in space.layers()))).save(tmp_path / "arch.json")

@@ -7,7 +7,7 @@ import json
 
 from hwnas.cli import main
 from hwnas.latency.table import load_table
-from hwnas.records import ArchRecord
+from hwnas.records.arch_record import ArchRecord
 from hwnas.select import subnet_eval
 
 
@@ -66,7 +66,7 @@ def test_two_tables_with_one_file_name_get_their_folder_in_front(tmp_path):
     """This machine's table and the reference machine's are both demo-cpu.json (local/ and the committed one)."""
     from pathlib import Path
 
-    from hwnas.select.front import device_names
+    from hwnas.front.front import device_names
 
     assert device_names([Path("latency_tables/local/demo-cpu.json"), Path("latency_tables/demo-cpu.json")]) == \
         ["local-demo-cpu", "latency_tables-demo-cpu"]

@@ -15,7 +15,7 @@ from hwnas.latency.table import load_table
 from hwnas.measuring import device_identity
 from hwnas.measuring.timing import runtime_metadata
 from hwnas.net.arch import Arch
-from hwnas.records import prediction_hash
+from hwnas.records.arch_record import prediction_hash
 
 FAST = ["--subnets", "8"]  # the protocol's 300 rounds: a tiny subnet takes ~0.02 ms
 

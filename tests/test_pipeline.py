@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from hwnas.cli import main
-from hwnas.records import TableRef, prediction_hash
+from hwnas.records.arch_record import TableRef, prediction_hash
 
 def test_search_writes_arch_and_summary_in_the_run_folder(tiny_run):
     summary = json.loads((tiny_run / "search/search.json").read_text())

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from hwnas.atomic import write_json
+from hwnas.files.atomic import write_json
 from hwnas.latency.table import TableError, load_table, required_keys, save_table
 from hwnas.measuring.onnx_export import export_onnx
 from hwnas.net.arch import Arch

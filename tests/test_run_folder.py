@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hwnas import run_folder
+from hwnas.records import run_folder
 from hwnas.cli import main
 import hwnas.export.export
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from hwnas.seeding import EpochShuffle, generator
+from hwnas.data.seeding import EpochShuffle, generator
 
 
 def epoch_orders(sampler: EpochShuffle, epoch: int, passes: int) -> list[list[int]]:

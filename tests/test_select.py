@@ -10,7 +10,7 @@ import pytest
 from hwnas.cli import main
 from hwnas.latency.table import load_table
 from hwnas.net.space import load_space
-from hwnas.records import ArchRecord
+from hwnas.records.arch_record import ArchRecord
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

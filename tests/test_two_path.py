@@ -12,7 +12,7 @@ from hwnas.net.gates import sample_two_gate
 from hwnas.net.space import load_space
 from hwnas.net.supernet import MixedOp, SuperNet
 from hwnas.search.module import SearchModule
-from hwnas.seeding import generator
+from hwnas.data.seeding import generator
 
 
 def test_two_path_sample_is_a_distinct_pair_holding_the_active_candidate():

@@ -11,7 +11,7 @@ from hwnas.data import DigitsDataModule
 from hwnas.latency.table import load_table
 from hwnas.search.arch_steps import choose_strategy
 from hwnas.search.module import SearchModule
-from hwnas.seeding import generator
+from hwnas.data.seeding import generator
 
 
 @pytest.mark.parametrize("options", [{"gate": "full"}, {"gate": "two"}, {"mode": "gumbel"}],

@@ -37,7 +37,7 @@ from hwnas.measuring.device_identity import differences_from_here, speed_note
 from hwnas.measuring.measure import measure_beside_reference
 from hwnas.net.arch import Arch
 from hwnas.net.memory import MemoryCaps
-from hwnas.records import DEFAULT_FLOOR, DeriveTry, Measurement, Provenance, TableRef, in_window
+from hwnas.records.arch_record import DEFAULT_FLOOR, DeriveTry, Measurement, Provenance, TableRef, in_window
 
 MAX_TRIES = 3
 # Each derive looks first in [FLOOR_ROOM·floor, HEADROOM]·budget, 2% above the floor and 3% under the

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwnas.atomic import atomic_folder, write_json
+from hwnas.files.atomic import atomic_folder, write_json
 from hwnas.errors import HwnasError
 from hwnas.export.quantize import onnx_test_accuracy, quantize_on_train_batches
 from hwnas.latency.table import INT8, load_table
@@ -40,10 +40,10 @@ from hwnas.measuring.measure import example_input, measure_beside_reference
 from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 from hwnas.net.arch import build_subnet
 from hwnas.net.memory import arch_memory
-from hwnas.records import ArchRecord, TableRef, in_window
-from hwnas.run_data import datamodule_of_run
-from hwnas.run_folder import RunFolder
-from hwnas.strict_files import read_json
+from hwnas.records.arch_record import ArchRecord, TableRef, in_window
+from hwnas.data.of_run import datamodule_of_run
+from hwnas.records.run_folder import RunFolder
+from hwnas.files.strict import read_json
 from hwnas.training.saved_state import check_fits, read_saved
 
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits

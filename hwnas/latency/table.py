@@ -26,13 +26,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwnas.atomic import write_json
+from hwnas.files.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import Calibration
 from hwnas.net.arch import Arch
 from hwnas.net.ops import candidate_weight_mb
 from hwnas.net.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
-from hwnas.strict_files import read_json
+from hwnas.files.strict import read_json
 
 FORMAT = "hwnas.latency_table"
 VERSION = 3

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from hwnas.atomic import save_figure
+from hwnas.files.atomic import save_figure
 from hwnas.errors import HwnasError
 from hwnas.latency.table import LatencyTable
 from hwnas.measuring.measure import SideBySide, measure_beside_reference

@@ -24,7 +24,7 @@ from hwnas.measuring.quantize import export_deployed
 from hwnas.measuring.timing import INTERLEAVED, ROUNDS, WARMUP_ROUNDS, runtime_metadata, time_interleaved
 from hwnas.net.arch import Arch, build_subnet
 from hwnas.net.space import SearchSpace
-from hwnas.records import Measurement
+from hwnas.records.arch_record import Measurement
 
 REFERENCE = "reference"
 

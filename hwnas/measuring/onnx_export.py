@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hwnas.atomic import atomic_output
+from hwnas.files.atomic import atomic_output
 
 OPSET = 18
 EXPORTER = "torchscript"  # recorded with every export (kit file names, tables, cards)

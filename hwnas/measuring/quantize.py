@@ -35,7 +35,7 @@ import numpy as np
 import onnxruntime as ort
 from torch import nn
 
-from hwnas.atomic import atomic_output
+from hwnas.files.atomic import atomic_output
 from hwnas.latency.table import FLOAT32
 from hwnas.measuring.onnx_export import INPUT_NAME, export_onnx
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hwnas.errors import HwnasError
-from hwnas.strict_files import read_yaml
+from hwnas.files.strict import read_yaml
 
 ZERO = "zero"
 _MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)")

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hwnas.atomic import write_json
+from hwnas.files.atomic import write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import CalibrationPoint, fit_calibration
 from hwnas.latency.table import (FLOAT32, PRECISIONS, EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key,
@@ -39,7 +39,7 @@ from hwnas.net.arch import Arch, build_subnet, random_arch
 from hwnas.net.ops import Head, build_layer, build_stem
 from hwnas.net.space import LayerShape, SearchSpace, parse_op, parse_space
 from hwnas.profile import kit_runner
-from hwnas.strict_files import read_json
+from hwnas.files.strict import read_json
 
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
 CALIBRATION_SAMPLES = 40  # measured subnets the calibration (up to 4 coefficients) is fitted on

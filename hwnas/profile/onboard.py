@@ -25,7 +25,7 @@ from hwnas.latency.table import LatencyTable, arch_keys, arch_weight_mb
 from hwnas.measuring.measure import REFERENCE, measure_beside_reference
 from hwnas.measuring.timing import INTERLEAVED, ROUNDS, WARMUP_ROUNDS, runtime_metadata
 from hwnas.profile.kit import calibration_archs, export_identity
-from hwnas.records import TableRef
+from hwnas.records.arch_record import TableRef
 
 ONBOARD_SUBNETS = 20  # whole subnets measured here, the reference among them
 MIN_SUBNETS = 2  # fewer than 8 fit fewer calibration terms (calibration.FALLBACKS)

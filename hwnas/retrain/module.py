@@ -18,7 +18,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from hwnas.errors import HwnasError
 from hwnas.net.arch import build_subnet
-from hwnas.records import ArchRecord
+from hwnas.records.arch_record import ArchRecord
 from hwnas.training.channels_last import ChannelsLast
 from hwnas.training.stage_records import RetrainRecord, check_classes, check_epochs
 

@@ -67,10 +67,10 @@ from hwnas.net.gates import Gate
 from hwnas.net.gumbel import temperature
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
-from hwnas.records import DEFAULT_FLOOR, TableRef
+from hwnas.records.arch_record import DEFAULT_FLOOR, TableRef
 from hwnas.search.arch_steps import ArchStrategy, Estimator, Mode, choose_strategy
 from hwnas.search.reinforce import MovingAverageBaseline, reinforce_loss, reward
-from hwnas.seeding import generator
+from hwnas.data.seeding import generator
 from hwnas.training.channels_last import ChannelsLast
 from hwnas.training.stage_records import SearchRecord, check_classes, check_epochs
 

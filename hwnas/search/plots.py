@@ -25,7 +25,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from hwnas.atomic import save_figure
+from hwnas.files.atomic import save_figure
 
 
 class SearchPlots(pl.Callback):

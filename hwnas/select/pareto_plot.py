@@ -6,7 +6,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from hwnas.atomic import save_figure
+from hwnas.files.atomic import save_figure
 from hwnas.select.evolution import Evaluated, best, pareto_front
 
 

@@ -26,15 +26,15 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
-from hwnas.atomic import write_json
+from hwnas.files.atomic import write_json
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.net.memory import MemoryCaps
 from hwnas.net.space import SearchSpace
-from hwnas.records import ArchRecord, Provenance
-from hwnas.run_data import datamodule_of_run
-from hwnas.run_folder import RunFolder
-from hwnas.search.checkpoint import load_search_checkpoint
+from hwnas.records.arch_record import ArchRecord, Provenance
+from hwnas.data.of_run import datamodule_of_run
+from hwnas.records.run_folder import RunFolder
+from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.select.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.select.pareto_plot import plot_pareto
 from hwnas.select.subnet_eval import SubnetScorer

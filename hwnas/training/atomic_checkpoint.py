@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from hwnas.atomic import atomic_output
+from hwnas.files.atomic import atomic_output
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -24,12 +24,12 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from hwnas.atomic import atomic_output, write_json
+from hwnas.files.atomic import atomic_output, write_json
 from hwnas.derive.on_device import derive_for_target
 from hwnas.derive.window import decision
 from hwnas.errors import HwnasError
-from hwnas.records import ArchRecord
-from hwnas.run_folder import RunFolder
+from hwnas.records.arch_record import ArchRecord
+from hwnas.records.run_folder import RunFolder
 
 
 def check_classes(space, datamodule) -> None:

@@ -31,16 +31,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch.utils.data import DataLoader
 
-from hwnas.atomic import save_figure, write_json
+from hwnas.files.atomic import save_figure, write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.table import LatencyTable, load_table
 from hwnas.measuring.device_identity import differences_from_here
 from hwnas.measuring.measure import measure_beside_reference
 from hwnas.net.arch import Arch, random_arch
 from hwnas.net.memory import MemoryCaps
-from hwnas.records import ArchRecord, Measurement, Provenance, TableRef
-from hwnas.run_folder import RunFolder
-from hwnas.search.checkpoint import load_search_checkpoint
+from hwnas.records.arch_record import ArchRecord, Measurement, Provenance, TableRef
+from hwnas.records.run_folder import RunFolder
+from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.select.evolution import Evaluated, pareto_front
 from hwnas.select.select import arch_split_of_run
 from hwnas.select.subnet_eval import SubnetScorer

@@ -17,7 +17,7 @@ from hwnas.latency.table import LatencyTable, load_table
 from hwnas.measuring.device_identity import describe_mismatch
 from hwnas.net.space import parse_space
 from hwnas.net.supernet import SuperNet
-from hwnas.records import TableRef
+from hwnas.records.arch_record import TableRef
 from hwnas.search.module import CHECKPOINT_KEY
 from hwnas.training.saved_state import check_fits, read_saved
 

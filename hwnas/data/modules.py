@@ -43,10 +43,10 @@ from pytorch_lightning.utilities.combined_loader import CombinedLoader
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from hwnas.augment import train_augmentation
-from hwnas.class_folders import read_image_folder
+from hwnas.data.augment import train_augmentation
+from hwnas.data.class_folders import read_image_folder
 from hwnas.errors import HwnasError
-from hwnas.seeding import EpochShuffle
+from hwnas.data.seeding import EpochShuffle
 
 if TYPE_CHECKING:  # imported where it is used: torchvision is only needed for image folders
     from torchvision.datasets import ImageFolder
@@ -382,7 +382,7 @@ class ImageFolderDataModule(ImageDataModule):
         return self._folders
 
 
-# The data modules a run folder's config may name (run_data.py): hwnas's own, by their class paths.
+# The data modules a run folder's config may name (data/of_run.py): hwnas's own, by the class paths
+# recipes and LightningCLI's saved configs give them.
 DATA_MODULES: dict[str, type[ImageDataModule]] = {
-    f"{module.__module__}.{module.__name__}": module
-    for module in (DigitsDataModule, Cifar10DataModule, ImageFolderDataModule)}
+    f"hwnas.data.{module.__name__}": module for module in (DigitsDataModule, Cifar10DataModule, ImageFolderDataModule)}

@@ -37,9 +37,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwnas.atomic import write_json
+from hwnas.files.atomic import write_json
 from hwnas.net.arch import Arch, ArchError, arch_from_json
-from hwnas.strict_files import read_json
+from hwnas.files.strict import read_json
 
 DEFAULT_FLOOR = 0.9  # an arch's window is [0.9 T, T] unless a recipe says otherwise
 

@@ -13,10 +13,10 @@ import importlib
 import inspect
 from pathlib import Path
 
-from hwnas.data import DATA_MODULES, ImageDataModule
+from hwnas.data.modules import DATA_MODULES, ImageDataModule
 from hwnas.errors import HwnasError
 from hwnas.net.space import SearchSpace
-from hwnas.strict_files import read_yaml
+from hwnas.files.strict import read_yaml
 
 TRUST_OPTION = "--trust-data-module"
 
