@@ -33,7 +33,7 @@ install: $(READY)
 # timed here, seconds) → search at the middle of this machine's latency range → retrain → export
 DEMO_TABLE := $(LOCAL)/demo-cpu.json
 demo: $(READY)
-	$(BIN)/hwnas onboard --from latency_tables/demo-cpu.json --out $(DEMO_TABLE) --skip-if-current
+	$(BIN)/hwnas onboard --from latency_tables/demo-cpu.json --out $(DEMO_TABLE) --skip_if_current
 	T=$$($(BIN)/python -c "from hwnas.latency.table import load_table; lo, hi = load_table('$(DEMO_TABLE)').latency_range_ms(); print(round((lo + hi) / 2, 4))") && \
 	$(BIN)/hwnas search --config recipes/search_demo.yaml --model.table $(DEMO_TABLE) --model.target_ms $$T --run_dir $(RUN)/search
 	$(BIN)/hwnas retrain --config recipes/retrain_demo.yaml --arch $(RUN)/search/arch.json --run_dir $(RUN)/retrain
@@ -73,9 +73,9 @@ bench: $(READY)
 # committed float tables may come from another machine; a ratio needs both sides from this one).
 bench-int8: $(READY)
 	for space in demo proxyless_cifar; do \
-		$(BIN)/hwnas profile --space recipes/spaces/$$space.yaml --out $(LOCAL)/$$space-cpu.json --skip-if-current && \
+		$(BIN)/hwnas profile --space recipes/spaces/$$space.yaml --out $(LOCAL)/$$space-cpu.json --skip_if_current && \
 		$(BIN)/hwnas profile --space recipes/spaces/$$space.yaml --precision int8 \
-			--out latency_tables/$$space-cpu-int8.json --skip-if-current && \
+			--out latency_tables/$$space-cpu-int8.json --skip_if_current && \
 		$(BIN)/hwnas validate-table latency_tables/$$space-cpu-int8.json --samples 30 && \
 		$(BIN)/python benchmarks/int8_ops.py $(LOCAL)/$$space-cpu.json latency_tables/$$space-cpu-int8.json \
 		|| exit 1; \
@@ -87,7 +87,7 @@ bench-int8: $(READY)
 # the default is the MNIST subset beside this project on its development machines (not in a clone).
 DATA ?= ../shared/data/mnist-7k
 bench-search: $(READY)
-	$(BIN)/hwnas profile --space $(SPACE) --out $(TABLE) --skip-if-current
+	$(BIN)/hwnas profile --space $(SPACE) --out $(TABLE) --skip_if_current
 	$(BIN)/python benchmarks/search_quality.py --data-root $(DATA) --space $(SPACE) --table $(TABLE) --out runs/bench_search $(ARGS)
 
 # Supernet ranking (BENCHMARKS.md, ~1.5 h on 2 cores): 24 archs of the demo space retrained with 2 seeds,

@@ -18,7 +18,7 @@ class SaveRankState(Callback):
         arch_opt = trainer.optimizers[1]
         torch.save({
             "alphas": [a.detach().clone() for a in alphas],
-            "baseline": pl_module.baseline.value.clone(),
+            "baseline": getattr(pl_module.algorithm, "baseline", None) and pl_module.algorithm.baseline.value.clone(),
             "arch_steps": [int(arch_opt.state[a]["step"]) for a in alphas],
             "alphas_in_ddp": all(any(a is p for p in trainer.model.parameters()) for a in alphas),
             "ddp_finds_unused": getattr(trainer.model, "find_unused_parameters", False),

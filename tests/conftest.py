@@ -36,7 +36,7 @@ def tiny_table_path(tiny_space_path, tmp_path_factory) -> Path:
     from hwnas.net.space import load_space
     from hwnas.profile.profile import profile_space
 
-    table = profile_space(load_space(tiny_space_path), calibration_samples=8, log=lambda message: None)
+    table = profile_space(load_space(tiny_space_path), calibration_samples=8)
     path = tmp_path_factory.mktemp("table") / "tiny-cpu.json"
     save_table(table, path)
     return path
@@ -63,7 +63,7 @@ def tiny_search_args(tiny_space_path, tiny_table_path, tiny_target_ms) -> list[s
     """`hwnas search` options for the tiny space where a test is about something else than the
     derive: a feasible target, the window opened down to 0, and no measurement of the result."""
     return ["--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-            "--model.target_ms", str(tiny_target_ms), "--model.derive_floor", "0", "--model.measure_derived", "false"]
+            "--model.target_ms", str(tiny_target_ms), "--model.derive.floor", "0", "--model.derive.measure", "false"]
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +80,7 @@ def tiny_run(tiny_space_path, tiny_table_path, tiny_target_ms, quiet, tmp_path_f
     root = tmp_path_factory.mktemp("run")
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(root / "search"),
                  "--model.space", str(tiny_space_path), "--model.table", str(tiny_table_path),
-                 "--model.target_ms", str(tiny_target_ms), "--model.warmup_epochs", "1", "--trainer.max_epochs", "2",
+                 "--model.target_ms", str(tiny_target_ms), "--model.one_shot.epochs", "1", "--trainer.max_epochs", "2",
                  "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1", *quiet]) == 0
     assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(root / "search/arch.json"),
                  "--run_dir", str(root / "retrain"), "--trainer.max_epochs", "2", *quiet]) == 0

@@ -30,7 +30,7 @@ def test_a_full_disk_during_a_search_keeps_the_last_whole_checkpoint(tiny_search
                                                                     monkeypatch, capsys):
     fill_the_disk_after(2, monkeypatch)  # epoch 0's two checkpoints (epoch=0-step=2 and last) are written
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path), *tiny_search_args,
-                 "--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
+                 "--model.one_shot.epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
                  "--trainer.limit_val_batches", "1", *quiet]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ckpt: No space left on device: free some space" in err[0]

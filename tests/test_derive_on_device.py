@@ -17,7 +17,7 @@ import hwnas.derive.on_device as on_device
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
 from hwnas.net.space import load_space
-from hwnas.records.arch_record import Measurement, TableRef
+from hwnas.measuring.measure import Measurement
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,7 @@ def machine_off_by(monkeypatch, table, factor: float, speed: float = 1.0) -> lis
 
 def derive(table, table_path, target_ms: float):
     """The derive under a uniform distribution, floor 0.9; its provenance as arch.json holds it."""
-    arch, provenance = on_device.derive_for_target(uniform(table), table, TableRef.of(table_path, table.device),
-                                                   target_ms, 0.9, log=print)
+    arch, provenance = on_device.derive_for_target(uniform(table), table, target_ms, 0.9)
     return arch, provenance.to_json()
 
 

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from hwnas.cli import _not_current_because, main
+from hwnas.cli import main
+from hwnas.latency.device import Device
+from hwnas.profile.current import why_not_current
 from hwnas.measuring.device_identity import describe_mismatch, differences_from_here
 from hwnas.measuring.timing import parse_nvidia_smi, runtime_metadata
 from hwnas.net.space import load_space
@@ -26,7 +28,7 @@ def edit_table(tiny_table_path, tmp_path):
 
 
 def test_the_table_measured_here_is_this_machines(tiny_table_path):
-    assert differences_from_here(json.loads(tiny_table_path.read_text())["device"]) == []
+    assert differences_from_here(Device.from_json(json.loads(tiny_table_path.read_text())["device"])) == []
 
 
 @pytest.mark.parametrize("device, named", [
@@ -37,7 +39,7 @@ def test_the_table_measured_here_is_this_machines(tiny_table_path):
 ])
 def test_a_table_from_another_device_is_not_current(edit_table, tiny_space_path, device, named):
     """The Intel Xeon case: the AMD EPYC tables said "up to date" there and chose archs 25% off."""
-    assert named in _not_current_because(edit_table(**device), load_space(tiny_space_path), "cpu", 1, "float32")
+    assert named in why_not_current(edit_table(**device), load_space(tiny_space_path), "cpu", 1, "float32")
 
 
 def test_a_table_whose_reference_runs_at_another_speed_here_is_not_current(edit_table, tiny_space_path, tiny_table_path):
@@ -46,14 +48,14 @@ def test_a_table_whose_reference_runs_at_another_speed_here_is_not_current(edit_
     record = json.loads(tiny_table_path.read_text())
     record["reference"]["median_ms"] *= 10
     (path := tiny_table_path.parent / "slow_reference.json").write_text(json.dumps(record))
-    assert "another machine behind the same name" in _not_current_because(str(path), load_space(tiny_space_path),
+    assert "another machine behind the same name" in why_not_current(str(path), load_space(tiny_space_path),
                                                                           "cpu", 1, "float32")
 
 
 def test_profile_skip_if_current_reprofiles_another_cpus_table_and_says_why(edit_table, tiny_space_path, capsys):
     path = edit_table(cpu="Intel(R) Xeon(R) Platinum 8375C")
-    assert main(["profile", "--space", str(tiny_space_path), "--out", path, "--skip-if-current",
-                 "--calibration-samples", "8"]) == 0
+    assert main(["profile", "--space", str(tiny_space_path), "--out", path, "--skip_if_current",
+                 "--calibration_samples", "8"]) == 0
     said = capsys.readouterr().out.splitlines()
     assert said[0].startswith(f"re-profiling {path} for this machine: it was measured on another device: cpu 'Intel")
     assert json.loads(open(path).read())["device"]["cpu"] == runtime_metadata("cpu", 1)["cpu"]
@@ -73,7 +75,7 @@ def test_predict_with_another_cpus_table_says_so_in_one_line(edit_table, tiny_sp
 def test_a_gpu_table_on_a_machine_without_cuda_is_another_device():
     recorded = {"kind": "gpu", "provider": "CUDAExecutionProvider", "threads": 1, "gpu": "NVIDIA H100 80GB HBM3",
                 "gpu_driver": "550.54.15", "cuda": "12.4"}
-    assert "measured on another device" in describe_mismatch("gpu.json", recorded)
+    assert "measured on another device" in describe_mismatch("gpu.json", Device.from_json(recorded))
 
 
 def test_nvidia_smi_output_gives_the_gpu_identity():
@@ -91,11 +93,12 @@ def test_a_gpu_table_from_another_driver_or_an_unknown_gpu_is_another_device(mon
     here = {"kind": "gpu", "provider": "CUDAExecutionProvider", "threads": 1, "onnxruntime": "1.32.0",
             "cpu": "AMD EPYC", "gpu": "NVIDIA H100 80GB HBM3", "gpu_driver": "550.54.15", "cuda": "12.4"}
     monkeypatch.setattr(device_identity, "runtime_metadata", lambda kind, threads: here)
-    assert differences_from_here(here) == []
-    assert differences_from_here({**here, "gpu_driver": "535.104.05"}) == ["gpu_driver '535.104.05' (here '550.54.15')"]
+    assert differences_from_here(Device.from_json(here)) == []
+    assert differences_from_here(Device.from_json({**here, "gpu_driver": "535.104.05"})) == [
+        "gpu_driver '535.104.05' (here '550.54.15')"]
     unknown = {**here, "gpu": "unknown"}
     monkeypatch.setattr(device_identity, "runtime_metadata", lambda kind, threads: unknown)
-    assert differences_from_here(unknown) == ["gpu 'unknown' (here 'unknown')"]
+    assert differences_from_here(Device.from_json(unknown)) == ["gpu 'unknown' (here 'unknown')"]
 
 
 def test_nvidia_smi_is_asked_about_the_gpu_cuda_numbers_0(monkeypatch):

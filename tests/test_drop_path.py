@@ -1,13 +1,15 @@
 import pytest
 import torch
 
-from hwnas.net.drop_path import ScheduledDropPath, path_masks
+from hwnas.errors import HwnasError
+from hwnas.net.drop_path import path_masks
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
+from hwnas.search.one_shot import Average
 
 
-def test_schedule_rises_linearly_from_zero_to_max_and_clamps():
-    schedule = ScheduledDropPath(max_drop_prob=0.3)
+def test_the_average_rules_schedule_rises_linearly_from_zero_to_max_and_clamps():
+    schedule = Average(max_drop_prob=0.3)
     assert [schedule.drop_prob(t) for t in (-1.0, 0.0, 0.5, 1.0, 2.0)] == pytest.approx([0, 0, 0.15, 0.3, 0.3])
 
 
@@ -42,8 +44,8 @@ def test_zero_drop_probability_keeps_every_path():
 
 
 def test_invalid_max_drop_prob_is_rejected():
-    with pytest.raises(ValueError):
-        ScheduledDropPath(1.0)
+    with pytest.raises(HwnasError, match="max_drop_prob"):
+        Average(max_drop_prob=1.0)
 
 
 def test_drop_masks_come_from_the_given_generator():

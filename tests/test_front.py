@@ -36,7 +36,7 @@ def test_front_scores_the_pool_once_and_each_devices_choice_fits_it(tiny_run, ti
         return score(self, arch)
     monkeypatch.setattr(subnet_eval.SubnetScorer, "__call__", counted)
     assert main(["front", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--table", str(tiny_table_path),
-                 "--table", str(other), "--points", "4", "--pool", "30", "--no-measure",
+                 "--table", str(other), "--points", "4", "--pool", "30", "--no_measure",
                  "--out", str(tmp_path / "front")]) == 0
     summary = json.loads((tmp_path / "front" / "front.json").read_text())
     assert len(calls) == len(set(calls)) == summary["scored"] == summary["pool"]  # once each, for both devices

@@ -45,13 +45,13 @@ def test_int8_export_of_a_run_without_its_config_is_one_line_and_writes_nothing(
 def int8_table_path(tiny_space_path, tmp_path_factory):
     """The tiny space profiled as int8 models, through the CLI."""
     path = tmp_path_factory.mktemp("int8") / "tiny-cpu-int8.json"
-    assert main(["profile", "--space", str(tiny_space_path), "--precision", "int8", "--calibration-samples", "8",
+    assert main(["profile", "--space", str(tiny_space_path), "--precision", "int8", "--calibration_samples", "8",
                  "--out", str(path)]) == 0
     return path
 
 
 def test_an_int8_kit_holds_quantized_models_and_says_its_precision(tiny_space_path, tmp_path):
-    manifest = write_kit(load_space(tiny_space_path), tmp_path, device="cpu", precision="int8", log=lambda _: None)
+    manifest = write_kit(load_space(tiny_space_path), tmp_path, device="cpu", precision="int8")
     assert manifest["device"]["precision"] == "int8"
     for model in manifest["models"].values():
         ops = {node.op_type for node in onnx.load(tmp_path / model["file"]).graph.node}
@@ -72,8 +72,8 @@ def test_int8_profile_search_export_judges_the_int8_model(int8_table_path, tiny_
     assert table.precision == "int8"
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path / "search"),
                  "--model.space", str(tiny_space_path), "--model.table", str(int8_table_path),
-                 "--model.target_ms", str(table.latency_range_ms()[1]), "--model.derive_floor", "0",
-                 "--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
+                 "--model.target_ms", str(table.latency_range_ms()[1]), "--model.derive.floor", "0",
+                 "--model.one_shot.epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
                  "--trainer.limit_val_batches", "1", *quiet]) == 0
     assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(tmp_path / "search/arch.json"),
                  "--run_dir", str(tmp_path / "retrain"), "--trainer.max_epochs", "1",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hwnas.latency.objective import ExpectedLatency, LatencyLoss
+from hwnas.errors import HwnasError
+from hwnas.latency.objective import ExpectedLatency, LatencyLoss, LossConfig
 from hwnas.latency.table import load_table
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
@@ -52,18 +53,18 @@ def test_tighter_target_pushes_harder(form):
     grads = []
     for target in (0.4, 1.6):
         expected.grad = None
-        LatencyLoss(target, form)(ce, expected).backward()
+        LatencyLoss(target, LossConfig(form))(ce, expected).backward()
         grads.append(float(expected.grad))
     assert grads[0] > grads[1] > 0
 
 
 def test_add_linear_value():
-    loss = LatencyLoss(0.5, "add_linear", lam=0.1)(torch.tensor(2.0), torch.tensor(0.75))
+    loss = LatencyLoss(0.5, LossConfig("add_linear", lam=0.1))(torch.tensor(2.0), torch.tensor(0.75))
     assert float(loss) == pytest.approx(2.0 + 0.1 * 0.5)
 
 
 def test_non_positive_target_is_rejected():
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(HwnasError, match="target"):
         LatencyLoss(0.0)
 
 
@@ -72,8 +73,8 @@ def test_abs_ratio_has_its_minimum_at_the_target_and_add_linear_does_not():
     target = 0.08
     latencies = torch.tensor([0.06, 0.07, 0.08, 0.09, 0.10])
     ce = torch.tensor(1.0)
-    abs_ratio = [float(LatencyLoss(target, "abs_ratio", lam=1.0)(ce, e)) for e in latencies]
-    add_linear = [float(LatencyLoss(target, "add_linear", lam=1.0)(ce, e)) for e in latencies]
+    abs_ratio = [float(LatencyLoss(target, LossConfig("abs_ratio", lam=1.0))(ce, e)) for e in latencies]
+    add_linear = [float(LatencyLoss(target, LossConfig("add_linear", lam=1.0))(ce, e)) for e in latencies]
     assert min(range(5), key=abs_ratio.__getitem__) == 2
     assert min(range(5), key=add_linear.__getitem__) == 0
 
@@ -89,6 +90,6 @@ def test_abs_ratio_pushes_alphas_towards_the_target_from_either_side(setup):
     fastest, slowest = table.latency_range_ms()
     for target, favoured in [(slowest * 2, dear), (fastest / 2, cheap)]:
         net.zero_grad()
-        LatencyLoss(target, "abs_ratio", lam=1.0)(torch.tensor(0.0), expected(net.probabilities())).backward()
+        LatencyLoss(target, LossConfig("abs_ratio", lam=1.0))(torch.tensor(0.0), expected(net.probabilities())).backward()
         grad = net.mixed_ops[layer].alphas.grad
         assert int(grad.argmin()) == favoured  # gradient descent raises the alpha with the lowest gradient

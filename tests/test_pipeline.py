@@ -13,7 +13,8 @@ import onnxruntime as ort
 import pytest
 
 from hwnas.cli import main
-from hwnas.records.arch_record import TableRef, prediction_hash
+from hwnas.latency.table import load_table
+from hwnas.latency.table_ref import TableRef, prediction_hash
 
 def test_search_writes_arch_and_summary_in_the_run_folder(tiny_run):
     summary = json.loads((tiny_run / "search/search.json").read_text())
@@ -30,7 +31,7 @@ def test_search_records_where_its_arch_came_from(tiny_run, tiny_table_path, tiny
     assert record["version"] == 3 and provenance["stage"] == "search"
     assert provenance["checkpoint"] == str((tiny_run / "search/checkpoints/last.ckpt").resolve())
     assert provenance["table"]["path"] == str(tiny_table_path.resolve())
-    assert provenance["table"]["sha256"] == prediction_hash(tiny_table_path)
+    assert provenance["table"]["sha256"] == prediction_hash(json.loads(tiny_table_path.read_text()))
     assert provenance["target_ms"] == tiny_target_ms
     assert 0.9 * tiny_target_ms <= provenance["tries"][0]["predicted_ms"] <= tiny_target_ms
     assert provenance["measured_ms"] > 0 and 1 <= len(provenance["tries"]) <= 3
@@ -101,16 +102,16 @@ def test_derive_rederives_from_the_checkpoint_alone_for_another_budget(tiny_spac
     recipe = Path("recipes/search_demo.yaml").resolve()
     monkeypatch.chdir(search_dir)
     assert main(["search", "--config", str(recipe), "--run_dir", "run", "--model.space", "space.yaml",
-                 "--model.table", "table.json", "--model.target_ms", str(tiny_target_ms), "--model.derive_floor", "0",
-                 "--model.measure_derived", "false", "--model.warmup_epochs", "0", "--trainer.max_epochs", "1",
+                 "--model.table", "table.json", "--model.target_ms", str(tiny_target_ms), "--model.derive.floor", "0",
+                 "--model.derive.measure", "false", "--model.one_shot.epochs", "0", "--trainer.max_epochs", "1",
                  "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0", *quiet]) == 0
     (search_dir / "space.yaml").unlink()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     _, slowest = json.loads((search_dir / "run/search.json").read_text())["latency_range_ms"]
-    assert main(["derive", "--ckpt", str(search_dir / "run/checkpoints/last.ckpt"), "--target-ms", str(slowest),
-                 "--floor", "0", "--no-measure", "--out", "derived"]) == 0
+    assert main(["derive", "--ckpt", str(search_dir / "run/checkpoints/last.ckpt"), "--target_ms", str(slowest),
+                 "--floor", "0", "--no_measure", "--out", "derived"]) == 0
     provenance = json.loads((elsewhere / "derived/arch.json").read_text())["provenance"]
     assert provenance["stage"] == "derive" and provenance["target_ms"] == slowest
     assert provenance["table"]["path"] == str(search_dir / "table.json")
@@ -122,7 +123,7 @@ def test_derive_with_another_devices_table_says_so_and_measures_nothing(tiny_run
     other["device"]["cpu"] = "Some Other CPU 9000"
     (tmp_path / "other.json").write_text(json.dumps(other))
     _, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
-    assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
+    assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target_ms", str(slowest),
                  "--floor", "0", "--table", str(tmp_path / "other.json"), "--out", str(tmp_path / "d")]) == 0
     notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "Some Other CPU 9000" in notes[0]
@@ -138,7 +139,7 @@ def test_derive_and_export_with_a_table_from_a_machine_of_another_speed_say_so(t
     slow["reference"]["median_ms"] *= 10  # far outside ±25% even when the machine is busy (test_device_identity.py)
     (tmp_path / "slow.json").write_text(json.dumps(slow))
     _, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
-    assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(slowest),
+    assert main(["derive", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target_ms", str(slowest),
                  "--floor", "0", "--table", str(tmp_path / "slow.json"), "--out", str(tmp_path / "d")]) == 0
     assert main(["export", "--run", str(tiny_run / "retrain"), "--table", str(tmp_path / "slow.json"),
                  "--out", str(tmp_path / "export")]) == 0
@@ -154,8 +155,8 @@ def test_select_then_retrain_then_export_runs_from_the_record(tiny_run, tiny_spa
     """It used to stop at export with "names no latency table", and with --table the card said target_ms null."""
     fastest, slowest = json.loads((tiny_run / "search/search.json").read_text())["latency_range_ms"]
     target = (fastest + slowest) / 2
-    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(target),
-                 "--population", "3", "--cycles", "2", "--sample", "2", "--calibration-batches", "1",
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target_ms", str(target),
+                 "--population", "3", "--cycles", "2", "--sample", "2", "--calibration_batches", "1",
                  "--out", str(tmp_path / "select")]) == 0
     assert main(["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(tmp_path / "select/arch.json"),
                  "--run_dir", str(tmp_path / "retrain"), "--trainer.max_epochs", "1", *quiet]) == 0
@@ -171,11 +172,12 @@ def test_a_fidelity_report_written_into_the_table_is_no_change_to_it(tiny_run, t
     table = json.loads(Path(record["provenance"]["table"]["path"]).read_text())
     table["fidelity"] = {"samples": 30, "method": "a report validate-table wrote"}
     (tmp_path / "table.json").write_text(json.dumps(table, indent=1))
-    searched, now = TableRef.from_json(record["provenance"]["table"]), TableRef.of(tmp_path / "table.json", {})
-    assert searched.changed_note(TableRef(searched.path, now.sha256, {}), "the search") is None
-    table["entries"][next(iter(table["entries"]))]["median_ms"] *= 2  # a prediction does change
+    searched, now = TableRef.from_json(record["provenance"]["table"]), load_table(tmp_path / "table.json").ref
+    assert searched.changed_note(TableRef(searched.path, now.sha256, now.device), "the search") is None
+    entry = table["entries"][next(iter(table["entries"]))]
+    entry.update({name: 2 * value for name, value in entry.items()})  # a prediction does change
     (tmp_path / "table.json").write_text(json.dumps(table))
-    assert TableRef.of(tmp_path / "table.json", {}).sha256 != searched.sha256
+    assert load_table(tmp_path / "table.json").ref.sha256 != searched.sha256
 
 
 def test_export_says_when_the_table_changed_since_the_arch_was_chosen(tiny_run, tmp_path, capsys):

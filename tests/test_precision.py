@@ -10,7 +10,7 @@ import torch
 
 from hwnas.cli import main
 
-FEW_STEPS = ["--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
+FEW_STEPS = ["--model.one_shot.epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
              "--trainer.limit_val_batches", "1"]
 NO_CUDA = "needs a CUDA GPU (torch.cuda.is_available() is False here)"
 

@@ -10,8 +10,8 @@ import json
 from fake_data import write_fake_cifar, write_image_folder
 from hwnas.cli import main
 
-FAST_SEARCH = ["--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
-               "--trainer.limit_val_batches", "1", "--model.derive_floor", "0", "--model.measure_derived", "false"]
+FAST_SEARCH = ["--model.one_shot.epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
+               "--trainer.limit_val_batches", "1", "--model.derive.floor", "0", "--model.derive.measure", "false"]
 FAST_RETRAIN = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_test_batches", "1"]
 
 

@@ -14,8 +14,8 @@ from hwnas.cli import main
 
 def search(run_dir, search_args, options, *extra, exit_code: int = 0) -> None:
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(run_dir),
-                 *search_args, "--model.warmup_epochs", "2",
-                 "--model.arch_lr", "0.02", *options, "--trainer.max_epochs", "4",
+                 *search_args, "--model.one_shot.epochs", "2",
+                 "--model.algorithm.arch_lr", "0.02", *options, "--trainer.max_epochs", "4",
                  "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1", *extra]) == exit_code
 
 
@@ -23,7 +23,7 @@ def final_state(run_dir) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
 
 
-@pytest.mark.parametrize("options, stop_after", [([], 1), ([], 3), (["--model.estimator", "reinforce"], 3)],
+@pytest.mark.parametrize("options, stop_after", [([], 1), ([], 3), (["--model.algorithm", "Reinforce"], 3)],
                          ids=["in-warm-up", "in-search", "reinforce-in-search"])
 def test_a_resumed_search_ends_where_an_uninterrupted_one_does(tiny_search_args, quiet, tmp_path, options,
                                                               stop_after):

@@ -18,7 +18,7 @@ from hwnas.records import run_folder
 from hwnas.cli import main
 import hwnas.export.export
 
-SEARCH = ["search", "--config", "recipes/search_demo.yaml", "--model.warmup_epochs", "1",
+SEARCH = ["search", "--config", "recipes/search_demo.yaml", "--model.one_shot.epochs", "1",
           "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "1"]
 
 
@@ -98,23 +98,29 @@ def test_an_export_interrupted_midway_leaves_the_previous_complete_export(tiny_r
 
 def test_a_plain_trainer_fit_writes_the_records_hwnas_search_writes(tiny_space_path, tiny_table_path,
                                                                     tiny_search_args, quiet, tmp_path):
-    """The records are written by the module's own callback, not by the CLI (training/stage_records.py)."""
+    """The records are written by the module's own callback, not by the CLI (search/record.py)."""
     import pytorch_lightning as pl
     import yaml
 
     from hwnas.data import DigitsDataModule
+    from hwnas.latency.objective import LossConfig
+    from hwnas.records.search_checkpoint import DeriveSettings
+    from hwnas.search import algorithms, one_shot
     from hwnas.search.module import SearchModule
 
-    settings = ["--model.warmup_epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3",
+    settings = ["--model.one_shot.epochs", "1", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3",
                 "--trainer.limit_val_batches", "1"]
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path / "cli"),
                  *tiny_search_args, *quiet, *settings]) == 0
     recipe = yaml.safe_load(open("recipes/search_demo.yaml"))
     options = dict(zip(tiny_search_args[::2], tiny_search_args[1::2]))
-    model = {**recipe["model"], "space": str(tiny_space_path), "table": str(tiny_table_path), "warmup_epochs": 1,
-             "target_ms": float(options["--model.target_ms"]), "derive_floor": 0.0, "measure_derived": False}
+    model = recipe["model"]
+    rule, algorithm = (getattr(package, model[field]["class_path"].rpartition(".")[2])
+                       for package, field in [(one_shot, "one_shot"), (algorithms, "algorithm")])
     pl.seed_everything(recipe["seed_everything"], verbose=False)
-    search = SearchModule(**model)
+    search = SearchModule(str(tiny_space_path), str(tiny_table_path), float(options["--model.target_ms"]),
+                          LossConfig(**model["loss"]), rule(**{**model["one_shot"]["init_args"], "epochs": 1}),
+                          algorithm(**model["algorithm"]["init_args"]), DeriveSettings(floor=0.0, measure=False))
     data = DigitsDataModule(**recipe["data"]["init_args"], resolution=8, channels=1)
     pl.Trainer(default_root_dir=tmp_path / "plain", max_epochs=2, limit_train_batches=3, limit_val_batches=1,
                accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False).fit(search, data)
@@ -134,10 +140,13 @@ def test_a_plain_trainer_runs_the_checks_before_training(tiny_space_path, tiny_t
     from hwnas.errors import HwnasError
     from hwnas.search.module import SearchModule
 
-    search = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, warmup_epochs=2,
-                          derive_floor=0.0)
+    from hwnas.records.search_checkpoint import DeriveSettings
+    from hwnas.search.one_shot import Average
+
+    search = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, one_shot=Average(epochs=2),
+                          derive=DeriveSettings(floor=0.0))
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, accelerator="cpu", logger=False,
                          enable_progress_bar=False, enable_model_summary=False)
-    with pytest.raises(HwnasError, match="warmup_epochs 2 ≥ --trainer.max_epochs 2"):
+    with pytest.raises(HwnasError, match="--model.one_shot.epochs 2 ≥ --trainer.max_epochs 2"):
         trainer.fit(search, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
     assert trainer.global_step == 0 and not (tmp_path / "arch.json").exists()

@@ -10,14 +10,18 @@ import torch
 from hwnas.data import DigitsDataModule
 from hwnas.latency.table import load_table
 from hwnas.net.space import load_space
+from hwnas.latency.objective import LossConfig
+from hwnas.records.search_checkpoint import DeriveSettings
+from hwnas.search.algorithms import Proxyless
 from hwnas.search.module import SearchModule
+from hwnas.search.one_shot import Average
 
 
 def search(space_path, table_path, target_ms: float, root) -> SearchModule:
-    """The records the search module writes at the end go into `root` (training/stage_records.py)."""
+    """The records the search module writes at the end go into `root` (search/record.py)."""
     pl.seed_everything(0, verbose=False)
-    model = SearchModule(str(space_path), str(table_path), target_ms, loss_lambda=1.0, warmup_epochs=2,
-                         arch_lr=0.02, derive_floor=0.0)
+    model = SearchModule(str(space_path), str(table_path), target_ms, LossConfig(lam=1.0), Average(epochs=2),
+                         Proxyless(arch_lr=0.02), DeriveSettings(floor=0.0))
     trainer = pl.Trainer(max_epochs=6, limit_train_batches=12, limit_val_batches=0, accelerator="cpu",
                          default_root_dir=root, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)

@@ -1,9 +1,10 @@
-"""Search modes chosen in the recipe: each one trains what it should, arch steps come every
-`arch_every` batches, and a bad option is a one-line error."""
+"""Search algorithms and one-shot rules chosen in the recipe: each one trains what it should, arch
+steps come every `arch_every` batches, and a bad option is a one-line error."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import pytorch_lightning as pl
@@ -12,14 +13,22 @@ import torch
 from hwnas.cli import main
 from hwnas.data import DigitsDataModule
 from hwnas.errors import HwnasError
-from hwnas.search.module import SearchModule, check_search_options
+from hwnas.latency.objective import LossConfig
+from hwnas.records.search_checkpoint import DeriveSettings
+from hwnas.search.algorithms import ALGORITHMS, Darts, Gumbel, OneShotOnly, Proxyless, Reinforce
+from hwnas.search.module import SearchModule
+from hwnas.search.one_shot import ONE_SHOT_RULES, Average, Fair
+
+NO_FLOOR = DeriveSettings(floor=0.0)
 
 
-def short_search(space_path, table_path, target_ms: float, batches: int, root, **options) -> SearchModule:
-    """One epoch of `batches` search batches (no warm-up) on 8×8 digits; its records go into `root`."""
+def short_search(space_path, table_path, target_ms: float, batches: int, root, algorithm=None,
+                 one_shot=None) -> SearchModule:
+    """One epoch of `batches` batches (no one-shot epochs unless the algorithm trains no alphas) on 8×8
+    digits; its records go into `root`."""
     pl.seed_everything(0, verbose=False)
-    model = SearchModule(str(space_path), str(table_path), target_ms=target_ms, warmup_epochs=0, arch_lr=0.05,
-                         derive_floor=0.0, **options)
+    model = SearchModule(str(space_path), str(table_path), target_ms, one_shot=one_shot or Average(epochs=0),
+                         algorithm=algorithm or Proxyless(arch_lr=0.05), derive=NO_FLOOR)
     trainer = pl.Trainer(max_epochs=1, limit_train_batches=batches, limit_val_batches=0, accelerator="cpu",
                          default_root_dir=root, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)
@@ -27,23 +36,19 @@ def short_search(space_path, table_path, target_ms: float, batches: int, root, *
     return model
 
 
-@pytest.mark.parametrize("options", [
-    {"mode": "binary", "gate": "full"},
-    {"mode": "binary", "gate": "two"},
-    {"mode": "binary", "estimator": "reinforce", "reward_weight": 1.0},
-    {"mode": "gumbel"},
-    {"mode": "softmax"},
-    {"mode": "sum"},
-], ids=lambda options: "-".join(str(value) for value in options.values()))
-def test_each_mode_trains_the_weights_and_only_sum_leaves_the_alphas_alone(tiny_space_path, tiny_table_path,
-                                                                          tiny_target_ms, tmp_path, options):
+@pytest.mark.parametrize("algorithm", [
+    Proxyless(gate="full", arch_lr=0.05), Proxyless(gate="two", arch_lr=0.05),
+    Reinforce(reward_weight=1.0, arch_lr=0.05), Gumbel(arch_lr=0.05), Darts(arch_lr=0.05), OneShotOnly(),
+], ids=lambda algorithm: "-".join(str(value) for value in algorithm.settings().values() if value not in (0.05, 1)))
+def test_each_algorithm_trains_the_weights_and_only_one_shot_only_leaves_the_alphas_alone(
+        tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path, algorithm):
     torch.manual_seed(0)
-    initial = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, derive_floor=0.0).supernet
-    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 3, tmp_path, **options)
+    initial = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, derive=NO_FLOOR).supernet
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 3, tmp_path, algorithm)
     moved = [float((a - b).abs().max()) for a, b in zip(model.supernet.arch_parameters(), initial.arch_parameters())]
     head_before, head_after = initial.head.classifier.weight, model.supernet.head.classifier.weight
     assert not torch.allclose(head_before, head_after)
-    if options["mode"] == "sum":
+    if not algorithm.trains_alphas:
         assert max(moved) == 0.0  # no arch steps: the alphas are still their initialisation
     else:  # 3 Adam steps; a layer that sampled `zero` each time gets none (test_zero_layers.py). Counted by
         # Adam, not by net movement: the two-path gate on a 2-candidate layer can step +lr, −lr, +lr.
@@ -57,8 +62,9 @@ def test_arch_steps_come_every_k_batches(tiny_space_path, tiny_table_path, tiny_
                                          steps):
     """7 batches: every batch, or batches 0, 3 and 6; counted by Adam's own step counter on the
     layer without a `zero` candidate (a layer whose sampled op is zero gets no gradient, and Adam
-    skips it, see supernet.latency_probabilities)."""
-    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 7, tmp_path, arch_every=arch_every)
+    skips it, see search/algorithms/base.py's hold_skipped_layers)."""
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 7, tmp_path,
+                         Proxyless(arch_lr=0.05, arch_every=arch_every))
     arch_opt = model.optimizers()[1].optimizer
     always = [m.alphas for m in model.supernet.mixed_ops if not any(m.is_zero)]
     assert always and {int(arch_opt.state[a]["step"]) for a in always} == {steps}
@@ -68,51 +74,71 @@ def test_a_fair_one_shot_step_trains_every_candidate_of_every_layer(tiny_space_p
                                                                     tmp_path):
     """One weight step of fair one-shot training moves the weights of every candidate (FairNAS)."""
     torch.manual_seed(0)
-    initial = SearchModule(str(tiny_space_path), str(tiny_table_path), target_ms=tiny_target_ms, derive_floor=0.0).supernet
-    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 1, tmp_path, mode="sum",
-                         one_shot_training="fair")
+    initial = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, derive=NO_FLOOR).supernet
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 1, tmp_path, OneShotOnly(), Fair())
     for before, after in zip(initial.mixed_ops, model.supernet.mixed_ops):
         for name, old, new in zip(after.names, before.candidates, after.candidates):
             moved = [not torch.equal(a, b) for a, b in zip(old.parameters(), new.parameters())]
             assert name == "zero" or all(moved), name
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"mode": "darts"}, "unknown search mode 'darts': use one of binary, gumbel, softmax, sum"),
-    ({"loss_form": "quadratic"}, "unknown search loss_form 'quadratic'"),
-    ({"target_ms": 0}, "latency target must be a positive number"),
-    ({"tau_start": 0.1, "tau_end": 1.0}, "0 < tau_end ≤ tau_start"),
-    ({"derive_floor": 1.0}, "derive_floor"),
-    ({"gate": "three"}, "unknown search gate 'three'"),
-    ({"estimator": "ppo"}, "unknown search estimator 'ppo'"),
-    ({"mode": "softmax", "gate": "two"}, "mode 'softmax' samples none"),
-    ({"estimator": "reinforce", "gate": "two"}, "use gate full"),
-    ({"arch_every": 0}, "need arch_every ≥ 1"),
-    ({"one_shot_training": "spos"}, "unknown one_shot_training 'spos': use one of average, fair"),
+def test_gradient_clipping_bounds_the_weight_step(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path):
+    """With grad_clip, one SGD step (lr 0.05, no momentum) moves the weights by at most
+    lr · clip in norm; without it, the first step of an untrained supernet moves them further."""
+    def step_norm(clip):
+        torch.manual_seed(0)
+        initial = [p.detach().clone() for p in SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms,
+                                                            derive=NO_FLOOR).supernet.weight_parameters()]
+        model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 1, tmp_path, OneShotOnly(),
+                             Average(momentum=0.0, weight_decay=0.0, grad_clip=clip))
+        return float(torch.stack([(a - b).norm() for a, b in zip(model.supernet.weight_parameters(), initial)]).norm())
+    assert step_norm(0.01) <= 0.05 * 0.01 * 1.0001 < step_norm(None)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: LossConfig(form="quadratic"), "--model.loss.form must be one of abs_ratio, add_linear, mul_log"),
+    (lambda: LossConfig(lam=-0.5), "--model.loss.lam must be a finite number ≥ 0, got -0.5"),
+    (lambda: Gumbel(tau_start=0.1, tau_end=1.0), "0 < tau_end ≤ tau_start"),
+    (lambda: DeriveSettings(floor=1.0), "--model.derive.floor is the share of the target"),
+    (lambda: Proxyless(gate="three"), "--model.algorithm.gate must be one of full, two, got 'three'"),
+    (lambda: Proxyless(arch_every=0), "--model.algorithm.arch_every must be at least 1, got 0"),
+    (lambda: Proxyless(arch_lr=float("nan")), "--model.algorithm.arch_lr must be a finite number ≥ 0, got nan"),
+    (lambda: Reinforce(baseline_decay=1.0), "--model.algorithm.baseline_decay must be in [0, 1)"),
+    (lambda: Average(max_drop_prob=1.5), "--model.one_shot.max_drop_prob must be in [0, 1), got 1.5"),
+    (lambda: Average(epochs=-1), "--model.one_shot.epochs must be at least 0, got -1"),
+    (lambda: Fair(grad_clip=-1.0), "--model.one_shot.grad_clip must be a finite number ≥ 0, got -1.0"),
 ])
-def test_a_bad_option_is_a_one_line_error_naming_it(options, message):
-    settings = {"mode": "binary", "gate": "full", "estimator": "binary_connect", "loss_form": "abs_ratio",
-                "target_ms": 0.05, "arch_every": 1, "warmup_epochs": 0, "reward_weight": 0.1, "tau_start": 5.0,
-                "tau_end": 0.5, "derive_floor": 0.9, **options}
-    with pytest.raises(HwnasError, match=message) as error:
-        check_search_options(**settings)
+def test_a_bad_option_is_a_one_line_error_naming_it(build, message):
+    with pytest.raises(HwnasError, match=re.escape(message)) as error:
+        build()
     assert "\n" not in str(error.value)
 
 
-def test_a_bad_combination_on_the_command_line_is_one_line_and_exit_2(capsys):
-    assert main(["search", "--config", "recipes/search_demo.yaml", "--model.mode", "softmax",
-                 "--model.gate", "two"]) == 2
+def test_the_registries_name_every_algorithm_and_rule_once():
+    """A recipe's checkpoint names its parts by these keys (records/search_checkpoint.py)."""
+    assert set(ALGORITHMS) == {"proxyless", "reinforce", "gumbel", "darts", "one_shot_only"}
+    assert {"average", "fair"} <= set(ONE_SHOT_RULES)
+    assert all(ALGORITHMS[name].name == name for name in ALGORITHMS)
+
+
+@pytest.mark.parametrize("option, says", [
+    (["--model.algorithm", "Darts", "--model.algorithm.gate", "two"], "Darts': Option 'gate' is not accepted"),
+    (["--model.mode", "sum"], "--model.mode is now --model.algorithm"),
+    (["--model.warmup_epochs", "2"], "--model.warmup_epochs is now --model.one_shot.epochs"),
+])
+def test_a_bad_or_old_option_on_the_command_line_is_one_line_and_exit_2(capsys, option, says):
+    assert main(["search", "--config", "recipes/search_demo.yaml", *option]) == 2
     stderr = capsys.readouterr().err  # may also hold LightningCLI's warning about pytest's own argv
     errors = [line for line in stderr.splitlines() if line.startswith("hwnas: error:")]
-    assert len(errors) == 1 and "gate 'two'" in errors[0] and "Traceback" not in stderr
+    assert len(errors) == 1 and says in errors[0] and "Traceback" not in stderr
 
 
-def test_sum_mode_writes_no_arch_and_names_the_select_command(tiny_search_args, tmp_path, capsys):
+def test_a_one_shot_only_search_writes_no_arch_and_names_the_select_command(tiny_search_args, tmp_path, capsys):
     """Its alphas never trained, so an argmax of them would be noise posing as a result."""
     assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path),
-                 *tiny_search_args, "--model.mode", "sum",
+                 *tiny_search_args, "--model.algorithm", "OneShotOnly",
                  "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "0",
                  "--trainer.enable_progress_bar", "false"]) == 0
-    assert json.loads((tmp_path / "search.json").read_text())["mode"] == "sum"
+    assert json.loads((tmp_path / "search.json").read_text())["settings"]["algorithm"]["name"] == "one_shot_only"
     assert not (tmp_path / "arch.json").exists() and (tmp_path / "checkpoints/last.ckpt").is_file()
     assert f"hwnas select --ckpt {tmp_path}/checkpoints/last.ckpt" in capsys.readouterr().out

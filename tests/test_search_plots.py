@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from hwnas.data import DigitsDataModule
+from hwnas.records.search_checkpoint import DeriveSettings
 from hwnas.search.module import SearchModule
+from hwnas.search.one_shot import Average
 from hwnas.search.plots import SearchPlots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -22,7 +24,8 @@ def fitted(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path_factory):
     trainer = pl.Trainer(max_epochs=3, limit_train_batches=2, limit_val_batches=0, accelerator="cpu",
                          default_root_dir=folder, callbacks=[plots], logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
-    model = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, warmup_epochs=1, derive_floor=0.0)
+    model = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, one_shot=Average(epochs=1),
+                         derive=DeriveSettings(floor=0.0))
     trainer.fit(model, DigitsDataModule(resolution=8, channels=1, batch_size=32, arch_fraction=0.2))
     return trainer, plots, folder
 

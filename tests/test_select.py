@@ -24,9 +24,9 @@ def target_ms(tiny_space_path, tiny_table_path) -> float:
 
 @pytest.fixture(scope="module")
 def selected(tiny_run, target_ms):
-    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(target_ms),
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target_ms", str(target_ms),
                  "--method", "both", "--population", "4", "--cycles", "6", "--sample", "2",
-                 "--calibration-batches", "1"]) == 0
+                 "--calibration_batches", "1"]) == 0
     return tiny_run / "select"  # the default: RUN/select
 
 
@@ -46,7 +46,7 @@ def test_select_writes_the_best_feasible_arch_a_summary_and_a_pareto_plot(select
 def test_an_infeasible_target_is_a_one_line_error_naming_the_range(tiny_run, tiny_space_path, tiny_table_path,
                                                                   tmp_path, capsys):
     fastest, slowest = load_table(tiny_table_path, load_space(tiny_space_path)).latency_range_ms()
-    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target-ms", str(fastest / 10),
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target_ms", str(fastest / 10),
                  "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and f"{fastest:.4f}-{slowest:.4f} ms" in error

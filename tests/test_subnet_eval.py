@@ -15,7 +15,7 @@ from hwnas.data import DigitsDataModule
 from hwnas.net.arch import random_arch
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
-from hwnas.select.subnet_eval import accuracy, path_batch_norms, path_indices, recalibrate_batch_norm
+from hwnas.select.subnet_eval import accuracy_and_loss, path_batch_norms, path_indices, recalibrate_batch_norm
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_the_score_does_not_depend_on_what_was_scored_before(net, data):
 
     def score(paths):
         recalibrate_batch_norm(net, paths, calibration)
-        return accuracy(net, paths, arch_split)
+        return accuracy_and_loss(net, paths, arch_split)[0]
 
     alone = score(first)
     score(second)
@@ -95,7 +95,7 @@ def test_recalibrated_accuracy_beats_the_supernets_mixed_statistics(trained, dat
     stale, recalibrated = [], []
     for arch in archs(trained, 4):
         net, paths = copy.deepcopy(trained), path_indices(arch)
-        stale.append(accuracy(net, paths, arch_split))
+        stale.append(accuracy_and_loss(net, paths, arch_split)[0])
         recalibrate_batch_norm(net, paths, calibration)
-        recalibrated.append(accuracy(net, paths, arch_split))
+        recalibrated.append(accuracy_and_loss(net, paths, arch_split)[0])
     assert sum(recalibrated) / 4 > sum(stale) / 4 + 0.05

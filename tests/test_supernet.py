@@ -11,6 +11,13 @@ from torch import nn
 from hwnas.net.arch import build_subnet
 from hwnas.net.space import load_space
 from hwnas.net.supernet import MixedOp, SuperNet
+from hwnas.search.algorithms.proxyless import BinaryGate
+from hwnas.search.one_shot.fair import fair_paths
+
+
+def binary_gate(mixed: MixedOp, active: int, gated: list[int]):
+    """Proxyless's gate on one layer (search/algorithms/proxyless.py), as its arch step passes it."""
+    return lambda x, out: BinaryGate.apply(out, mixed.alphas, x, mixed.candidates, gated, active)
 
 
 @pytest.fixture
@@ -43,7 +50,7 @@ def test_gate_gradient_matches_binaryconnect_formula(mixed, active, gated):
     """Full gate (all three candidates) and two-path (a pair, zero in it or not)."""
     x = torch.randn(2, 8, 8, 8)
     weight = torch.randn(2, 8, 8, 8)
-    out = mixed.forward_path(x, active, gated)
+    out = mixed.forward_path(x, active, binary_gate(mixed, active, gated))
     (out * weight).sum().backward()
     expected = reference_alpha_grad(mixed, x, active, weight, gated)
     assert mixed.alphas.grad.abs().sum() > 0
@@ -52,7 +59,8 @@ def test_gate_gradient_matches_binaryconnect_formula(mixed, active, gated):
 
 def test_sampled_zero_skips_the_layer_and_gives_no_arch_gradient(mixed):
     x = torch.randn(2, 8, 8, 8, requires_grad=True)
-    out = mixed.forward_path(x, mixed.names.index("zero"), gated=[0, 1, 2])
+    zero = mixed.names.index("zero")
+    out = mixed.forward_path(x, zero, binary_gate(mixed, zero, [0, 1, 2]))
     assert torch.equal(out, x)
     out.sum().backward()
     assert mixed.alphas.grad is None or not mixed.alphas.grad.any()
@@ -80,10 +88,11 @@ def test_sampling_is_determined_by_the_generator(tiny_space_path):
     assert first == again
 
 
-def test_one_shot_forward_runs_all_paths(tiny_space_path):
+def test_the_weighted_forward_runs_all_paths(tiny_space_path):
     torch.manual_seed(0)
     net = SuperNet(load_space(tiny_space_path))
-    logits = net.forward_one_shot(torch.randn(4, 1, 8, 8), drop_prob=0.2)
+    uniform = [torch.full((len(mixed.names),), 1 / len(mixed.names)) for mixed in net.mixed_ops]
+    logits = net.forward_weighted(torch.randn(4, 1, 8, 8), uniform, drop_prob=0.2)
     logits.sum().backward()
     assert logits.shape == (4, 10)
     assert all(p.grad is not None for mixed in net.mixed_ops for c in mixed.candidates for p in c.parameters())
@@ -104,7 +113,7 @@ def test_derive_takes_the_argmax_and_builds_a_plain_subnet(tiny_space_path):
 
 def test_fair_paths_hold_every_candidate_of_every_layer_once(tiny_space_path):
     net = SuperNet(load_space(tiny_space_path))
-    paths = net.fair_paths(torch.Generator().manual_seed(0))
+    paths = fair_paths(net, torch.Generator().manual_seed(0))
     most = max(len(mixed.names) for mixed in net.mixed_ops)
     assert len(paths) == most
     for layer, mixed in enumerate(net.mixed_ops):

@@ -12,7 +12,7 @@ is this machine (measuring/device_identity.py):
 i.e. the table's error on this very arch corrects the budget. Each derive first looks inside the
 window with room at both ends (in [FLOOR_ROOM·floor·budget, HEADROOM·budget]) and only if that
 holds no arch in the whole window: the same arch measured minutes apart moves by up to ~5% with
-the machine's state (DESIGN.md), so an arch predicted at an edge of the window passes at derive
+the machine's state (docs/latency.md), so an arch predicted at an edge of the window passes at derive
 and fails at export. The loop also ends when the corrected window holds no arch or gives the arch already
 measured. The first try inside the window is kept; if none is, the try measured closest to T
 from below (else the fastest). `measured` above is the median at the table's speed: the raw
@@ -27,17 +27,19 @@ and the record says why it was not measured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 
 import torch
 
 from hwnas.derive.window import DeriveError, Derived, derive_in_window
 from hwnas.latency.table import LatencyTable
-from hwnas.measuring.device_identity import differences_from_here, speed_note
-from hwnas.measuring.measure import measure_beside_reference
+from hwnas.measuring.device_identity import speed_note, why_not_measured
+from hwnas.measuring.measure import Measurement, measure_beside_reference
 from hwnas.net.arch import Arch
 from hwnas.net.memory import MemoryCaps
-from hwnas.records.arch_record import DEFAULT_FLOOR, DeriveTry, Measurement, Provenance, TableRef, in_window
+from hwnas.records.arch_record import DEFAULT_FLOOR, DeriveTry, Provenance, in_window
+
+log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
 # Each derive looks first in [FLOOR_ROOM·floor, HEADROOM]·budget, 2% above the floor and 3% under the
@@ -68,20 +70,19 @@ def measure_arch(arch: Arch, table: LatencyTable) -> Measurement:
     return measure_beside_reference({"model": arch}, table).measurements["model"]
 
 
-def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, table_ref: TableRef,
-                      target_ms: float, floor: float = DEFAULT_FLOOR, measure: bool = True,
-                      log: Callable[[str], None] = print, stage: str = "search",
+def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, target_ms: float,
+                      floor: float = DEFAULT_FLOOR, measure: bool = True, stage: str = "search",
                       checkpoint: str | None = None, caps: MemoryCaps = MemoryCaps(),
                       room: tuple[float, float] = ROOM) -> tuple[Arch, Provenance]:
     """The derived arch and its provenance (target, window, predicted, measured, tries, table); see
-    the module docstring. `table_ref` names the table as it was read (a search hashes it at its
-    start, not after it). `measure` False never measures. `room`: the first look's bounds
+    the module docstring. The provenance names the table by its `ref`, hashed as it was read (a search
+    reads it at its start, not after it). `measure` False never measures. `room`: the first look's bounds
     (derive_with_headroom), other than the default only to compare them (benchmarks/hit_rate.py)."""
-    differences = differences_from_here(table.device)
+    why_not = why_not_measured(table, measure)
     budget = target_ms
     tries: list[DeriveTry] = []
     stopped = None
-    for attempt in range(MAX_TRIES if measure and not differences else 1):
+    for attempt in range(MAX_TRIES if why_not is None else 1):
         try:
             derived = derive_with_headroom(probabilities, table, budget, floor, caps, room)
         except DeriveError as error:
@@ -93,29 +94,24 @@ def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, ta
             stopped = "the corrected window gives an arch already measured"
             break
         window = (derived.floor_ms, derived.budget_ms)
-        if not measure or differences:
+        if why_not is not None:
             tries.append(DeriveTry(derived.arch.ops, derived.predicted_ms, derived.log_probability, window))
             break
         measured = measure_arch(derived.arch, table)
         note = speed_note(table.reference_ms, measured.reference_now_ms)
         if note and not tries:  # the tries still correct the budget, but every prediction is off
-            log(note)
+            log.info(note)
         tries.append(DeriveTry(derived.arch.ops, derived.predicted_ms, derived.log_probability, window, measured))
-        log(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, measured "
+        log.info(f"derived {', '.join(derived.arch.ops)}: predicted {derived.predicted_ms:.4f} ms, measured "
             f"{measured.at_table_speed_ms:.4f} ms at the table's speed ({measured.median_ms:.4f} ms raw; "
             f"target {target_ms:.4f} ms)")
         if in_window(measured.at_table_speed_ms, floor, target_ms):
             break
         budget = target_ms * derived.predicted_ms / measured.at_table_speed_ms
     chosen = _choose(tries, floor, target_ms)
-    why_unmeasured = None
-    if not measure:
-        why_unmeasured = "not asked to measure"
-    elif differences:
-        why_unmeasured = f"the table's device is not this machine: {'; '.join(differences)}"
     return Arch(table.space, chosen.ops), Provenance(
-        stage=stage, checkpoint=checkpoint, table=table_ref, target_ms=target_ms, floor=floor,
-        predicted_ms=chosen.predicted_ms, measurement=chosen.measurement, not_measured_because=why_unmeasured,
+        stage=stage, checkpoint=checkpoint, table=table.ref, target_ms=target_ms, floor=floor,
+        predicted_ms=chosen.predicted_ms, measurement=chosen.measurement, not_measured_because=why_not,
         tries=tuple(tries), tries_stopped_because=stopped, caps=caps.to_json() if caps else None)
 
 

@@ -1,6 +1,6 @@
 """Export a retrained subnet: single-file ONNX (+ .ort), verified in ONNX Runtime, and its model card.
 
-The model card states what a user needs to trust the model on the target: test accuracy,
+The model card (export/card.py) states what a user needs to trust the model on the target: test accuracy,
 the latency target of the search, the latency the table predicted (as measured, and
 rescaled to the machine's speed now by the table's reference subnet), the latency ONNX
 Runtime measured on this machine with the same interleaved protocol as the table, and
@@ -25,27 +25,33 @@ says which device the prediction belongs to and gives no error between the two.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from hwnas.files.atomic import atomic_folder, write_json
+from hwnas.data.of_run import datamodule_of_run
 from hwnas.errors import HwnasError
+from hwnas.export.card import CardLatency, Int8Result, ModelCard
 from hwnas.export.quantize import onnx_test_accuracy, quantize_on_train_batches
-from hwnas.latency.table import INT8, load_table
+from hwnas.files.atomic import atomic_folder, check_replaceable, check_writable
+from hwnas.files.saved_state import check_fits, read_saved
+from hwnas.latency.device import INT8
+from hwnas.latency.table import load_table
 from hwnas.measuring.device_identity import describe_mismatch, speed_note
 from hwnas.measuring.measure import example_input, measure_beside_reference
 from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
+from hwnas.measuring.timing import provider_for
 from hwnas.net.arch import build_subnet
-from hwnas.net.memory import arch_memory
-from hwnas.records.arch_record import ArchRecord, TableRef, in_window
-from hwnas.data.of_run import datamodule_of_run
+from hwnas.net.memory import arch_memory, arch_weight_count
+from hwnas.records.arch_record import ArchRecord
 from hwnas.records.run_folder import RunFolder
-from hwnas.files.strict import read_json
-from hwnas.training.saved_state import check_fits, read_saved
+from hwnas.retrain.record import RetrainSummary
 
+log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4  # max |ONNX Runtime − PyTorch| over the logits
 PARITY_BATCH = 8  # > 1, so the dynamic batch axis is exercised
 
@@ -92,45 +98,49 @@ def _precision_note(table_path: str, table_precision: str, writes_int8: bool) ->
     return None
 
 
-def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | Path | None = None,
-               device: str = "cpu", threads: int = 1, int8_batches: int | None = None, trusted: bool = False) -> dict:
-    """Export the subnet of a retrain run folder to `out_dir`; return the model card written there.
-    With `int8_batches`, also an int8 model calibrated on that many train batches (export/quantize.py)."""
-    run, out_dir = RunFolder(Path(retrain_dir)), Path(out_dir)
+def export_run(retrain_dir: str | Path, out: str | Path | None = None, table_path: str | Path | None = None,
+               device: str = "cpu", threads: int = 1, int8_batches: int | None = None,
+               trusted: bool = False) -> ModelCard:
+    """`hwnas export`: the subnet of a retrain run folder into `out` (default: RUN/../export); returns the
+    model card written there. With `int8_batches`, also an int8 model calibrated on that many train
+    batches (export/quantize.py). Every input is read and checked before the first export."""
+    run = RunFolder(Path(retrain_dir))
+    out = Path(out) if out else run.beside("export")
+    if int8_batches is not None and int8_batches < 1:
+        raise ExportError(f"--int8 is the number of train batches to calibrate on, at least 1: got {int8_batches}")
+    provider_for(device, threads)  # a device or thread count that cannot run here, before any export
+    check_writable(out, folder=True)
+    check_replaceable(out, "model_card.json")
     if not run.retrain_summary.is_file():
         raise ExportError(f"{run.path}: no retrain.json: point --run at a folder written by `hwnas retrain`")
-    result = read_json(run.retrain_summary, error=ExportError, redo="retrain again into this folder")
+    result = RetrainSummary.load(run.retrain_summary)
     record = ArchRecord.load(run.arch)
     arch, provenance = record.arch, record.provenance
     table_path = table_path or (provenance.table.path if provenance.table else None)
     if table_path is None:
-        raise ExportError(f"{run.arch} names no latency table: "
-                          f"pass --table latency_tables/<name>.json")
+        raise ExportError(f"{run.arch} names no latency table: pass --table latency_tables/<name>.json")
     table = load_table(table_path, arch.space)
     mismatch = describe_mismatch(str(table_path), table.device)
-    table_ref = TableRef.of(table_path, table.device)
-    changed = provenance.table.changed_note(table_ref, f"the {provenance.stage} that chose the arch") \
+    changed = provenance.table.changed_note(table.ref, f"the {provenance.stage} that chose the arch") \
         if provenance.table else None
     precision_note = _precision_note(str(table_path), table.precision, int8_batches is not None)
-    for note in (mismatch, changed, precision_note):
-        if note:
-            print(note)
     model = build_subnet(arch)
     weights = read_saved(run.weights, "`hwnas retrain` wrote beside this retrain.json")
     check_fits(model, weights, str(run.weights),
                f"it is not the retrained subnet of {run.arch}; retrain again into this folder")
     model.load_state_dict(weights)
     model.eval()
-    data = None
-    if int8_batches:  # the run's data, read before any export
-        data = datamodule_of_run(run.config, arch.space,
-                                 "--int8 calibrates on the data of the run `hwnas retrain` wrote there; point --run "
-                                 "at a whole retrain folder", trusted, augment="none", num_workers=0)
-        data.setup("fit")
+    data = _int8_data(run, arch.space, int8_batches, trusted) if int8_batches else None
+    if data is not None and int8_batches > len(data.train_dataloader()):
+        log.info(f"note: --int8 {int8_batches} is more than the run's {len(data.train_dataloader())} train batches: "
+                 f"calibrating on all of them")
+        int8_batches = len(data.train_dataloader())
+    for note in (mismatch, changed, precision_note):
+        if note:
+            log.info(note)
 
-    with atomic_folder(out_dir) as staging:  # the old export or the new one, never a mix
-        space = arch.space
-        example = example_input(space, PARITY_BATCH, seed=0)
+    with atomic_folder(out, replaces_only="model_card.json") as staging:  # the old export or the new one
+        example = example_input(arch.space, PARITY_BATCH, seed=0)
         onnx_path = export_onnx(model, example[:1], staging / "model.onnx", dynamic_batch=True)
         max_abs_diff = check_parity(model, onnx_path, example)
         ort_for_this_cpu = device == "cpu"  # a GPU or phone cannot run the CPU layout ops (measuring/onnx_export.py)
@@ -139,62 +149,46 @@ def export_run(retrain_dir: str | Path, out_dir: str | Path, table_path: str | P
         if data is not None:
             models["int8"] = quantize_on_train_batches(onnx_path, staging / "model.int8.onnx", data, int8_batches)
         side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
-        reference_now_ms = side_by_side.reference_now_ms
-        float_ms, measured_ort = side_by_side.measurements["onnx"].median_ms, side_by_side.measurements["ort"]
-        judged = "int8" if table.precision == INT8 else "onnx"  # the model at the table's precision, if written
-        judged_model, measured = models.get(judged), side_by_side.measurements.get(judged)
-        predicted_ms = table.predict_ms(arch)
-        predicted_now_ms = predicted_ms * table.rescale_factor(reference_now_ms)
-        slower_or_faster = None if mismatch else speed_note(table.reference_ms, reference_now_ms)
+        slower_or_faster = None if mismatch else speed_note(table.reference_ms, side_by_side.reference_now_ms)
         if slower_or_faster:
-            print(slower_or_faster)
-        target_ms, floor = provenance.target_ms, provenance.floor
-        weight_mb, activation_kb = arch_memory(arch)
-        comparable = measured is not None and not mismatch
-        judged_ms = measured.at_table_speed_ms if measured else None  # in the table's speed state (measure.py)
-
-        card = {
-            "format": "hwnas.model_card", "version": 1,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "model": {"onnx": onnx_path.name, "ort": ort_path.name, "opset": OPSET,
-                      "ort_optimizations": "all: for this machine's kind of CPU only" if ort_for_this_cpu
-                      else "basic: portable (the target applies no more)",
-                      "input": ["batch", space.in_channels, space.resolution, space.resolution],
-                      "parameters": sum(p.numel() for p in model.parameters())},
-            "arch": {"space": space.name, "fingerprint": space.fingerprint(), "ops": list(arch.ops)},
-            "memory": {"weight_mb": weight_mb, "peak_activation_kb": activation_kb, "caps": provenance.caps,
-                       "counted": "float32, batch 1, BatchNorm folded (net/memory.py)"},
-            "accuracy": {"test": result["test_accuracy"], "dataset": result.get("dataset")},
-            "latency": {
-                "target_ms": target_ms,
-                "target_window_ms": [floor * target_ms, target_ms] if target_ms else None,
-                "target_met": in_window(judged_ms, floor, target_ms) if target_ms and comparable else None,
-                "precision": table.precision,  # the target, prediction and measurement are of a model at this precision
-                "model": judged_model.name if judged_model else None,
-                "target_judged_on": "measured_at_table_speed_ms: the raw median x reference(table) / reference(now), "
-                                    "so that the machine's speed this minute does not decide",
-                "predicted_ms": predicted_ms,
-                "predicted_now_ms": predicted_now_ms,
-                "predicted_from": {**table_ref.to_json(), "method": table.method, "changed_since_chosen": changed,
-                                   "reference_ms": {"table": table.reference_ms, "now": reference_now_ms}},
-                "measured_ms": measured.median_ms if measured else None,
-                "measured_at_table_speed_ms": judged_ms,
-                "measured": measured.to_json() if measured else None,
-                "measured_float_ms": float_ms,
-                "measured_ort_ms": measured_ort.median_ms,
-                "deploy": _which_to_deploy(float_ms, measured_ort.median_ms, ort_for_this_cpu),
-                "prediction_error_pct": (predicted_now_ms / measured.median_ms - 1) * 100 if comparable else None,
-                "prediction_device_note": mismatch or precision_note or slower_or_faster,
-            },
-            "int8": None if data is None else {
-                "file": models["int8"].name, "calibration_batches": int8_batches,
-                "test_accuracy": onnx_test_accuracy(models["int8"], data),
-                "float_test_accuracy": onnx_test_accuracy(onnx_path, data),  # model.onnx on the same images, same runtime
-                "measured_ms": side_by_side.measurements["int8"].median_ms,
-                "speedup_vs_onnx": float_ms / side_by_side.measurements["int8"].median_ms,
-            },
-            "provenance": provenance.to_json(),
-            "checks": {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff": max_abs_diff},
-        }
-        write_json(staging / "model_card.json", card)
+            log.info(slower_or_faster)
+        card = _card(arch, model, result, provenance, table, side_by_side, models, max_abs_diff, ort_for_this_cpu,
+                     changed, mismatch or precision_note or slower_or_faster, not mismatch)
+        if data is not None:
+            card = replace(card, int8=Int8Result(
+                models["int8"].name, int8_batches, onnx_test_accuracy(models["int8"], data),
+                onnx_test_accuracy(onnx_path, data), side_by_side.measurements["int8"].median_ms,
+                side_by_side.measurements["onnx"].median_ms / side_by_side.measurements["int8"].median_ms))
+        card.save(staging / "model_card.json")
+    log.info(f"wrote {out}/model.onnx, {out}/model.ort{', ' + str(out / 'model.int8.onnx') if data else ''} and "
+             f"{out}/model_card.json")
     return card
+
+
+def _int8_data(run: RunFolder, space, batches: int, trusted: bool):
+    """The retrain run's data module, set up, to calibrate and test the int8 model on."""
+    data = datamodule_of_run(run.config, space, "--int8 calibrates on the data of the run `hwnas retrain` wrote "
+                             "there; point --run at a whole retrain folder", trusted, augment="none", num_workers=0)
+    data.setup("fit")
+    return data
+
+
+def _card(arch, model, result: RetrainSummary, provenance, table, side_by_side, models: dict, max_abs_diff: float,
+          ort_for_this_cpu: bool, changed: str | None, note: str | None, comparable: bool) -> ModelCard:
+    """The card of the float export; the target is judged on the model at the table's precision."""
+    judged = "int8" if table.precision == INT8 else "onnx"
+    float_ms, ort_ms = side_by_side.measurements["onnx"].median_ms, side_by_side.measurements["ort"].median_ms
+    weight_mb, activation_kb = arch_memory(arch)
+    predicted_ms = table.predict_ms(arch)
+    space = arch.space
+    latency = CardLatency(
+        table.precision, models[judged].name if judged in models else None, predicted_ms,
+        predicted_ms * table.rescale_factor(side_by_side.reference_now_ms), table.ref, table.method, changed,
+        table.reference_ms, side_by_side.reference_now_ms, side_by_side.measurements.get(judged), float_ms, ort_ms,
+        _which_to_deploy(float_ms, ort_ms, ort_for_this_cpu), comparable and judged in models, note)
+    return ModelCard(
+        datetime.now(timezone.utc).isoformat(timespec="seconds"), {"onnx": "model.onnx", "ort": "model.ort"}, OPSET,
+        "all: for this machine's kind of CPU only" if ort_for_this_cpu else "basic: portable (the target applies no more)",
+        ("batch", space.in_channels, space.resolution, space.resolution), arch_weight_count(arch), space.name,
+        space.fingerprint(), arch.ops, weight_mb, activation_kb, result.test_accuracy, result.dataset, latency, None,
+        provenance, max_abs_diff)

@@ -31,12 +31,16 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_folder(path: str | Path) -> Iterator[Path]:
+def atomic_folder(path: str | Path, replaces_only: str) -> Iterator[Path]:
     """Yield a fresh folder beside `path` to fill; when the block succeeds it takes the place of
     `path` (an old folder there is removed after the swap), otherwise it is removed and `path` is
     left as it was. A reader finds the old folder or the complete new one, never a mix; only if the
-    process dies between the two renames is there no folder at `path`, and the old one is beside it."""
-    path = Path(path)
+    process dies between the two renames is there no folder at `path`, and the old one is beside it.
+
+    Only a folder this stage wrote before is replaced: one holding the file `replaces_only` (e.g.
+    model_card.json), or an empty one; anything else at `path` is refused (check_replaceable). A link
+    to a folder is followed: the folder it names is replaced, the link stays."""
+    path = check_replaceable(path, replaces_only)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
@@ -52,6 +56,19 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def check_replaceable(path: str | Path, marker: str) -> Path:
+    """The folder atomic_folder will replace (a link followed), or one line when `path` holds something
+    this stage did not write: a file, or a folder with other contents than an earlier output."""
+    path = Path(path)
+    path = path.resolve() if path.is_symlink() else path
+    if path.exists() and not path.is_dir():
+        raise HwnasError(f"{path} is a file: name a folder to write into")
+    if path.is_dir() and any(path.iterdir()) and not (path / marker).is_file():
+        raise HwnasError(f"{path} holds files that are not an earlier output of this command (no {marker}): "
+                         f"name a new or empty folder")
+    return path
 
 
 def check_writable(path: str | Path, folder: bool = False) -> None:

@@ -16,7 +16,8 @@ Each caller names its error class, what to say when the file is missing and how 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,22 @@ def read_json(path: str | Path, *, error: type[HwnasError] = HwnasError, missing
 def read_yaml(path: str | Path, *, error: type[HwnasError] = HwnasError, missing: str = "no such file",
               redo: str = "write it again") -> Any:
     return _read(path, _parse_yaml, "YAML", error, missing, redo)
+
+
+@contextmanager
+def read_record(path: str | Path, format: str, versions: tuple[int, ...], what: str, missing: str,
+                redo: str) -> Iterator[dict]:
+    """`with read_record(…) as data:` a record's JSON, checked to be `format` in one of `versions` (a file
+    without a "format" key is version 1: hwnas wrote its summaries so before they had one). Inside the
+    block its fields are read; a missing or mistyped one (KeyError, TypeError, ValueError, AttributeError)
+    becomes one line: "{path}: not an hwnas {what} (…): {redo}"."""
+    data = read_json(path, missing=missing, redo=redo)
+    try:
+        if not isinstance(data, dict) or data.get("format", format) != format or data.get("version", 1) not in versions:
+            raise ValueError(f"format {data.get('format')!r} version {data.get('version')!r}" if isinstance(data, dict)
+                             else f"a {type(data).__name__}, not a mapping")
+        yield data
+    except HwnasError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise HwnasError(f"{path}: not an hwnas {what} ({type(error).__name__}: {error}): {redo}") from None

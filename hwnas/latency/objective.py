@@ -26,10 +26,13 @@ inverts its meaning, while log-µs stays positive for anything slower than 1 µs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+
+from hwnas.errors import HwnasError
 from hwnas.latency.table import LatencyTable
 
 LossForm = Literal["abs_ratio", "add_linear", "mul_log"]
@@ -48,24 +51,44 @@ class ExpectedLatency:
         return self.fixed_ms + sum((p * c.to(p)).sum() for p, c in zip(probabilities, self.costs_ms))
 
 
+def check_target_ms(target_ms: float, option: str = "--target_ms") -> float:
+    """A latency target: a positive, finite number of ms (inf was written to JSON as Infinity, then crashed a plot)."""
+    if isinstance(target_ms, bool) or not isinstance(target_ms, (int, float)) or \
+            not (math.isfinite(target_ms) and target_ms > 0):
+        raise HwnasError(f"{option} must be a positive, finite number of ms, got {target_ms}")
+    return float(target_ms)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The search loss's form and weights (a search recipe's `model.loss`); the target is the search's own."""
+    form: LossForm = "abs_ratio"
+    lam: float = 0.1  # abs_ratio and add_linear weight
+    alpha: float = 0.2  # mul_log scale
+    beta: float = 0.3  # mul_log exponent
+
+    def __post_init__(self):
+        if self.form not in LOSS_FORMS:
+            raise HwnasError(f"--model.loss.form must be one of {', '.join(LOSS_FORMS)}, got {self.form!r}")
+        for name in ("lam", "alpha", "beta"):  # a negative λ rewards latency; a NaN ends in a multinomial error
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise HwnasError(f"--model.loss.{name} must be a finite number ≥ 0, got {value}")
+
+
 @dataclass(frozen=True)
 class LatencyLoss:
     target_ms: float
-    form: LossForm = "abs_ratio"
-    alpha: float = 0.2  # mul_log scale
-    beta: float = 0.3  # mul_log exponent
-    lam: float = 0.1  # abs_ratio and add_linear weight
+    config: LossConfig = LossConfig()
 
     def __post_init__(self):
-        if not self.target_ms > 0:
-            raise ValueError(f"the latency target must be positive (ms), got {self.target_ms}")
-        if self.form not in LOSS_FORMS:
-            raise ValueError(f"unknown latency loss form {self.form!r}: use one of {', '.join(LOSS_FORMS)}")
+        check_target_ms(self.target_ms, "--model.target_ms")
 
     def __call__(self, ce: torch.Tensor, expected_ms: torch.Tensor) -> torch.Tensor:
-        if self.form == "abs_ratio":
-            return ce + self.lam * (expected_ms / self.target_ms - 1).abs()
-        if self.form == "add_linear":
-            return ce + self.lam * (expected_ms - self.target_ms) / self.target_ms
+        form, lam = self.config.form, self.config.lam
+        if form == "abs_ratio":
+            return ce + lam * (expected_ms / self.target_ms - 1).abs()
+        if form == "add_linear":
+            return ce + lam * (expected_ms - self.target_ms) / self.target_ms
         log_ratio = torch.log(expected_ms * MS_TO_US) / torch.log(torch.tensor(self.target_ms * MS_TO_US))
-        return self.alpha * ce * log_ratio ** self.beta
+        return self.config.alpha * ce * log_ratio ** self.config.beta

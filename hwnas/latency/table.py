@@ -4,8 +4,8 @@ A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
 
     {"format": "hwnas.latency_table", "version": 3,
      "space": {"name": "demo", "fingerprint": "8cd7…", "resolution": 16, "definition": {…}},
-     "device": {"kind": "cpu", "provider": "CPUExecutionProvider", "threads": 1, "batch_size": 1,
-                "onnxruntime": "1.32.0", "cpu": "…", "date": "…", "precision": "int8"},  # absent: float32
+     "device": {"kind": "cpu", "threads": 1, "precision": "float32", "provider": "CPUExecutionProvider",
+                "batch_size": 1, "onnxruntime": "1.32.0", "cpu": "…", "date": "…"},  # latency/device.py
      "protocol": {"rounds": 300, "warmup_rounds": 30, …},
      "entries": {"mb_k3_e6 16x16x16->24 s2": {"median_ms": 0.041, "p25_ms": 0.039, "p75_ms": 0.044}, …},
      "reference": {"ops": […], "median_ms": 0.071},      # a fixed subnet timed in the same rounds
@@ -17,7 +17,8 @@ Entries are keyed by what the op computes (op, input side, channels, stride), so
 the same shape share one entry; `zero` costs 0 ms and has none. The fixed parts (stem and
 head) have entries too. Predictions are calibrated when the table has a calibration
 (calibration.py says why the raw sum is not a prediction), and can be rescaled to the
-machine's speed now by timing the reference again (`rescale_factor`).
+machine's speed now by timing the reference again (`rescale_factor`). A table read from a file
+carries its TableRef (`ref`): the path and the hash of the content it was parsed from.
 """
 
 from __future__ import annotations
@@ -28,24 +29,17 @@ from pathlib import Path
 
 from hwnas.files.atomic import write_json
 from hwnas.errors import HwnasError
-from hwnas.latency.calibration import Calibration
-from hwnas.net.arch import Arch
-from hwnas.net.ops import candidate_weight_mb
-from hwnas.net.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
+from hwnas.files.numbers import milliseconds
 from hwnas.files.strict import read_json
+from hwnas.latency.calibration import Calibration, CalibrationPoint
+from hwnas.latency.device import Device, DeviceRecordError, Precision
+from hwnas.latency.table_ref import TableRef, prediction_hash
+from hwnas.net.arch import Arch
+from hwnas.net.memory import layer_weight_mb
+from hwnas.net.space import LayerShape, SearchSpace, SpaceError, parse_op, parse_space
 
 FORMAT = "hwnas.latency_table"
 VERSION = 3
-
-
-# The precision a table's models were timed at is part of its device: an int8 table prices the models
-# measuring/quantize.py writes. A device dict without "precision" is float32 (every table before int8).
-FLOAT32, INT8 = "float32", "int8"
-PRECISIONS = (FLOAT32, INT8)
-
-
-def precision_of(device: dict) -> str:
-    return device.get("precision", FLOAT32)
 
 
 class TableError(HwnasError):
@@ -77,8 +71,8 @@ def required_keys(space: SearchSpace) -> list[str]:
 
 
 def arch_weight_mb(arch: Arch) -> float:
-    """MB of float32 weights of the subnet's searchable layers (a calibration feature)."""
-    return sum(candidate_weight_mb(op, layer.shape) for layer, op in zip(arch.space.layers(), arch.ops))
+    """MB of float32 weights of the subnet's searchable layers as deployed (a calibration feature)."""
+    return sum(layer_weight_mb(op, layer.shape) for layer, op in zip(arch.space.layers(), arch.ops))
 
 
 def arch_keys(arch: Arch) -> list[str]:
@@ -98,7 +92,7 @@ class EntryStats:
 @dataclass
 class LatencyTable:
     space: SearchSpace
-    device: dict  # kind, provider, threads, batch size, runtime version, CPU model, date
+    device: Device
     protocol: dict  # how the entries were timed (rounds, warm-up, order)
     entries: dict[str, EntryStats]
     reference_ops: tuple[str, ...]  # the fixed reference subnet…
@@ -107,12 +101,13 @@ class LatencyTable:
     fidelity: dict | None = field(default=None)
     # An onboarded table (profile/onboard.py) keeps another device's entries, calibrated for this one on
     # subnets measured here: that table's path, sha256 and device. None for a full profile.
-    transferred_from: dict | None = None
+    transferred_from: TableRef | None = None
+    ref: TableRef | None = None  # the file it was read from (load_table); None for a table not saved yet
 
     @property
-    def precision(self) -> str:
+    def precision(self) -> Precision:
         """The precision its models were timed at: "float32" or "int8" (measuring/quantize.py)."""
-        return precision_of(self.device)
+        return self.device.precision
 
     def to_json(self) -> dict:
         s = self.space
@@ -120,11 +115,12 @@ class LatencyTable:
             "format": FORMAT, "version": VERSION,
             "space": {"name": s.name, "fingerprint": s.fingerprint(), "resolution": s.resolution,
                       "definition": s.to_dict()},
-            "device": self.device, "protocol": self.protocol,
+            "device": self.device.to_json(), "protocol": self.protocol,
             "entries": {key: vars(stats) for key, stats in self.entries.items()},
             "reference": {"ops": list(self.reference_ops), "median_ms": self.reference_ms},
             "calibration": self.calibration.to_json() if self.calibration else None,
-            "fidelity": self.fidelity, "transferred_from": self.transferred_from,
+            "fidelity": self.fidelity,
+            "transferred_from": self.transferred_from.to_json() if self.transferred_from else None,
         }
 
     @property
@@ -136,7 +132,7 @@ class LatencyTable:
         fit = f"; |error| on them mean {c.fit_error_pct['mean']:.1f}%, max {c.fit_error_pct['max']:.1f}%" \
             if c.fit_error_pct else ""
         fallback = f" ({len(c.terms)} of 4 terms: {c.note})" if c.note else ""
-        source = (f"entries of {self.transferred_from['device'].get('cpu')}'s table, " if self.transferred_from
+        source = (f"entries of {self.transferred_from.device.get('cpu')}'s table, " if self.transferred_from
                   else "")
         return (f"{source}calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
                 f"{c.per_op_ms * 1000:+.1f} us per op {c.per_weight_mb_ms * 1000:+.1f} us per weight MB "
@@ -152,7 +148,7 @@ class LatencyTable:
             return 0.0
         entry = self.entries[layer_key(op, shape)].median_ms
         if calibrated and self.calibration:
-            return self.calibration.op_cost_ms(entry, candidate_weight_mb(op, shape))
+            return self.calibration.op_cost_ms(entry, layer_weight_mb(op, shape))
         return entry
 
     def layer_costs_ms(self, calibrated: bool = True) -> list[list[float]]:
@@ -194,6 +190,10 @@ class LatencyTable:
     def reference_arch(self) -> Arch:
         return Arch(self.space, self.reference_ops)
 
+    def calibration_point(self, arch: Arch, measured_ms: float) -> CalibrationPoint:
+        """What the calibration is fitted on for one subnet measured whole (calibration.py's features)."""
+        return CalibrationPoint(arch.ops, self.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch), measured_ms)
+
     def _check_arch(self, arch: Arch) -> None:
         if arch.space.fingerprint() != self.space.fingerprint():
             raise TableError(f"the table was measured for space {self.space.name} ({self.space.fingerprint()}), "
@@ -210,40 +210,45 @@ def load_table(path: str | Path, space: SearchSpace | None = None) -> LatencyTab
     line naming the table and what to do."""
     path = Path(path)
     redo = f"re-run `hwnas profile --space <space.yaml> --out {path}`"
-    data = read_json(path, error=TableError, missing=f"no such latency table: {redo}", redo=redo)
+    data = read_json(path, error=TableError, missing=f"no such latency table: {redo}, or pass the table's path",
+                     redo=redo)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TableError(f"{path}: not an hwnas latency table: {redo}")
     if data.get("version") != VERSION:
         raise TableError(f"{path}: table format version {data.get('version')!r}, this hwnas reads {VERSION}: {redo}")
     try:
         table_space = parse_space(data["space"]["definition"], f"{path} (space definition)")
+        device = Device.from_json(data["device"])
         table = LatencyTable(
-            space=table_space, device=dict(data["device"]), protocol=dict(data["protocol"]),
-            entries={str(key): EntryStats(float(v["median_ms"]), float(v["p25_ms"]), float(v["p75_ms"]))
-                     for key, v in data["entries"].items()},
-            reference_ops=tuple(data["reference"]["ops"]), reference_ms=float(data["reference"]["median_ms"]),
+            space=table_space, device=device, protocol=dict(data["protocol"]),
+            entries={str(key): _entry(v) for key, v in data["entries"].items()},
+            reference_ops=tuple(data["reference"]["ops"]),
+            reference_ms=milliseconds(data["reference"]["median_ms"], "the reference's median_ms"),
             calibration=Calibration.from_json(data["calibration"]) if data.get("calibration") else None,
-            fidelity=data.get("fidelity"), transferred_from=data.get("transferred_from"),
+            fidelity=data.get("fidelity"),
+            transferred_from=TableRef.from_json(data["transferred_from"]) if data.get("transferred_from") else None,
+            ref=TableRef(str(path.resolve()), prediction_hash(data), device),
         )
         recorded = (str(data["space"]["fingerprint"]), int(data["space"]["resolution"]))
-        if table.transferred_from is not None and not isinstance(table.transferred_from.get("device"), dict):
-            raise TypeError("transferred_from must name the source table's device")
-        if table.precision not in PRECISIONS:
-            raise ValueError(f"device precision {table.precision!r} is none of {', '.join(PRECISIONS)}")
-    except (KeyError, TypeError, ValueError, AttributeError, SpaceError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, SpaceError, DeviceRecordError) as error:
         raise TableError(f"{path}: malformed table ({type(error).__name__}: {error}): {redo}") from None
     if recorded != (table_space.fingerprint(), table_space.resolution):
         raise TableError(f"{path}: the space definition does not match its recorded fingerprint: {redo}")
     if space is not None and (space.fingerprint(), space.resolution) != recorded:
         raise TableError(
             f"{path}: measured for space {table_space.name} ({recorded[0]}) at {recorded[1]} px, "
-            f"this space is {space.name} ({space.fingerprint()}) at {space.resolution} px: {redo}")
+            f"this space is {space.name} ({space.fingerprint()}) at {space.resolution} px: profile this space into "
+            f"its own table (`hwnas profile --space <space.yaml> --out latency_tables/local/{space.name}-cpu.json`), "
+            f"or pass the table of this space")
     missing = [key for key in required_keys(table_space) if key not in table.entries]
     if missing:
         raise TableError(f"{path}: {len(missing)} entries missing (first: {missing[0]!r}): {redo}")
-    values = [(key, v) for key, stats in table.entries.items() for v in vars(stats).values()]
-    values.append(("reference", table.reference_ms))
-    for key, value in values:
-        if not (math.isfinite(value) and value > 0):
-            raise TableError(f"{path}: entry {key!r} has a non-positive or NaN latency ({value}): {redo}")
     return table
+
+
+def _entry(stats: dict) -> EntryStats:
+    """An entry's quartiles, each a latency, in order: p25 ≤ median ≤ p75."""
+    entry = EntryStats(*(milliseconds(stats[name], name) for name in ("median_ms", "p25_ms", "p75_ms")))
+    if not entry.p25_ms <= entry.median_ms <= entry.p75_ms:
+        raise ValueError(f"quartiles out of order ({entry.p25_ms} ≤ {entry.median_ms} ≤ {entry.p75_ms} does not hold)")
+    return entry

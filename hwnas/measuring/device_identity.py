@@ -10,30 +10,38 @@ one line when they do not.
 
 from __future__ import annotations
 
+from hwnas.latency.device import Device
 from hwnas.measuring.timing import DeviceError, runtime_metadata
 
 # A CPU table has no GPU fields, and a GPU table's host CPU still matters (it launches the kernels).
 IDENTITY_FIELDS = ("kind", "provider", "threads", "onnxruntime", "cpu", "gpu", "gpu_driver", "cuda")
 # The same machine's interleaved runs minutes apart differ by a uniform ~9%, and its speed moved
-# ±25% within minutes (DESIGN.md); two cloud machines that both call themselves "AMD EPYC" ran the
+# ±25% within minutes (docs/latency.md); two cloud machines that both call themselves "AMD EPYC" ran the
 # demo reference at 0.073 and 0.043 ms. Past this, a table is re-measured by --skip-if-current.
 REFERENCE_TOLERANCE = 0.25
 UNKNOWN = "unknown"  # a GPU field nvidia-smi could not tell (timing.gpu_identity): never the same device
 
 
-def differences_from_here(recorded: dict) -> list[str]:
+def differences_from_here(recorded: Device) -> list[str]:
     """The identity fields in which the recorded device differs from this machine, in words;
     empty when this machine is the table's device."""
-    kind, threads = recorded.get("kind", "cpu"), recorded.get("threads", 1)
     try:
-        here = runtime_metadata(kind, int(threads))
-    except (DeviceError, TypeError, ValueError) as error:
-        return [f"{kind} with {threads} thread(s) cannot run here ({error})"]
+        here = runtime_metadata(recorded.kind, recorded.threads)
+    except DeviceError as error:
+        return [f"{recorded.kind} with {recorded.threads} thread(s) cannot run here ({error})"]
     return [f"{name} {recorded.get(name)!r} (here {here.get(name)!r})" for name in IDENTITY_FIELDS
             if recorded.get(name) != here.get(name) or recorded.get(name) == UNKNOWN]
 
 
-def describe_mismatch(table_path: str, recorded: dict) -> str | None:
+def why_not_measured(table, asked: bool) -> str | None:
+    """Why a stage does not measure against `table` (a LatencyTable) on this machine; None: it does."""
+    if not asked:
+        return "not asked to measure"
+    differences = differences_from_here(table.device)
+    return f"the table's device is not this machine: {'; '.join(differences)}" if differences else None
+
+
+def describe_mismatch(table_path: str, recorded: Device) -> str | None:
     """One line for a table measured elsewhere (None when it was measured here)."""
     differences = differences_from_here(recorded)
     if not differences:

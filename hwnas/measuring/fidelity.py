@@ -15,6 +15,7 @@ mean and max |error| in %, the share within ±5% and ±10%, and Kendall τ.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,13 +24,15 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from hwnas.files.atomic import save_figure
 from hwnas.errors import HwnasError
-from hwnas.latency.table import LatencyTable
+from hwnas.files.atomic import check_writable, save_figure
+from hwnas.latency.table import LatencyTable, load_table, save_table
+from hwnas.measuring.device_identity import differences_from_here
 from hwnas.measuring.measure import SideBySide, measure_beside_reference
 from hwnas.measuring.timing import ROUNDS, WARMUP_ROUNDS
 from hwnas.net.arch import Arch, random_arch
 
+log = logging.getLogger(__name__)
 VALIDATION_SAMPLES = 30  # fresh subnets `hwnas validate-table` measures by default
 
 
@@ -74,16 +77,16 @@ class TwoRuns:
 
 
 def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds: int = ROUNDS,
-                  warmup_rounds: int = WARMUP_ROUNDS, log=print) -> TwoRuns:
+                  warmup_rounds: int = WARMUP_ROUNDS) -> TwoRuns:
     """Time `archs` twice, each run beside `table`'s reference, with its device and threads."""
     if len(archs) < 3:
         raise HwnasError(f"space {table.space.name} holds only {len(archs)} subnets outside the table's "
                          f"{len(calibration_ops(table))} calibration subnets, too few to validate: the "
                          f"calibration already measured nearly every arch of it (see its fit error)")
     models = {f"subnet{i:03d}": arch for i, arch in enumerate(archs)}
-    log(f"timing {len(archs)} fresh subnets and the reference in two independent runs")
+    log.info(f"timing {len(archs)} fresh subnets and the reference in two independent runs")
     runs = tuple(measure_beside_reference(models, table, rounds=rounds, warmup_rounds=warmup_rounds, seed=seed + run,
-                                          log=lambda line, run=run: log(f"run {'AB'[run]}: {line}"))
+                                          progress=f"run {'AB'[run]}: ")
                  for run in (0, 1))
     return TwoRuns(archs, runs, seed, rounds, warmup_rounds)
 
@@ -111,10 +114,41 @@ def fidelity_report(table: LatencyTable, measured: TwoRuns) -> dict:
 
 
 def validate_table(table: LatencyTable, samples: int = VALIDATION_SAMPLES, seed: int = 1, rounds: int = ROUNDS,
-                   warmup_rounds: int = WARMUP_ROUNDS, log=print) -> dict:
+                   warmup_rounds: int = WARMUP_ROUNDS) -> dict:
     """Measure `samples` fresh subnets twice and compare them with the table; returns the report."""
-    return fidelity_report(table, measure_twice(table, fresh_archs(table, samples, seed), seed, rounds, warmup_rounds,
-                                                log))
+    return fidelity_report(table, measure_twice(table, fresh_archs(table, samples, seed), seed, rounds, warmup_rounds))
+
+
+def validate_table_file(path: str | Path, samples: int = VALIDATION_SAMPLES, seed: int = 1,
+                        rounds: int = ROUNDS) -> dict:
+    """`hwnas validate-table`: measure the table at `path` against fresh subnets, write the report into
+    it ("fidelity") and the scatter plot beside it (PATH.fidelity.png); returns the report."""
+    if samples < 3:  # Kendall's τ and a spread need a few points
+        raise HwnasError(f"--samples must be at least 3 ({VALIDATION_SAMPLES} is the fidelity report's standard), "
+                         f"got {samples}")
+    if rounds < 1:
+        raise HwnasError(f"--rounds must be at least 1, got {rounds}")
+    table = load_table(path)
+    plot = Path(path).with_suffix(".fidelity.png")
+    check_writable(path)  # the report goes into the table,
+    check_writable(plot)  # the scatter plot beside it
+    elsewhere = differences_from_here(table.device)
+    if elsewhere:  # its fresh subnets would be timed here and the report written into another device's table
+        raise HwnasError(f"{path} was measured on another device ({'; '.join(elsewhere)}): validate it there, "
+                         f"or onboard this machine first (hwnas onboard --from {path} --out "
+                         f"latency_tables/local/{Path(path).name}) and validate that")
+    report = validate_table(table, samples, seed, rounds)
+    table.fidelity = report
+    save_table(table, path)
+    plot_fidelity(report, f"{Path(path).name}: {report['samples']} fresh subnets", plot)
+    log.info(f"{report['samples']} fresh subnets, {report['method']}")
+    for name in ("raw", "normalized", "second_measurement"):
+        r = report[name]
+        log.info(f"  {name:19s} mean |err| {r['mean_abs_error_pct']:5.1f}%  max {r['max_abs_error_pct']:5.1f}%  "
+                 f"within ±5% {r['within_5_pct']:4.0%}  ±10% {r['within_10_pct']:4.0%}  Kendall τ "
+                 f"{r['kendall_tau']:.3f}")
+    log.info(f"saved the report in {path} (\"fidelity\") and the scatter plot in {plot}")
+    return report
 
 
 def plot_fidelity(report: dict, title: str, path: str | Path) -> None:

@@ -27,7 +27,6 @@ whatever is compared with the table is exported at that precision.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import onnxruntime as ort
 from torch import nn
 
 from hwnas.files.atomic import atomic_output
-from hwnas.latency.table import FLOAT32
+from hwnas.latency.device import FLOAT32
 from hwnas.measuring.onnx_export import INPUT_NAME, export_onnx
 
 # Recorded in the name of every int8 file a kit exports, so that a resumed kit never reuses a model
@@ -60,11 +59,8 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, batches: Iterable
             batch = next(self.batches, None)
             return None if batch is None else {INPUT_NAME: batch}
 
-    # Quiet while quantizing: ORT's notes on the initializers its calibration copy drops.
-    quantizers = [logging.getLogger("onnxruntime.quantization"), logging.getLogger()]  # it also logs on the root
-    levels = [log.level for log in quantizers]
-    for log in quantizers:
-        log.setLevel(logging.ERROR)
+    # ORT's runtime warns, on stderr, of the initializers its calibration copy drops: quiet while quantizing.
+    # (Its quantizer's Python notes go to the logging module, where the command line filters them: console.py.)
     ort.set_default_logger_severity(3)
     prepared = Path(out_path).with_suffix(".prepared.onnx")
     try:
@@ -75,8 +71,6 @@ def quantize_int8(onnx_path: str | Path, out_path: str | Path, batches: Iterable
                             calibrate_method=CalibrationMethod.MinMax)
     finally:
         prepared.unlink(missing_ok=True)
-        for log, level in zip(quantizers, levels):
-            log.setLevel(level)
         ort.set_default_logger_severity(2)  # ORT's default: warnings
     return Path(out_path)
 

@@ -70,29 +70,56 @@ def _peak_elements(module: nn.Module, in_channels: int, resolution: int) -> int:
             hooks.append(m.register_forward_hook(operation))
         elif isinstance(m, Residual):
             hooks += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
+    run_zero_image(module, in_channels, resolution, hooks)
+    return peak[0]
+
+
+@torch.no_grad()
+def run_zero_image(module: nn.Module, in_channels: int, resolution: int, hooks: list) -> None:
+    """One forward of a zero image (batch 1, eval mode) through `module`, its `hooks` removed after."""
     try:
         module.eval()(torch.zeros(1, in_channels, resolution, resolution))
     finally:
         for hook in hooks:
             hook.remove()
-    return peak[0]
+
+
+@functools.cache
+def layer_weight_count(op: str, shape: LayerShape) -> int:
+    """Weights of one searchable layer as deployed (zero: 0): the one weight count of hwnas, used by the
+    memory caps, the model card and the latency calibration's weight term."""
+    return _weights(build_layer(op, shape))
+
+
+def layer_weight_mb(op: str, shape: LayerShape) -> float:
+    return layer_weight_count(op, shape) * BYTES / 1e6
 
 
 @functools.cache
 def layer_memory(op: str, shape: LayerShape) -> tuple[float, float]:
     """(weight MB, peak activation KB) of one searchable layer as deployed (zero: nothing)."""
-    layer = build_layer(op, shape)
-    return _weights(layer) * BYTES / 1e6, _peak_elements(layer, shape.in_channels, shape.resolution) * BYTES / 1e3
+    peak = _peak_elements(build_layer(op, shape), shape.in_channels, shape.resolution)
+    return layer_weight_mb(op, shape), peak * BYTES / 1e3
+
+
+@functools.cache
+def fixed_weight_count(space: SearchSpace) -> int:
+    """Weights of the stem and the head together."""
+    return _weights(build_stem(space)) + _weights(Head(space))
 
 
 @functools.cache
 def fixed_memory(space: SearchSpace) -> tuple[float, float]:
     """(weight MB, peak activation KB) of the stem and the head together."""
-    stem, head = build_stem(space), Head(space)
-    weights = (_weights(stem) + _weights(head)) * BYTES / 1e6
-    peak = max(_peak_elements(stem, space.in_channels, space.resolution),
-               _peak_elements(head, space.head_shape.in_channels, space.head_shape.resolution))
-    return weights, peak * BYTES / 1e3
+    peak = max(_peak_elements(build_stem(space), space.in_channels, space.resolution),
+               _peak_elements(Head(space), space.head_shape.in_channels, space.head_shape.resolution))
+    return fixed_weight_count(space) * BYTES / 1e6, peak * BYTES / 1e3
+
+
+def arch_weight_count(arch: Arch) -> int:
+    """Weights of the whole deployed net: stem, head and every searchable layer."""
+    return fixed_weight_count(arch.space) + sum(layer_weight_count(op, layer.shape)
+                                                for op, layer in zip(arch.ops, arch.space.layers()))
 
 
 def arch_memory(arch: Arch) -> tuple[float, float]:

@@ -6,8 +6,6 @@ here, so what is timed is exactly what is trained and deployed.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import nn
 
@@ -73,13 +71,6 @@ def build_candidate(op_name: str, shape: LayerShape) -> nn.Module:
     """The bare candidate (no residual) as held by a supernet mixed op."""
     op = parse_op(op_name)
     return Zero() if op.is_zero else MBConv(op, shape)
-
-
-@functools.cache
-def candidate_weight_mb(op_name: str, shape: LayerShape) -> float:
-    """MB of float32 weights a candidate reads per inference (0 for `zero`). BN's two vectors per
-    channel stand in for the bias it folds into, a < 1% difference on these blocks."""
-    return sum(p.numel() for p in build_candidate(op_name, shape).parameters()) * 4 / 1e6
 
 
 def build_layer(op_name: str, shape: LayerShape) -> nn.Module:

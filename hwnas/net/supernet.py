@@ -1,45 +1,34 @@
 """The one-shot supernet: one mixed op per searchable layer, each holding every candidate.
 
-Three forwards, each its own method, chosen by the caller per call (no global mode):
+Two forwards, each its own method, chosen by the caller per call (no global mode):
 
-- `forward_weighted(x, weights)`: every candidate runs and layer l outputs Σ_j w_lj · o_j(x)
-  (`zero` contributes 0). With w_l = softmax(α_l) this is the DARTS mixed op (search mode
-  `softmax`): the alphas get their gradient from autograd, and every path costs compute.
-- `forward_one_shot(x, drop_prob)`: the same with uniform weights 1/|O| and every path
-  dropped per sample by ScheduledDropPath: the warm-up, and search mode `sum`. The average is
-  the expectation of a uniformly sampled single path, so the binarized phase that follows
-  sees the scale it was trained at. Tried first: the plain sum. On the demo space its CE
-  jumped from 0.11 to 2.41 at the hand-over to single paths (the sum is ~N× one path); the
-  average with drop_prob rising to 0.8 went 1.43 → 1.13 and kept falling (/tmp experiment,
-  3+3 epochs on digits).
-- `forward(x, paths, gated=None, hard_weights=None)`: one path, only candidate paths[l] runs in
-  layer l. With `gated` (a GateSample's, see net/gates.py) the alphas receive the BinaryConnect gate
-  gradient over those candidates (ProxylessNAS); with `hard_weights` each output is scaled by
-  its straight-through Gumbel weight (search mode `gumbel`, see net/gumbel.py). A layer whose sampled
-  op is `zero` is skipped and gets no gradient.
+- `forward_weighted(x, weights, drop_prob)`: every candidate runs and layer l outputs
+  Σ_j w_lj · o_j(x) (`zero` contributes 0), each path dropped per sample with drop_prob
+  (net/drop_path.py). With w_l = softmax(α_l) the DARTS mixed op; with uniform weights the
+  one-shot average (search/one_shot/average.py).
+- `forward(x, paths, gate=None)`: one path, only candidate paths[l] runs in layer l. A search
+  algorithm's `gate` sits between each layer's op output and its residual add: ProxylessNAS's
+  BinaryConnect gate, Gumbel's straight-through weight (search/algorithms/). A layer whose op is
+  `zero` is skipped: nothing runs, nothing is gated.
 
-In every arch step a layer whose sampled op is `zero` ran nothing, so CE gives its alphas no
-gradient that step; `latency_probabilities` then holds that layer's probabilities constant in
-the expected latency, or the latency term alone would push the layer, towards the cheap ops,
-on 1 − p_zero of the steps more than CE does (the reference drops such a layer's arch gradient).
+The supernet holds the architecture parameters (one alpha per candidate per layer) and draws
+paths from them; how the alphas learn is the search algorithm's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from hwnas.net.arch import Arch
 from hwnas.net.drop_path import path_masks
-from hwnas.net.gates import BinaryGate, GateSample, GateSampler, gated_probabilities, keep_ungated_probabilities
-from hwnas.net.gumbel import hard_sample
 from hwnas.net.ops import Head, build_candidate, build_stem
 from hwnas.net.space import SearchSpace, SearchableLayer, parse_op
 
 ALPHA_INIT_STD = 1e-3  # alphas start near uniform, N(0, 1e-3) as in the ProxylessNAS reference
+Gate = Callable[[int, Tensor, Tensor], Tensor]  # (layer index, the layer's input, its op's output) → output
 
 
 class MixedOp(nn.Module):
@@ -65,18 +54,13 @@ class MixedOp(nn.Module):
         out = sum(weights[j] * self.candidates[j](x) * masks[:, i].view(-1, 1, 1, 1) for i, j in enumerate(paths))
         return x + out if self.has_residual else out
 
-    def forward_path(self, x: torch.Tensor, active: int, gated: Sequence[int] | None = None,
-                     hard_weights: torch.Tensor | None = None) -> torch.Tensor:
-        """Run candidate `active` only. With `gated`: the gate gradient over those candidates
-        (BinaryConnect, net/gates.py); with `hard_weights`: the output scaled by its straight-through
-        weight (Gumbel, net/gumbel.py)."""
+    def forward_path(self, x: Tensor, active: int, gate: Callable[[Tensor, Tensor], Tensor] | None = None) -> Tensor:
+        """Run candidate `active` only; `gate(x, output)` replaces its output before the residual add."""
         if self.is_zero[active]:
-            return x  # the layer is skipped: nothing ran, so no gate gradient this step
+            return x  # the layer is skipped
         out = self.candidates[active](x)
-        if gated is not None:
-            out = BinaryGate.apply(out, self.alphas, x, self.candidates, gated, active)
-        if hard_weights is not None:
-            out = hard_weights[active] * out
+        if gate is not None:
+            out = gate(x, out)
         return x + out if self.has_residual else out
 
 
@@ -99,15 +83,6 @@ class SuperNet(nn.Module):
         """Per layer, the softmax over its candidates (differentiable in the alphas)."""
         return [mixed.probabilities() for mixed in self.mixed_ops]
 
-    def log_probability(self, paths: Sequence[int]) -> torch.Tensor:
-        """log p(paths) = Σ_l log softmax(α_l)[paths[l]], differentiable in the alphas (REINFORCE)."""
-        return sum(mixed.alphas.log_softmax(0)[active] for mixed, active in zip(self.mixed_ops, paths))
-
-    def one_hot(self, paths: Sequence[int]) -> list[torch.Tensor]:
-        """Per layer, the (n,) one-hot of paths[l]: the expected latency over it is the path's latency."""
-        return [F.one_hot(torch.tensor(active), len(mixed.names)).to(mixed.alphas)
-                for mixed, active in zip(self.mixed_ops, paths)]
-
     def sample_paths(self, generator: torch.Generator) -> list[int]:
         """One candidate index per layer, drawn from its probabilities.
 
@@ -117,56 +92,12 @@ class SuperNet(nn.Module):
         with torch.no_grad():
             return [int(torch.multinomial(p.cpu(), 1, generator=generator)) for p in self.probabilities()]
 
-    def fair_paths(self, generator: torch.Generator) -> list[list[int]]:
-        """FairNAS's strict fairness (Chu et al. 2021): n paths, n = the most candidates of any layer,
-        in which every candidate of every layer appears once (a layer with fewer candidates fills
-        its remaining places with uniform draws). Trained together in one weight step, they give
-        every candidate one update per step, where sampled or dropped paths give some more than others."""
-        most = max(len(mixed.names) for mixed in self.mixed_ops)
-        columns = []
-        for mixed in self.mixed_ops:
-            count = len(mixed.names)
-            order = torch.randperm(count, generator=generator).tolist()
-            columns.append(order + torch.randint(count, (most - count,), generator=generator).tolist())
-        return [list(path) for path in zip(*columns)]
-
-    def sample_gates(self, generator: torch.Generator, sample_gate: GateSampler) -> GateSample:
-        """Active and gated candidates of every layer for one arch step (see net/gates.py)."""
-        active, gated = zip(*(sample_gate(mixed.alphas, generator) for mixed in self.mixed_ops))
-        return GateSample(active, gated)
-
-    def gated_probabilities(self, gated: Sequence[Sequence[int]]) -> list[torch.Tensor]:
-        """Per layer, the softmax over its gated candidates (0 elsewhere): what the arch step's
-        expected latency is taken over, so that only the gated alphas get a gradient."""
-        return [gated_probabilities(mixed.alphas, layer_gated) for mixed, layer_gated in zip(self.mixed_ops, gated)]
-
-    def latency_probabilities(self, probabilities: Sequence[torch.Tensor], active: Sequence[int]
-                              ) -> list[torch.Tensor]:
-        """The probabilities an arch step's expected latency is taken over: those of a layer whose
-        active op is `zero` held constant (module docstring)."""
-        return [p.detach() if mixed.is_zero[a] else p for p, mixed, a in zip(probabilities, self.mixed_ops, active)]
-
-    def sample_gumbel(self, generator: torch.Generator, tau: float) -> tuple[list[int], list[torch.Tensor]]:
-        """Per layer the sampled index and its straight-through one-hot (net/gumbel.py)."""
-        samples = [hard_sample(mixed.alphas, tau, generator) for mixed in self.mixed_ops]
-        return [k for k, _ in samples], [h for _, h in samples]
-
-    def keep_ungated_probabilities(self, gated: Sequence[Sequence[int]], old_alphas: Sequence[torch.Tensor]) -> None:
-        """The two-path rescale, after the arch optimizer step; old_alphas: the alphas before it."""
-        for mixed, layer_gated, old in zip(self.mixed_ops, gated, old_alphas):
-            keep_ungated_probabilities(mixed.alphas, old, layer_gated)
-
-    def uniform_weights(self) -> list[torch.Tensor]:
-        return [torch.full_like(mixed.alphas, 1.0 / len(mixed.names)) for mixed in self.mixed_ops]
-
-    def forward(self, x: torch.Tensor, paths: Sequence[int], gated: Sequence[Sequence[int]] | None = None,
-                hard_weights: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        """(B, C, H, W) images → (B, classes) logits through one candidate per layer (`gated` and
-        `hard_weights`, per layer: see MixedOp.forward_path)."""
+    def forward(self, x: Tensor, paths: Sequence[int], gate: Gate | None = None) -> Tensor:
+        """(B, C, H, W) images → (B, classes) logits through candidate paths[l] of each layer l."""
         x = self.stem(x)
         for index, mixed in enumerate(self.mixed_ops):
-            x = mixed.forward_path(x, paths[index], None if gated is None else gated[index],
-                                   None if hard_weights is None else hard_weights[index])
+            layer_gate = None if gate is None else (lambda x_in, out, index=index: gate(index, x_in, out))
+            x = mixed.forward_path(x, paths[index], layer_gate)
         return self.head(x)
 
     def forward_weighted(self, x: torch.Tensor, weights: Sequence[torch.Tensor], drop_prob: float = 0.0,
@@ -176,11 +107,6 @@ class SuperNet(nn.Module):
         for mixed, layer_weights in zip(self.mixed_ops, weights):
             x = mixed.forward_weighted(x, layer_weights, drop_prob, generator)
         return self.head(x)
-
-    def forward_one_shot(self, x: torch.Tensor, drop_prob: float, generator: torch.Generator | None = None
-                         ) -> torch.Tensor:
-        """The warm-up forward: the average of all paths, each dropped per sample with drop_prob."""
-        return self.forward_weighted(x, self.uniform_weights(), drop_prob, generator)
 
     def argmax_arch(self) -> Arch:
         """The most probable candidate of every layer."""

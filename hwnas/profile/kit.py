@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import random
 import shutil
@@ -26,21 +27,24 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hwnas.files.atomic import write_json
+from hwnas.files.atomic import atomic_output, check_writable, write_json
 from hwnas.errors import HwnasError
-from hwnas.latency.calibration import CalibrationPoint, fit_calibration
-from hwnas.latency.table import (FLOAT32, PRECISIONS, EntryStats, LatencyTable, arch_keys, arch_weight_mb, head_key,
-                                 layer_key, required_keys, stem_key)
+from hwnas.latency.calibration import fit_calibration
+from hwnas.latency.device import FLOAT32, PRECISIONS, Device
+from hwnas.latency.table import (EntryStats, LatencyTable, TableError, head_key, layer_key, load_table,
+                                 required_keys, save_table, stem_key)
 from hwnas.measuring import timing
 from hwnas.measuring.fidelity import VALIDATION_SAMPLES
 from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort
 from hwnas.measuring.quantize import QUANTIZATION, export_deployed
 from hwnas.net.arch import Arch, build_subnet, random_arch
 from hwnas.net.ops import Head, build_layer, build_stem
-from hwnas.net.space import LayerShape, SearchSpace, parse_op, parse_space
+from hwnas.net.space import LayerShape, SearchSpace, load_space, parse_op, parse_space
 from hwnas.profile import kit_runner
+from hwnas.profile.current import check_table_out, describe
 from hwnas.files.strict import read_json
 
+log = logging.getLogger(__name__)
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
 CALIBRATION_SAMPLES = 40  # measured subnets the calibration (up to 4 coefficients) is fitted on
 MIN_SMALL_SPACE_CALIBRATION = 8  # 2 distinct subnets per coefficient of the 4-term fit (calibration.py)
@@ -129,7 +133,7 @@ def export_identity() -> dict:
 
 def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
               precision: str = FLOAT32, calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0,
-              resume: bool = False, log: Callable[[str], None] = print) -> dict:
+              resume: bool = False) -> dict:
     """Export every model of the plan into `folder`, at `precision` (measuring/quantize.py), and
     write the manifest and the runner.
 
@@ -150,7 +154,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     plan = _plan(space, calibration_samples, seed)
     suffix = ".ort" if device == "mobile" else ".onnx"
     models, exported = {}, 0
-    progress = timing.Progress("exporting model", len(plan), log)
+    progress = timing.Progress("exporting model", len(plan), log.info)
     for index, (name, (description, build, shape, dynamic_batch)) in enumerate(plan.items()):
         weight_seed = seed * 100_003 + index  # per-model seed: resume-safe weights
         file_name = _export_name(name, description, space, shape, dynamic_batch, suffix, precision, weight_seed)
@@ -164,7 +168,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
             exported += 1
         progress(index + 1)
         models[name] = {**description, "file": f"models/{file_name}{suffix}"}
-    log(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
+    log.info(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
     notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
                 "space": {"name": space.name, "fingerprint": space.fingerprint(), "definition": space.to_dict()},
@@ -174,6 +178,34 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     shutil.copyfile(timing.__file__, folder / "timing.py")
     shutil.copyfile(kit_runner.__file__, folder / "run.py")
     return manifest
+
+
+def write_kit_folder(space_path: str, out: str, *, device: str = "mobile", threads: int = 1,
+                     precision: str = FLOAT32, calibration_samples: int = CALIBRATION_SAMPLES,
+                     resume: bool = False) -> dict:
+    """`hwnas kit`: the kit of the space at `space_path` in the folder `out`; returns its manifest."""
+    check_writable(out, folder=True)
+    manifest = write_kit(load_space(space_path), out, device=device, threads=threads, precision=precision,
+                         calibration_samples=calibration_samples, resume=resume)
+    log.info(f"wrote {out}: {len(manifest['models'])} models. Copy the folder to the device, run `python3 run.py` "
+             f"there (needs numpy and onnxruntime), then `hwnas import-table results.json --out ...`")
+    return manifest
+
+
+def import_table(results_path: str, out: str) -> LatencyTable:
+    """`hwnas import-table`: a kit's results as a table at `out`, written only if it loads back (the
+    results come from another machine, maybe a stranger's)."""
+    check_table_out(out, "NAME.json")
+    table = import_results(load_results(results_path), results_path)
+    with atomic_output(out) as temporary:
+        save_table(table, temporary)
+        try:
+            load_table(temporary)
+        except TableError as error:
+            raise KitError(f"{results_path}: these results make a table nothing could load "
+                           f"({str(error).split(': ', 1)[1]}): run the kit again") from None
+    log.info(describe(table, out))
+    return table
 
 
 def load_results(path: str | Path) -> dict:
@@ -197,14 +229,14 @@ def import_results(results: dict, source: str = "results") -> LatencyTable:
             by_kind[model["kind"]].append((model, stats[name]))
         (reference, reference_stats), = by_kind["reference"]
         table = LatencyTable(
-            space=space, device=results["device"], protocol=results["protocol"],
+            space=space, device=Device.from_json(results["device"]), protocol=dict(results["protocol"]),
             entries={model["key"]: EntryStats(s["median_ms"], s["p25_ms"], s["p75_ms"]) for model, s in by_kind["entry"]},
             reference_ops=tuple(reference["ops"]), reference_ms=reference_stats["median_ms"],
         )
         if "export" in manifest:
             table.protocol = {**table.protocol, "export": manifest["export"]}
         subnets = [(Arch(space, tuple(model["ops"])), s["median_ms"]) for model, s in by_kind["subnet"]]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # DeviceRecordError is a ValueError
         raise KitError(f"{source}: incomplete kit results ({type(error).__name__}: {error}): run the kit again") from None
     if set(table.entries) != set(required_keys(space)):
         raise KitError(f"{source}: the results do not cover the space's entries: run the kit again")
@@ -216,10 +248,8 @@ def import_results(results: dict, source: str = "results") -> LatencyTable:
         raise KitError(f"{source}: model {broken[0]!r} has a latency of {broken[1]} ms, which no measurement gives: "
                        f"run the kit again")
     try:
-        table.calibration = fit_calibration([
-            CalibrationPoint(arch.ops, table.sum_ms(arch), len(arch_keys(arch)), arch_weight_mb(arch), measured)
-            for arch, measured in subnets])
-    except ValueError as refused:  # raw sums are no prediction (DESIGN: 1.2-1.8x the network): no table
+        table.calibration = fit_calibration([table.calibration_point(arch, measured) for arch, measured in subnets])
+    except ValueError as refused:  # raw sums are no prediction (docs/latency.md): no table
         raise KitError(f"{source}: {refused}; the kit's exports are kept: re-run it (--resume) with more "
                        f"--calibration-samples, or on a quieter machine") from None
     return table

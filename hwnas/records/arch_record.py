@@ -1,13 +1,13 @@
-"""The typed records the stages hand to each other, and their JSON.
+"""arch.json: an arch and where it came from, the one hand-off between the stages.
 
-    TableRef     which latency table: absolute path, sha256 of what it predicts with, its device
-    Measurement  one model timed on this machine beside the table's reference subnet, with the
-                 table's protocol: raw stats, the reference now and in the table, device, protocol
     DeriveTry    one derive of the search's correction loop (derive/on_device.py), measured or not
     Provenance   where an arch came from: stage, checkpoint, table, target and window, what the
                  table predicted, what was measured or why nothing was, the derive's tries, the
                  search's argmax beside its answer, or the selection that chose it
-    ArchRecord   an arch and its provenance: the file arch.json, the one hand-off between stages
+    ArchRecord   an arch and its provenance: the file arch.json
+
+A provenance refers to its table by latency/table_ref.py's TableRef and to what was measured by
+measuring/measure.py's Measurement.
 
 One definition per record, so a field does not depend on which stage wrote it and a reader does
 not guess with `.get(key, default)`: a field a stage has nothing for holds the record's default.
@@ -32,14 +32,15 @@ Versions 1 (no provenance) and 2 (a plain dict) still load.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwnas.files.atomic import write_json
-from hwnas.net.arch import Arch, ArchError, arch_from_json
+from hwnas.files.numbers import fraction, milliseconds, non_negative
 from hwnas.files.strict import read_json
+from hwnas.latency.table_ref import TableRef
+from hwnas.measuring.measure import Measurement
+from hwnas.net.arch import Arch, ArchError, arch_from_json
 
 DEFAULT_FLOOR = 0.9  # an arch's window is [0.9 T, T] unless a recipe says otherwise
 
@@ -52,79 +53,6 @@ def in_window(latency_ms: float, floor: float, target_ms: float) -> bool:
 FORMAT = "hwnas.arch"
 VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
-
-
-def prediction_hash(table_path: Path) -> str:
-    """sha256 of a table file's content without its "fidelity" report: `hwnas validate-table` writes
-    the report into the table, which changes no prediction and so is no change to the table. Over
-    the bytes as they are if the file is not JSON (the loader says so when it is read)."""
-    data = table_path.read_bytes()
-    try:
-        content = json.loads(data)
-    except (ValueError, RecursionError):
-        return hashlib.sha256(data).hexdigest()
-    if isinstance(content, dict):
-        content.pop("fidelity", None)
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class TableRef:
-    path: str  # absolute
-    sha256: str  # of what the table predicts with when the record was made (prediction_hash)
-    device: dict  # the table's device identity (measuring/device_identity.py)
-
-    @classmethod
-    def of(cls, path: str | Path, device: dict) -> TableRef:
-        path = Path(path).resolve()
-        return cls(str(path), prediction_hash(path), device)
-
-    def to_json(self) -> dict:
-        return {"path": self.path, "sha256": self.sha256, "device": self.device}
-
-    @classmethod
-    def from_json(cls, data: dict) -> TableRef:
-        return cls(str(data["path"]), str(data["sha256"]), dict(data["device"]))
-
-    def changed_note(self, now: TableRef, since: str) -> str | None:
-        """One line when `now` is this table's file with other content (re-profiled or edited since
-        `since`, e.g. "the search"): predictions made now are the new content's."""
-        if now.path != self.path or now.sha256 == self.sha256:
-            return None
-        return (f"note: {now.path} changed since {since} (re-profiled or edited: its sha256 differs): predictions "
-                f"now are the new table's, not the costs the arch was chosen with")
-
-
-@dataclass(frozen=True)
-class Measurement:
-    median_ms: float  # raw, this machine in its speed state of the minute
-    p25_ms: float
-    p75_ms: float
-    reference_now_ms: float  # the table's reference subnet, timed in the same rounds
-    reference_table_ms: float  # the same subnet's median in the table
-    device: dict  # where and with what (timing.runtime_metadata)
-    protocol: dict  # rounds, warm-up rounds, order
-    batch_size: int = 1
-
-    @property
-    def at_table_speed_ms(self) -> float:
-        """The median rescaled to the machine's speed when the table was measured (measuring/measure.py)."""
-        return self.median_ms * self.reference_table_ms / self.reference_now_ms
-
-    def to_json(self) -> dict:
-        return {"median_ms": self.median_ms, "at_table_speed_ms": self.at_table_speed_ms, "p25_ms": self.p25_ms,
-                "p75_ms": self.p75_ms, "reference_now_ms": self.reference_now_ms,
-                "reference_table_ms": self.reference_table_ms, "batch_size": self.batch_size, "device": self.device,
-                "protocol": self.protocol}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Measurement:
-        median, now = float(data["median_ms"]), float(data["reference_now_ms"])
-        # version 2 stored the rescaled median, not the table's reference it was rescaled by
-        table = float(data["reference_table_ms"]) if "reference_table_ms" in data else \
-            float(data["at_table_speed_ms"]) * now / median
-        return cls(median, float(data["p25_ms"]), float(data["p75_ms"]), now, table, dict(data["device"]),
-                   dict(data["protocol"]), int(data.get("batch_size", 1)))
 
 
 @dataclass(frozen=True)
@@ -145,8 +73,9 @@ class DeriveTry:
     @classmethod
     def from_json(cls, data: dict) -> DeriveTry:
         measurement = data.get("measurement")  # version 2 kept a try's figures only: read as unmeasured
-        return cls(tuple(data["ops"]), float(data["predicted_ms"]), float(data["log_probability"]),
-                   tuple(data["window_ms"]), Measurement.from_json(measurement) if measurement else None)
+        return cls(tuple(data["ops"]), milliseconds(data["predicted_ms"], "a try's predicted_ms"),
+                   float(data["log_probability"]), tuple(non_negative(ms, "a try's window_ms") for ms in data["window_ms"]),
+                   Measurement.from_json(measurement) if measurement else None)
 
 
 @dataclass(frozen=True)
@@ -185,21 +114,28 @@ class Provenance:
 
     @classmethod
     def from_json(cls, data: dict) -> Provenance:
-        """Version 3's provenance, or version 2's dict (select wrote `method` and `arch_split_accuracy`)."""
+        """Version 3's provenance, or version 2's dict (select wrote `method` and `arch_split_accuracy`).
+        Raises ValueError for a figure that cannot be (a target of `true`, a floor of 5)."""
         selection = data.get("selection")
         if selection is None and "method" in data:
             selection = {"method": data["method"], "arch_split_accuracy": data.get("arch_split_accuracy")}
+        floor = DEFAULT_FLOOR if data.get("floor") is None else fraction(data["floor"], "floor")  # select writes 0.0
+        if floor >= 1:
+            raise ValueError(f"floor is {floor}: the window [floor · T, T] would be empty")
         return cls(
             stage=str(data.get("stage", "unknown")), checkpoint=data.get("checkpoint"),
             table=TableRef.from_json(data["table"]) if data.get("table") else None,
-            target_ms=data.get("target_ms"),
-            floor=DEFAULT_FLOOR if data.get("floor") is None else float(data["floor"]),  # select writes 0.0
-            predicted_ms=data.get("predicted_ms"),
+            target_ms=_optional_ms(data.get("target_ms"), "target_ms"), floor=floor,
+            predicted_ms=_optional_ms(data.get("predicted_ms"), "predicted_ms"),
             measurement=Measurement.from_json(data["measurement"]) if data.get("measurement") else None,
             not_measured_because=data.get("not_measured_because"),
             tries=tuple(DeriveTry.from_json(t) for t in data.get("tries") or ()),
             tries_stopped_because=data.get("tries_stopped_because"), argmax=data.get("argmax"), selection=selection,
             caps=data.get("caps"))
+
+
+def _optional_ms(value, what: str) -> float | None:
+    return None if value is None else milliseconds(value, what)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from hwnas.errors import HwnasError
 
+log = logging.getLogger(__name__)
 RECORDS = ("arch.json", "search.json", "subnet.pt", "retrain.json")
 RUN_STATE = ("checkpoints", "logs", "plots")  # kept when the run resumes from its own checkpoint
 LOGS = "logs"
@@ -43,8 +45,10 @@ class RunFolder:
 
     @classmethod
     def of_checkpoint(cls, checkpoint: str | Path) -> RunFolder:
-        """The run folder a checkpoint was written in: RUN/search/checkpoints/last.ckpt → RUN/search."""
-        return cls(Path(checkpoint).resolve().parent.parent)
+        """The run folder a checkpoint was written in: RUN/search/checkpoints/last.ckpt → RUN/search; a
+        checkpoint anywhere else (copied out, received) is its own folder's."""
+        folder = Path(checkpoint).resolve().parent
+        return cls(folder.parent if folder.name == RUN_STATE[0] else folder)
 
     arch = property(lambda self: self.path / RECORDS[0])
     search_summary = property(lambda self: self.path / RECORDS[1])
@@ -55,8 +59,11 @@ class RunFolder:
     last_checkpoint = property(lambda self: self.checkpoints / "last.ckpt")
 
     def beside(self, stage: str) -> Path:
-        """Where a later stage writes by default: RUN/search → RUN/derive, RUN/select; RUN/retrain → RUN/export."""
-        return self.path.parent / stage
+        """Where a later stage writes by default: RUN/search → RUN/derive, RUN/select; RUN/retrain → RUN/export.
+        A run folder not named after its stage gets its own: runs/a → runs/a-derive (runs/a and runs/b
+        shared runs/derive)."""
+        conventional = self.path.name in ("search", "retrain")
+        return self.path.parent / (stage if conventional else f"{self.path.name}-{stage}")
 
 
 class RunFolderBusy(HwnasError):
@@ -83,7 +90,7 @@ def ddp_rank() -> bool:
 
 
 @contextmanager
-def writing(run_dir: str | Path, resuming: bool, log: Callable[[str], None] = print) -> Iterator[None]:
+def writing(run_dir: str | Path, resuming: bool) -> Iterator[None]:
     """Hold `run_dir`'s lock for the block, after moving aside what an earlier run left there."""
     if ddp_rank():
         yield
@@ -99,7 +106,7 @@ def writing(run_dir: str | Path, resuming: bool, log: Callable[[str], None] = pr
                                 f"or choose another --run_dir") from None
         os.environ[LAUNCHER_MARK] = str(os.getpid())  # inherited by the DDP ranks Lightning starts
         try:
-            _move_previous_aside(run_dir, resuming, log)
+            _move_previous_aside(run_dir, resuming)
             yield
         finally:
             os.environ.pop(LAUNCHER_MARK, None)
@@ -120,7 +127,7 @@ def _open_lock(path: Path) -> int:
         raise
 
 
-def _move_previous_aside(run_dir: Path, resuming: bool, log: Callable[[str], None]) -> None:
+def _move_previous_aside(run_dir: Path, resuming: bool) -> None:
     names = RECORDS if resuming else RECORDS + RUN_STATE
     previous = [name for name in names if (run_dir / name).exists()]
     if not previous:
@@ -129,4 +136,4 @@ def _move_previous_aside(run_dir: Path, resuming: bool, log: Callable[[str], Non
     aside.mkdir()
     for name in previous:
         os.replace(run_dir / name, aside / name)
-    log(f"{run_dir} held an earlier run's {', '.join(previous)}: moved to {aside}")
+    log.info(f"{run_dir} held an earlier run's {', '.join(previous)}: moved to {aside}")

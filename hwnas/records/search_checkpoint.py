@@ -1,49 +1,123 @@
-"""A trained supernet back from a search checkpoint, for `hwnas derive` and `hwnas select`.
+"""A search checkpoint's own record, and a trained supernet back from it, for derive, select and front.
 
-The checkpoint is read with `torch.load(weights_only=True)` (tensors and plain values only:
-safe to load from a stranger). The space comes from the definition the search embedded in it
-(SearchModule.on_save_checkpoint), never from the YAML it was started with, which may have
-been edited since; the table it names has an absolute path and the sha256 the file had then.
+The search embeds beside Lightning's state (SearchModule.on_save_checkpoint)::
+
+    checkpoint["hwnas"] = {"space": {…the space definition…},
+                           "table": {"path", "sha256", "device"},       # latency/table.py's TableRef
+                           "settings": {"space", "table", "target_ms", "loss": {…}, "one_shot": {"name", …},
+                                        "algorithm": {"name", …}, "trains_alphas", "derive": {"floor", "measure"},
+                                        "seed"}}
+
+The checkpoint is read with `torch.load(weights_only=True)` (tensors and plain values only: safe to
+load from a stranger), and nothing in it is imported or followed by name: the algorithm and the
+one-shot rule are registry names, and the table path is opened only when a stage asks for the
+search's table. The space comes from the embedded definition, never from the YAML the search was
+started with, which may have been edited since. Checkpoints written before `settings` existed
+(7c7bfa7 and earlier) keep the search's options as flat hyperparameters; `SearchSettings.from_json`
+reads both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hwnas.errors import HwnasError
-from hwnas.latency.table import LatencyTable, load_table
+from hwnas.latency.objective import LossConfig
+from hwnas.latency.table import LatencyTable, TableRef, load_table
 from hwnas.measuring.device_identity import describe_mismatch
 from hwnas.net.space import parse_space
 from hwnas.net.supernet import SuperNet
-from hwnas.records.arch_record import TableRef
-from hwnas.search.module import CHECKPOINT_KEY
-from hwnas.training.saved_state import check_fits, read_saved
+from hwnas.records.arch_record import DEFAULT_FLOOR
+from hwnas.files.saved_state import check_fits, read_saved
+
+log = logging.getLogger(__name__)
+CHECKPOINT_KEY = "hwnas"  # what a search checkpoint embeds beside Lightning's state
+
+
+@dataclass(frozen=True)
+class DeriveSettings:
+    """How a search chooses its arch at the end (a search recipe's `model.derive`)."""
+    floor: float = DEFAULT_FLOOR  # the arch is the most probable one predicted inside [floor · T, T] (derive/window.py)
+    measure: bool = True  # measure it here, when the table is this machine's, and correct the budget (derive/on_device.py)
+
+    def __post_init__(self):
+        if not (isinstance(self.floor, (int, float)) and 0 <= self.floor < 1):
+            raise HwnasError(f"--model.derive.floor is the share of the target the arch must reach, in [0, 1): "
+                             f"got {self.floor}")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """What a search was asked to do, as plain data: its checkpoint's record, and search.json's."""
+    space: str  # the space YAML, absolute (its definition is embedded beside)
+    table: str  # the latency table, absolute
+    target_ms: float
+    loss: LossConfig
+    one_shot: dict  # {"name": registry name, argument: value, …} (search/one_shot/)
+    algorithm: dict  # the same for the search algorithm (search/algorithms/)
+    trains_alphas: bool  # False: one-shot training only, the arch is chosen by `hwnas select`
+    derive: DeriveSettings
+    seed: int
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "loss": asdict(self.loss), "derive": asdict(self.derive)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> SearchSettings:
+        """Read `to_json`'s layout, or the flat hyperparameters of a checkpoint written before it."""
+        if "mode" in data:
+            data = _from_flat(data)
+        return cls(str(data["space"]), str(data["table"]), float(data["target_ms"]), LossConfig(**data["loss"]),
+                   dict(data["one_shot"]), dict(data["algorithm"]), bool(data["trains_alphas"]),
+                   DeriveSettings(**data["derive"]), int(data["seed"]))
+
+
+def _from_flat(h: dict) -> dict:
+    """The hyperparameters SearchModule saved before its options were grouped (mode, gate, estimator,
+    warmup_epochs, one_shot_training, …: one flat dict, defaults where a key is missing)."""
+    mode = h.get("mode", "binary")
+    arch = {"arch_lr": h.get("arch_lr", 1e-3), "arch_every": h.get("arch_every", 1)}
+    if mode == "binary" and h.get("estimator", "binary_connect") == "reinforce":
+        algorithm = {"name": "reinforce", "reward_weight": h.get("reward_weight", 0.1),
+                     "baseline_decay": h.get("baseline_decay", 0.99), **arch}
+    else:
+        algorithm = {"binary": {"name": "proxyless", "gate": h.get("gate", "full"), **arch},
+                     "gumbel": {"name": "gumbel", "tau_start": h.get("tau_start", 5.0), "tau_end": h.get("tau_end", 0.5),
+                                **arch},
+                     "softmax": {"name": "darts", **arch}, "sum": {"name": "one_shot_only"}}[mode]
+    rule = h.get("one_shot_training", "average")
+    one_shot = {"name": rule, "epochs": h.get("warmup_epochs", 2), "lr": h.get("weight_lr", 0.05),
+                "momentum": h.get("weight_momentum", 0.9), "weight_decay": h.get("weight_decay", 4e-5),
+                "grad_clip": None, **({"max_drop_prob": h.get("max_drop_prob", 0.8)} if rule == "average" else {})}
+    return {"space": h["space"], "table": h["table"], "target_ms": h["target_ms"],
+            "loss": {"form": h.get("loss_form", "abs_ratio"), "lam": h.get("loss_lambda", 0.1),
+                     "alpha": h.get("loss_alpha", 0.2), "beta": h.get("loss_beta", 0.3)},
+            "one_shot": one_shot, "algorithm": algorithm, "trains_alphas": mode != "sum",
+            "derive": {"floor": h.get("derive_floor", DEFAULT_FLOOR), "measure": h.get("measure_derived", True)},
+            "seed": h.get("seed", 0)}
 
 
 @dataclass(frozen=True)
 class SearchCheckpoint:
     supernet: SuperNet
     table: TableRef  # the table the search used: absolute path, content hash then, device
-    hparams: dict  # the search's hyperparameters (target_ms, mode, …)
+    settings: SearchSettings
     path: Path
 
-    def open_table(self, table_path: str | Path | None = None, log: Callable[[str], None] = print
-                   ) -> tuple[LatencyTable, TableRef]:
-        """The search's table, or `table_path` (e.g. another device's), and its TableRef;
-        says in one line when it was measured on another device, or is the search's table but
-        has changed since the search."""
-        path = table_path or self.table.path
-        table = load_table(path, self.supernet.space)
-        ref = TableRef.of(path, table.device)
-        for note in (describe_mismatch(str(path), table.device), self.table.changed_note(ref, "the search")):
+    def open_table(self, table_path: str | Path | None = None) -> LatencyTable:
+        """The search's table, or `table_path` (e.g. another device's); says in one line (logged) when
+        it was measured on another device, or is the search's table but has changed since the search."""
+        table = load_table(table_path or self.table.path, self.supernet.space)
+        for note in (describe_mismatch(table.ref.path, table.device), self.table.changed_note(table.ref, "the search")):
             if note:
-                log(note)
-        return table, ref
+                log.info(note)
+        return table
 
 
 def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:
+    """The supernet and record of a search checkpoint; one line for a file that is not one."""
     ckpt = Path(ckpt)
     checkpoint = read_saved(ckpt, "`hwnas search` wrote (RUN/search/checkpoints/last.ckpt)")
     embedded = checkpoint.get(CHECKPOINT_KEY) if isinstance(checkpoint, dict) else None
@@ -53,11 +127,12 @@ def load_search_checkpoint(ckpt: str | Path) -> SearchCheckpoint:
     try:
         supernet = SuperNet(parse_space(embedded["space"], f"{ckpt} (embedded space)"))
         table = TableRef.from_json(embedded["table"])
-    except (KeyError, TypeError, ValueError) as error:
+        settings = SearchSettings.from_json(embedded.get("settings") or dict(checkpoint.get("hyper_parameters")))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise HwnasError(f"{ckpt}: its embedded search record is malformed ({type(error).__name__}: {error}): "
                          f"search again") from None
     prefix = "supernet."  # SearchModule.supernet
     state = {key[len(prefix):]: value for key, value in checkpoint["state_dict"].items() if key.startswith(prefix)}
     check_fits(supernet, state, str(ckpt), "its weights do not fit its own embedded space; search again")
     supernet.load_state_dict(state)
-    return SearchCheckpoint(supernet, table, dict(checkpoint.get("hyper_parameters") or {}), ckpt)
+    return SearchCheckpoint(supernet, table, settings, ckpt)

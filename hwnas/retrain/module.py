@@ -20,7 +20,8 @@ from hwnas.errors import HwnasError
 from hwnas.net.arch import build_subnet
 from hwnas.records.arch_record import ArchRecord
 from hwnas.training.channels_last import ChannelsLast
-from hwnas.training.stage_records import RetrainRecord, check_classes, check_epochs
+from hwnas.retrain.record import RetrainRecord
+from hwnas.training.checks import check_classes, check_epochs
 
 
 class RetrainModule(ChannelsLast, pl.LightningModule):
@@ -51,11 +52,11 @@ class RetrainModule(ChannelsLast, pl.LightningModule):
         return self.net(x)
 
     def configure_callbacks(self):
-        """arch.json and subnet.pt when the fit ends, retrain.json after the test (training/stage_records.py)."""
+        """arch.json and subnet.pt when the fit ends, retrain.json after the test (retrain/record.py)."""
         return [RetrainRecord()]
 
     def check_ready(self, datamodule, max_epochs: int | None) -> None:
-        """Before any training (training/stage_records.py): the data fits the arch's space and the run
+        """Before any training (training/checks.py): the data fits the arch's space and the run
         trains something."""
         check_classes(self.arch.space, datamodule)
         check_epochs(max_epochs)

@@ -54,7 +54,7 @@ class SearchPlots(pl.Callback):
         plot_alphas(folder / "alphas.png", self.epochs, self.probabilities, titles,
                     [layer.candidates for layer in layers])
         plot_latency(folder / "latency.png", self.epochs, self.expected_ms, self.derived_ms,
-                     module.hparams.target_ms, module.table.latency_range_ms())
+                     module.settings.target_ms, module.table.latency_range_ms())
 
     def state_dict(self) -> dict:
         return {"epochs": self.epochs, "probabilities": self.probabilities,

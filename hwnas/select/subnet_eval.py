@@ -19,11 +19,20 @@ candidate resets its own before use, so scoring never depends on the order of ca
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor, nn
+from itertools import islice
+from pathlib import Path
 
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from hwnas.data.of_run import datamodule_of_run
+from hwnas.errors import HwnasError
 from hwnas.net.arch import Arch
 from hwnas.net.supernet import SuperNet
+from hwnas.records.run_folder import RunFolder
+from hwnas.records.search_checkpoint import SearchCheckpoint
 
 
 def path_indices(arch: Arch) -> list[int]:
@@ -53,23 +62,52 @@ def recalibrate_batch_norm(supernet: SuperNet, paths: list[int], calibration: li
 
 
 @torch.no_grad()
-def accuracy(supernet: SuperNet, paths: list[int], batches: list[tuple[Tensor, Tensor]]) -> float:
-    """Top-1 accuracy of the path in eval mode (BN running statistics), over all batches."""
+def accuracy_and_loss(supernet: SuperNet, paths: list[int], batches: list[tuple[Tensor, Tensor]]) -> tuple[float, float]:
+    """Top-1 accuracy and mean cross-entropy of the path in eval mode (BN running statistics), over all batches."""
     supernet.eval()
-    correct = sum(int((supernet(x, paths).argmax(1) == y).sum()) for x, y in batches)
-    return correct / sum(len(y) for _, y in batches)
+    correct, loss, count = 0, 0.0, 0
+    for x, y in batches:
+        logits = supernet(x, paths)
+        correct += int((logits.argmax(1) == y).sum())
+        loss += float(F.cross_entropy(logits, y, reduction="sum"))
+        count += len(y)
+    return correct / count, loss / count
 
 
 class SubnetScorer:
-    """score(arch) = accuracy on `validation` after BN recalibration on `calibration` (cached)."""
+    """score(arch) = accuracy on `validation` after BN recalibration on `calibration` (cached, with the
+    cross-entropy on the same images beside it: a finer-grained order where accuracies tie)."""
 
     def __init__(self, supernet: SuperNet, calibration: list[Tensor], validation: list[tuple[Tensor, Tensor]]):
         self.supernet, self.calibration, self.validation = supernet, calibration, validation
         self.scores: dict[Arch, float] = {}
+        self.cross_entropy: dict[Arch, float] = {}
 
     def __call__(self, arch: Arch) -> float:
         if arch not in self.scores:
             paths = path_indices(arch)
             recalibrate_batch_norm(self.supernet, paths, self.calibration)
-            self.scores[arch] = accuracy(self.supernet, paths, self.validation)
+            self.scores[arch], self.cross_entropy[arch] = accuracy_and_loss(self.supernet, paths, self.validation)
         return self.scores[arch]
+
+
+def scorer_of_search(checkpoint: SearchCheckpoint, calibration_batches: int = 4, data_config: str | Path | None = None,
+                     trusted: bool = False) -> SubnetScorer:
+    """The scorer of a trained supernet, on the data its search held out (the one factory select, front
+    and the final check use). The data module comes from the search run's resolved config
+    (RUN/search/logs/config.yaml, or `data_config`), so the arch split the candidates are scored on is
+    exactly the one the search held out from the weights (same data, seed and arch_fraction); `trusted`:
+    see data/of_run.py. The calibration batches are the train split's first, already in seeded random
+    order. The test split is never read."""
+    if calibration_batches < 1:
+        raise HwnasError(f"need at least 1 calibration batch, got {calibration_batches}")
+    config = Path(data_config) if data_config else RunFolder.of_checkpoint(checkpoint.path).config
+    datamodule = datamodule_of_run(config, checkpoint.supernet.space,
+                                   "pass the search's logs/config.yaml with --data_config", trusted)
+    if not datamodule.arch_fraction > 0:
+        raise HwnasError(f"{config}: the search had no arch split (data.arch_fraction = 0), so every "
+                         f"image trained the weights; nothing is left to score subnets on")
+    datamodule.setup("fit")
+    train = DataLoader(datamodule.train_set, datamodule.batch_size)
+    calibration = [x for x, _ in islice(train, calibration_batches)]
+    return SubnetScorer(checkpoint.supernet, calibration, list(datamodule.val_dataloader()))

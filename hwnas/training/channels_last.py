@@ -9,16 +9,9 @@ BENCHMARKS.md ("Training layout") has the step times of both layouts on the CPU.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from lightning_fabric.utilities.apply_func import apply_to_collection
 from torch import Tensor
-
-
-# Lightning warns, on every run, that a module's batch hook takes precedence over the data
-# module's: that is the intent here (the data modules define none).
-warnings.filterwarnings("ignore", message="You have overridden `on_after_batch_transfer` in `LightningModule`")
 
 
 def _channels_last(tensor: Tensor) -> Tensor:

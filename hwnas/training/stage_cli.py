@@ -1,14 +1,14 @@
-"""`hwnas search` and `hwnas retrain`: LightningCLI programs that write one run folder each.
+"""The LightningCLI of a training stage (`hwnas search`, `hwnas retrain`): one run folder each.
 
     RUN_DIR/logs/            CSV metrics (kept across a resume) and the resolved config.yaml
-    RUN_DIR/checkpoints/     last.ckpt (resume with --ckpt_path)
+    RUN_DIR/checkpoints/     last.ckpt, written whole or not at all (resume with --ckpt_path)
     RUN_DIR/arch.json, …     the stage's records, written by the module's own callback
-                             (training/stage_records.py), so a plain Trainer writes them too
-    RUN_DIR/.lock, previous-*/   one writer at a time; an earlier run's records moved aside (run_folder.py)
+                             (search/record.py, retrain/record.py), so a plain Trainer writes them too
+    RUN_DIR/.lock, previous-*/   one writer at a time; an earlier run's records moved aside (records/run_folder.py)
 
-The data module's input resolution and channels are linked from the space, so they cannot
-disagree with the network. The search runs DDP with find_unused_parameters (`search_strategy`);
-only rank 0 writes the run's files.
+A stage subclasses `StageCLI` with its name and where its space comes from (search/cli.py,
+retrain/cli.py); the data module's input resolution and channels are linked from that space, so
+they cannot disagree with the network. Only rank 0 writes the run's files.
 """
 
 from __future__ import annotations
@@ -16,71 +16,69 @@ from __future__ import annotations
 import logging
 import signal
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from jsonargparse import ArgumentError
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
-from pytorch_lightning.strategies import DDPStrategy, Strategy
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from hwnas.records import run_folder
-from hwnas.files.atomic import check_writable
 from hwnas.data import ImageDataModule
 from hwnas.errors import HwnasError, Interrupted
-from hwnas.net.space import load_space
-from hwnas.records.arch_record import ArchRecord
-from hwnas.retrain.module import RetrainModule
-from hwnas.records.run_folder import RunFolder
-from hwnas.search.module import SearchModule
+from hwnas.files.atomic import check_writable
+from hwnas.files.saved_state import check_fits, read_saved
 from hwnas.files.strict import read_yaml
+from hwnas.records import run_folder
+from hwnas.records.run_folder import RunFolder
 from hwnas.training.atomic_checkpoint import AtomicCheckpointIO
 from hwnas.training.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.training.resumed_metrics import ResumedCSVLogger
-from hwnas.training.saved_state import check_fits, read_saved
-
-
-class _DropNotice(logging.Filter):
-    """Drops Lightning's advertisement for its cloud logger, printed at every Trainer start, and its
-    notice that a module's own record callback (training/stage_records.py) replaces the one it registered
-    for the fit when the retrain's test starts: both are about Lightning, not the user's run."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return "litlogger" not in message and not message.endswith("passed to Trainer: RetrainRecord")
-
-
-logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_DropNotice())
-
 
 LINKED_FROM_SPACE = ("resolution", "channels")  # data.init_args fields set from the space (link_arguments)
 LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # --ckpt_path values Lightning resolves to a file itself
 
 
-def _refuse_linked_fields(args: list[str]) -> None:
-    """The data's resolution and channels, given on the command line or in a --config recipe: the
-    link from the space would overwrite them without a word (`channels: 3` on a 1-channel space)."""
-    given = [arg.split("=")[0] for arg in args for name in LINKED_FROM_SPACE
-             if arg.split("=")[0] in (f"--data.init_args.{name}", f"--data.{name}")]
+def _refuse_fields(args: list[str], renamed: dict[str, str]) -> None:
+    """Fields the stage sets itself or no longer reads, given on the command line or in a --config recipe:
+    the data's resolution and channels (the link from the space would overwrite them without a word:
+    `channels: 3` on a 1-channel space), and the model fields of an earlier release (`renamed`: old name →
+    what replaced it), each said in one line."""
+    given = [(arg.split("=")[0], arg.split("=")[0].removeprefix("--").replace(".init_args.", "."))
+             for arg in args if arg.startswith("--")]
     recipes = [value for flag, value in zip(args, args[1:]) if flag in ("--config", "-c")]
     recipes += [arg.split("=", 1)[1] for arg in args if arg.startswith(("--config=", "-c="))]
-    for recipe in recipes:  # read strictly (strict_files.py): LightningCLI's reader keeps a duplicate key's last value
+    for recipe in recipes:  # read strictly (files/strict.py): LightningCLI's reader keeps a duplicate key's last value
         content = read_yaml(recipe, missing="no such recipe", redo="fix the recipe (the shipped ones are in recipes/)")
-        data = content.get("data") if isinstance(content, dict) else None
-        init_args = data.get("init_args") if isinstance(data, dict) else None
-        given += [f"{recipe}: data.init_args.{name}" for name in LINKED_FROM_SPACE
-                  if isinstance(init_args, dict) and name in init_args]
-    if given:
-        raise HwnasError(f"{given[0]}: the data's resolution and channels come from the space (its `input:`), "
-                         f"so that data and network agree: remove it and edit the space file instead")
+        for group in ("data", "model"):
+            fields = content.get(group) if isinstance(content, dict) else None
+            fields = fields if isinstance(fields, dict) else {}
+            init_args = fields.get("init_args") if isinstance(fields.get("init_args"), dict) else {}
+            given += [(f"{recipe}: {group}.{name}", f"{group}.{name}") for name in fields]
+            given += [(f"{recipe}: {group}.init_args.{name}", f"{group}.{name}") for name in init_args]
+    for where, field in given:
+        if field.split(".")[-1] in LINKED_FROM_SPACE and field.startswith("data."):
+            raise HwnasError(f"{where}: the data's resolution and channels come from the space (its `input:`), "
+                             f"so that data and network agree: remove it and edit the space file instead")
+        if field.startswith("model.") and field.removeprefix("model.") in renamed:
+            raise HwnasError(f"{where} is now {renamed[field.removeprefix('model.')]} (recipes/search_demo.yaml "
+                             f"shows every field)")
 
 
-class _StageCLI(LightningCLI):
+class StageCLI(LightningCLI):
     """LightningCLI whose logs and checkpoints go to --run_dir."""
 
+    stage: str  # "search" or "retrain"
+    space_source: str  # the argument the input shape is read from
+    renamed: dict[str, str] = {}  # model fields of an earlier release → their replacement
+
+    @staticmethod
+    def space_of(source: str):
+        raise NotImplementedError
+
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
-        _refuse_linked_fields(args or [])
+        _refuse_fields(args or [], self.renamed)
         # hwnas passes the stage's arguments as `args` while sys.argv still holds them: Lightning
         # warns about that on every run, though it is how hwnas means it.
         with warnings.catch_warnings():
@@ -89,9 +87,6 @@ class _StageCLI(LightningCLI):
         seed = self.config.get("seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**32:
             raise HwnasError(f"--seed_everything is an integer in [0, 2^32), got {seed}")  # numpy's bound
-
-    space_source: str  # the model argument the input shape is read from
-    space_of = staticmethod(load_space)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--run_dir", type=str, default=f"runs/{self.stage}", help="where this run writes")
@@ -124,48 +119,7 @@ class _StageCLI(LightningCLI):
             callbacks=callbacks, plugins=plugins, **kwargs)
 
 
-def search_strategy(strategy: str | Strategy, devices: int | str | list[int], num_nodes: int) -> str | Strategy:
-    """The search's Trainer strategy: any DDP it runs has find_unused_parameters=True.
-
-    A binary-mode step runs one candidate per layer, so the other candidates' weights (and,
-    in weight steps, the alphas) get no gradient; plain DDP waits for them and fails on the
-    next step ("Expected to have finished reduction in the prior iteration"). With the flag,
-    DDP walks the loss's autograd graph before each backward and marks the rest ready. Every
-    rank samples the same paths, so a parameter unused on one rank is unused on all, and DDP
-    then leaves its .grad None, as a single process would: SGD skips it.
-    `ddp`, and `auto` on devices named explicitly as more than one (2, "2", [0, 1]) or on
-    several nodes, become that DDP (gloo on CPUs, NCCL on GPUs, as Lightning picks). Anything
-    else passes through; a plain DDP that Lightning picks by itself (devices -1 or "auto" on
-    several GPUs) is refused with a message by SearchModule.on_fit_start.
-    """
-    if isinstance(devices, str) and devices.strip().isdigit():
-        devices = int(devices)
-    several = (isinstance(devices, int) and devices > 1) or (isinstance(devices, list) and len(devices) > 1)
-    if strategy == "ddp" or (strategy == "auto" and (several or num_nodes > 1)):
-        return DDPStrategy(find_unused_parameters=True)
-    return strategy
-
-
-class _SearchCLI(_StageCLI):
-    stage, space_source = "search", "model.space"
-
-    def instantiate_trainer(self, **kwargs):
-        trainer = self.config_init["trainer"]
-        return super().instantiate_trainer(
-            strategy=search_strategy(trainer["strategy"], trainer["devices"], trainer["num_nodes"]), **kwargs)
-
-
-class _RetrainCLI(_StageCLI):
-    stage, space_source = "retrain", "arch"
-    space_of = staticmethod(lambda arch_path: ArchRecord.load(arch_path).arch.space)
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument("--arch", type=str, required=True, help="arch.json written by `hwnas search`")
-        parser.link_arguments("arch", "model.arch")
-        super().add_arguments_to_parser(parser)
-
-
-def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
+def _cli(cli_class: type[StageCLI], model_class, args: list[str]) -> StageCLI:
     """The stage's LightningCLI. A parse error raises instead of printing the ~55-line usage
     (kept for --help) before its message: the message is what the user needs, in one line."""
     try:
@@ -174,25 +128,32 @@ def _cli(cli_class: type[_StageCLI], model_class, args: list[str]) -> _StageCLI:
                          parser_kwargs={"exit_on_error": False})
     except MisconfigurationException as error:  # Lightning's own checks of the trainer's settings
         raise HwnasError(f"{str(error).strip().splitlines()[0]} (a --trainer.* option)") from None
+    except ValueError as error:  # a part's own check, wrapped by jsonargparse in its list of the types it tried
+        if isinstance(error.__cause__, HwnasError):
+            raise error.__cause__ from None
+        raise
     except ArgumentError as error:
         lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
-        raise HwnasError(f"{' '.join(lines[:3])} (hwnas {cli_class.stage} --help lists the options)") from None
+        problem = next((i for i, line in enumerate(lines) if line.startswith("Problem with given class_path")), None)
+        said = lines[:1] + lines[problem:problem + 2] if problem is not None else lines[:3]  # not the Union's listing
+        raise HwnasError(f"{' '.join(said)} (hwnas {cli_class.stage} --help lists the options)") from None
 
 
-def run_stage(stage: str, args: list[str]) -> None:
+def run_stage(cli_class: type[StageCLI], model_class, args: list[str],
+              after_fit: Callable[[StageCLI], None] | None = None) -> None:
     """Check, then train and write the stage's records inside the run folder's transaction
-    (run_folder.py): one writer at a time, an earlier run's records moved aside first."""
+    (records/run_folder.py): one writer at a time, an earlier run's records moved aside first."""
     run_folder.ddp_rank()  # a LOCAL_RANK left in the shell is refused before any work
-    cli = _cli(_SearchCLI, SearchModule, args) if stage == "search" else _cli(_RetrainCLI, RetrainModule, args)
+    cli = _cli(cli_class, model_class, args)
     _check_before_training(cli)
     check_writable(cli.config["run_dir"], folder=True)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
-        _fit(cli)  # the module's own callback writes the stage's records at its end (training/stage_records.py)
-        if stage == "retrain":
-            cli.trainer.test(cli.model, cli.datamodule, verbose=False)
+        _fit(cli)  # the module's own callback writes the stage's records at its end
+        if after_fit:
+            after_fit(cli)
 
 
-def _fit(cli: _StageCLI) -> None:
+def _fit(cli: StageCLI) -> None:
     """trainer.fit; a SIGTERM or Ctrl-C becomes one line naming the resume command and a non-zero exit.
 
     Lightning ends a SIGTERM (what `timeout` and schedulers send) in SIGTERMException, a SystemExit
@@ -211,9 +172,9 @@ def _fit(cli: _StageCLI) -> None:
                           128 + (signal.SIGTERM if terminated else signal.SIGINT)) from None
 
 
-def _check_before_training(cli: _StageCLI) -> None:
+def _check_before_training(cli: StageCLI) -> None:
     """The data read and split, the module's own checks (the same its callback runs at setup,
-    training/stage_records.py) and that --ckpt_path holds this run's network: all before the run
+    training/checks.py) and that --ckpt_path holds this run's network: all before the run
     folder is touched. The data module keeps its splits, so fit does not read them again."""
     cli.datamodule.setup("fit")
     if cli.config["ckpt_path"]:
@@ -221,7 +182,7 @@ def _check_before_training(cli: _StageCLI) -> None:
     cli.model.check_ready(cli.datamodule, cli.trainer.max_epochs)
 
 
-def _check_resumable(cli: _StageCLI) -> None:
+def _check_resumable(cli: StageCLI) -> None:
     """--ckpt_path must hold this run's network: one of another space or arch ended in ~100 lines
     of size mismatches from Lightning, after the data had been read."""
     path = cli.config["ckpt_path"]
@@ -234,6 +195,6 @@ def _check_resumable(cli: _StageCLI) -> None:
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise HwnasError(f"--ckpt_path {path}: not a Lightning checkpoint (no state_dict): pass the last.ckpt "
                          f"of an `hwnas {cli.stage}` run")
-    what = "--model.space (and --model.estimator)" if cli.stage == "search" else "--arch"
+    what = "--model.space (and --model.algorithm)" if cli.stage == "search" else "--arch"
     check_fits(cli.model, checkpoint["state_dict"], f"--ckpt_path {path}",
                f"resume with the {what} it was saved with, or start afresh without --ckpt_path")
