@@ -17,7 +17,7 @@ from hwnas.latency.objective import LossConfig
 from hwnas.records.search_checkpoint import DeriveSettings
 from hwnas.search.algorithms import ALGORITHMS, Darts, Gumbel, OneShotOnly, Proxyless, Reinforce
 from hwnas.search.module import SearchModule
-from hwnas.search.one_shot import ONE_SHOT_RULES, Average, Fair
+from hwnas.search.one_shot import ONE_SHOT_RULES, Average, Fair, SinglePath
 
 NO_FLOOR = DeriveSettings(floor=0.0)
 
@@ -82,6 +82,29 @@ def test_a_fair_one_shot_step_trains_every_candidate_of_every_layer(tiny_space_p
             assert name == "zero" or all(moved), name
 
 
+def test_a_single_path_step_trains_one_uniformly_drawn_path(tiny_space_path, tiny_table_path, tiny_target_ms,
+                                                            tmp_path):
+    """SPOS: one weight step trains exactly one candidate per layer, and over many steps every candidate
+    is drawn about equally often (uniform, whatever the alphas say)."""
+    from hwnas.data.seeding import generator
+    from hwnas.search.one_shot.spos import uniform_path
+
+    torch.manual_seed(0)
+    initial = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, derive=NO_FLOOR).supernet
+    model = short_search(tiny_space_path, tiny_table_path, tiny_target_ms, 1, tmp_path, OneShotOnly(), SinglePath())
+    for before, after in zip(initial.mixed_ops, model.supernet.mixed_ops):
+        trained = [name for name, old, new in zip(after.names, before.candidates, after.candidates)
+                   if any(not torch.equal(a, b) for a, b in zip(old.parameters(), new.parameters()))]
+        assert len(trained) <= 1  # one path (a layer that drew zero trains nothing)
+    with torch.no_grad():  # alphas that favour one candidate strongly: SPOS must not follow them
+        for mixed in model.supernet.mixed_ops:
+            mixed.alphas.copy_(torch.tensor([5.0] + [0.0] * (len(mixed.names) - 1)))
+    draws = torch.tensor([uniform_path(model.supernet, generator(0, step)) for step in range(900)])  # (steps, layers)
+    for layer, mixed in enumerate(model.supernet.mixed_ops):
+        counts = torch.bincount(draws[:, layer], minlength=len(mixed.names)).float()
+        assert counts.min() > 900 / len(mixed.names) * 0.8, (layer, counts)
+
+
 def test_gradient_clipping_bounds_the_weight_step(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path):
     """With grad_clip, one SGD step (lr 0.05, no momentum) moves the weights by at most
     lr · clip in norm; without it, the first step of an untrained supernet moves them further."""
@@ -117,7 +140,7 @@ def test_a_bad_option_is_a_one_line_error_naming_it(build, message):
 def test_the_registries_name_every_algorithm_and_rule_once():
     """A recipe's checkpoint names its parts by these keys (records/search_checkpoint.py)."""
     assert set(ALGORITHMS) == {"proxyless", "reinforce", "gumbel", "darts", "one_shot_only"}
-    assert {"average", "fair"} <= set(ONE_SHOT_RULES)
+    assert {"average", "fair", "single_path"} <= set(ONE_SHOT_RULES)
     assert all(ALGORITHMS[name].name == name for name in ALGORITHMS)
 
 
