@@ -17,7 +17,7 @@ from hwnas.latency.objective import LossConfig
 from hwnas.records.search_checkpoint import DeriveSettings
 from hwnas.search.algorithms import ALGORITHMS, Darts, Gumbel, OneShotOnly, Proxyless, Reinforce
 from hwnas.search.module import SearchModule
-from hwnas.search.one_shot import ONE_SHOT_RULES, Average, Fair, SinglePath
+from hwnas.search.one_shot import ONE_SHOT_RULES, Average, Fair, Sandwich, SinglePath
 
 NO_FLOOR = DeriveSettings(floor=0.0)
 
@@ -105,6 +105,27 @@ def test_a_single_path_step_trains_one_uniformly_drawn_path(tiny_space_path, tin
         assert counts.min() > 900 / len(mixed.names) * 0.8, (layer, counts)
 
 
+def test_a_sandwich_step_trains_the_extremes_on_labels_and_distils_the_rest(tiny_space_path, tiny_table_path,
+                                                                             tiny_target_ms):
+    """The largest path (most weights per layer) learns from the labels, the smallest (zero where allowed)
+    and the drawn ones from the largest's predictions: with a teacher that is certain of one class, a
+    student's distillation loss is its cross-entropy against that class."""
+    from hwnas.data.seeding import generator
+    from hwnas.search.one_shot.sandwich import extreme_paths
+
+    torch.manual_seed(0)
+    net = SearchModule(str(tiny_space_path), str(tiny_table_path), tiny_target_ms, derive=NO_FLOOR).supernet
+    largest, smallest = extreme_paths(net)
+    assert [mixed.names[i] for mixed, i in zip(net.mixed_ops, largest)] == ["mb_k7_e6"] * 3
+    assert [mixed.names[i] for mixed, i in zip(net.mixed_ops, smallest)] == ["zero", "zero", "mb_k3_e1"]
+    x, y = torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])
+    losses = Sandwich(random_paths=2).losses(net.train(), x, y, generator(0, 0), 0.0)
+    assert len(losses) == 4
+    values = [float(loss()) for loss in losses]  # the largest first: its soft labels teach the others
+    assert values[0] == pytest.approx(float(torch.nn.functional.cross_entropy(net(x, largest), y)) / 4, rel=1e-4)
+    assert all(v > 0 for v in values)
+
+
 def test_gradient_clipping_bounds_the_weight_step(tiny_space_path, tiny_table_path, tiny_target_ms, tmp_path):
     """With grad_clip, one SGD step (lr 0.05, no momentum) moves the weights by at most
     lr · clip in norm; without it, the first step of an untrained supernet moves them further."""
@@ -130,6 +151,7 @@ def test_gradient_clipping_bounds_the_weight_step(tiny_space_path, tiny_table_pa
     (lambda: Average(max_drop_prob=1.5), "--model.one_shot.max_drop_prob must be in [0, 1), got 1.5"),
     (lambda: Average(epochs=-1), "--model.one_shot.epochs must be at least 0, got -1"),
     (lambda: Fair(grad_clip=-1.0), "--model.one_shot.grad_clip must be a finite number ≥ 0, got -1.0"),
+    (lambda: Sandwich(random_paths=-1), "--model.one_shot.random_paths must be at least 0, got -1"),
 ])
 def test_a_bad_option_is_a_one_line_error_naming_it(build, message):
     with pytest.raises(HwnasError, match=re.escape(message)) as error:
@@ -140,7 +162,7 @@ def test_a_bad_option_is_a_one_line_error_naming_it(build, message):
 def test_the_registries_name_every_algorithm_and_rule_once():
     """A recipe's checkpoint names its parts by these keys (records/search_checkpoint.py)."""
     assert set(ALGORITHMS) == {"proxyless", "reinforce", "gumbel", "darts", "one_shot_only"}
-    assert {"average", "fair", "single_path"} <= set(ONE_SHOT_RULES)
+    assert set(ONE_SHOT_RULES) == {"average", "fair", "single_path", "sandwich"}
     assert all(ALGORITHMS[name].name == name for name in ALGORITHMS)
 
 

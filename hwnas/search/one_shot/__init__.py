@@ -4,6 +4,7 @@ one line here. A recipe chooses one by class path, e.g. `hwnas.search.one_shot.A
 from hwnas.search.one_shot.average import Average
 from hwnas.search.one_shot.base import OneShotRule
 from hwnas.search.one_shot.fair import Fair
+from hwnas.search.one_shot.sandwich import Sandwich
 from hwnas.search.one_shot.spos import SinglePath
 
 ONE_SHOT_RULES: dict[str, type[OneShotRule]] = {rule.name: rule for rule in OneShotRule.__subclasses__()}
