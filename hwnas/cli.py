@@ -145,7 +145,9 @@ def _parser() -> argparse.ArgumentParser:
             ("--data_config", {"default": None, "help": "the search's config.yaml (default: RUN/search/logs/)"}),
             ("--method", {"default": "evolution", "choices": ["evolution", "random", "both"]}),
             ("--population", {"type": int, "default": 20}), ("--cycles", {"type": int, "default": 100}),
-            ("--sample", {"type": int, "default": 5}), seed, calibration, *caps, trust)
+            ("--sample", {"type": int, "default": 5}), seed, calibration, *caps, trust,
+            ("--final_check", {"type": int, "default": 0, "metavar": "K", "help": "train the best K briefly, halve"}),
+            ("--final_check_epochs", {"type": int, "default": 1, "help": "the final check's first epochs"}))
     command("front", _front, "the best arch per budget and the front on every device's table", ckpt,
             ("--table", {"action": "append", "required": True, "help": "a device's latency table (repeat it)"}),
             ("--points", {"type": int, "default": 8}), ("--targets", {"type": float, "nargs": "+", "default": None}),
@@ -228,10 +230,12 @@ def _derive(args: argparse.Namespace) -> None:
 
 
 def _select(args: argparse.Namespace) -> None:
+    from hwnas.records.search_checkpoint import FinalCheck
     from hwnas.select.select import run_select
 
     run_select(args.ckpt, args.target_ms, args.table, args.out, args.data_config, args.method, args.population,
-               args.cycles, args.sample, args.seed, args.calibration_batches, _caps(args), args.trust_data_module)
+               args.cycles, args.sample, args.seed, args.calibration_batches, _caps(args), args.trust_data_module,
+               FinalCheck(args.final_check, args.final_check_epochs, pool=max(64, args.final_check)))
 
 
 def _front(args: argparse.Namespace) -> None:

@@ -26,15 +26,18 @@ class _StdoutNow(logging.StreamHandler):
 
 
 class _NotForUsers(logging.Filter):
-    """Lightning's advertisement for its cloud logger, its notice that a module's own record callback
-    replaces the one registered for the fit, and ONNX Runtime's quantizer notes (logged on the root
-    logger) below errors: about those libraries, not the user's run."""
+    """Lightning's advertisement for its cloud logger, its notices at every Trainer's start and end (which
+    accelerators exist, the seed, the epoch limit reached: the final check starts a Trainer per candidate)
+    and that a module's own record callback replaces the one registered for the fit, and ONNX Runtime's
+    quantizer notes (logged on the root logger) below errors: about those libraries, not the user's run."""
+
+    LIGHTNING = ("litlogger", "available: ", "Seed set to", "`Trainer.fit` stopped", "passed to Trainer: RetrainRecord",
+                 "to estimate number of stepping batches")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         quantizer = "onnxruntime" in record.pathname and "quantization" in record.pathname
-        return not ("litlogger" in message or message.endswith("passed to Trainer: RetrainRecord")
-                    or (quantizer and record.levelno < logging.ERROR))
+        return not (any(notice in message for notice in self.LIGHTNING) or (quantizer and record.levelno < logging.ERROR))
 
 
 def configure_output() -> None:
@@ -42,13 +45,18 @@ def configure_output() -> None:
     log.handlers = [_StdoutNow()]
     log.setLevel(logging.INFO)
     log.propagate = False
-    for name in ("pytorch_lightning.utilities.rank_zero", ""):
+    # The loggers those notices come from (a filter acts on its own logger's records; these loggers exist
+    # before Lightning is imported, which main leaves to the commands that train).
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero",
+                 "lightning_fabric.utilities.seed", ""):
         logger = logging.getLogger(name)
         logger.filters = [f for f in logger.filters if not isinstance(f, _NotForUsers)] + [_NotForUsers()]
     # Lightning 2.x builds torch's deprecated LeafSpec on every batch, and warns that a module's batch hook
     # (training/channels_last.py) takes precedence over the data module's, which is the intent.
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
     warnings.filterwarnings("ignore", message="You have overridden `on_after_batch_transfer` in `LightningModule`")
+    # The final check fits each candidate without a validation loader and scores it after the fit.
+    warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
 
 
 def one_line(error: Exception) -> str:

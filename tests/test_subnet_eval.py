@@ -15,7 +15,7 @@ from hwnas.data import DigitsDataModule
 from hwnas.net.arch import random_arch
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
-from hwnas.select.subnet_eval import accuracy_and_loss, path_batch_norms, path_indices, recalibrate_batch_norm
+from hwnas.scoring.subnet_eval import accuracy_and_loss, path_batch_norms, path_indices, recalibrate_batch_norm
 
 
 @pytest.fixture(scope="module")

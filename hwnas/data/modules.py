@@ -191,6 +191,10 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         return DataLoader(dataset, self.batch_size, sampler=sampler, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory)
 
+    def weights_loader(self) -> DataLoader:
+        """The train split alone, shuffled per epoch: what trains a subnet's weights in the final check."""
+        return self._loader(self.train_set, shuffle_seed=self.seed)
+
     def train_dataloader(self) -> DataLoader | CombinedLoader:
         train = self._loader(self.train_set, shuffle_seed=self.seed)
         if self.arch_set is None:

@@ -7,7 +7,7 @@
 An arch's accuracy does not depend on the device, its latency does. So a pool of archs (--pool
 drawn at random, seeded, the archs with one op everywhere and every table's fastest and slowest
 arch, which random draws rarely reach) is scored once on the supernet, as `hwnas select` scores
-(select/subnet_eval.py: BN recalibrated per arch, accuracy on the search's arch split), and then
+(scoring/subnet_eval.py: BN recalibrated per arch, accuracy on the search's arch split), and then
 priced with every table. Per device:
 
     budgets   --targets, or --points evenly spaced over the table's own range (fastest-slowest arch)
@@ -48,7 +48,7 @@ from hwnas.records.arch_record import ArchRecord, Provenance
 from hwnas.records.run_folder import RunFolder
 from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.select.evolution import Evaluated, best, pareto_front
-from hwnas.select.subnet_eval import scorer_of_search
+from hwnas.scoring.subnet_eval import scorer_of_search
 
 log = logging.getLogger(__name__)
 FORMAT, VERSION = "hwnas.front", 2

@@ -22,7 +22,8 @@ arch.json, version 3:
                     "measurement": {…} | null, "not_measured_because": null | "…",
                     "tries": […], "tries_stopped_because": null, "argmax": {"ops", "predicted_ms"} | null,
                     "selection": {"method", "arch_split_accuracy"} | null,
-                    "caps": {"max_weight_mb", "max_activation_kb"} | null}}
+                    "caps": {"max_weight_mb", "max_activation_kb"} | null,
+                    "final_check": {"candidates", "rungs", "winner", "seconds"} | null}}
 
 `measured_ms` (raw median here), `measured_at_table_speed_ms` (× reference(table) / reference(now),
 measuring/measure.py) and `target_met` are written for people reading the file; they are computed from
@@ -93,6 +94,7 @@ class Provenance:
     argmax: dict | None = None  # the search's most probable arch beside its answer: {"ops", "predicted_ms"}
     selection: dict | None = None  # select's choice: {"method", "arch_split_accuracy"}
     caps: dict | None = None  # memory caps the arch was chosen under: {"max_weight_mb", "max_activation_kb"}
+    final_check: dict | None = None  # the contest that chose it (final_check/contest.py's Contest.to_json)
 
     @property
     def target_met(self) -> bool | None:
@@ -110,7 +112,7 @@ class Provenance:
                 "measured_at_table_speed_ms": m.at_table_speed_ms if m else None, "target_met": self.target_met,
                 "measurement": m.to_json() if m else None, "not_measured_because": self.not_measured_because,
                 "tries": [t.to_json() for t in self.tries], "tries_stopped_because": self.tries_stopped_because,
-                "argmax": self.argmax, "selection": self.selection, "caps": self.caps}
+                "argmax": self.argmax, "selection": self.selection, "caps": self.caps, "final_check": self.final_check}
 
     @classmethod
     def from_json(cls, data: dict) -> Provenance:
@@ -131,7 +133,7 @@ class Provenance:
             not_measured_because=data.get("not_measured_because"),
             tries=tuple(DeriveTry.from_json(t) for t in data.get("tries") or ()),
             tries_stopped_because=data.get("tries_stopped_because"), argmax=data.get("argmax"), selection=selection,
-            caps=data.get("caps"))
+            caps=data.get("caps"), final_check=data.get("final_check"))
 
 
 def _optional_ms(value, what: str) -> float | None:

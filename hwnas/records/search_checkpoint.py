@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from hwnas.errors import HwnasError
 from hwnas.latency.objective import LossConfig
@@ -36,16 +37,51 @@ log = logging.getLogger(__name__)
 CHECKPOINT_KEY = "hwnas"  # what a search checkpoint embeds beside Lightning's state
 
 
+RankBy = Literal["supernet", "parameters", "both"]
+RANK_BY: tuple[RankBy, ...] = ("supernet", "parameters", "both")
+
+
+@dataclass(frozen=True)
+class FinalCheck:
+    """The final check (final_check/contest.py): the `candidates` best archs in the window by `rank_by`
+    (the supernet's score, the parameter count, or the mean of their ranks), among `pool` drawn there,
+    trained briefly from scratch and halved by arch-split accuracy: `epochs` each at first, twice as many
+    at each halving, until one is left or the next rung would end past `minutes`. 0 candidates: off."""
+    candidates: int = 0
+    epochs: int = 1
+    minutes: float | None = None
+    pool: int = 64
+    rank_by: RankBy = "both"
+
+    def __post_init__(self):
+        option = "--model.derive.final_check"
+        for name, minimum in [("candidates", 0), ("epochs", 1), ("pool", 1)]:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise HwnasError(f"{option}.{name} is a whole number ≥ {minimum}, got {value!r}")
+        if self.candidates > self.pool:
+            raise HwnasError(f"{option}.candidates {self.candidates} is more than its pool {self.pool}: raise the pool")
+        if self.minutes is not None and not (isinstance(self.minutes, (int, float)) and 0 < self.minutes < 1e6):
+            raise HwnasError(f"{option}.minutes is a positive number of minutes, got {self.minutes!r}")
+        if self.rank_by not in RANK_BY:
+            raise HwnasError(f"{option}.rank_by is one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
+
+
 @dataclass(frozen=True)
 class DeriveSettings:
     """How a search chooses its arch at the end (a search recipe's `model.derive`)."""
     floor: float = DEFAULT_FLOOR  # the arch is the most probable one predicted inside [floor · T, T] (derive/window.py)
     measure: bool = True  # measure it here, when the table is this machine's, and correct the budget (derive/on_device.py)
+    final_check: FinalCheck = FinalCheck()  # off unless its candidates are set (final_check/contest.py)
 
     def __post_init__(self):
         if not (isinstance(self.floor, (int, float)) and 0 <= self.floor < 1):
             raise HwnasError(f"--model.derive.floor is the share of the target the arch must reach, in [0, 1): "
                              f"got {self.floor}")
+
+    @classmethod
+    def from_json(cls, data: dict) -> DeriveSettings:
+        return cls(data["floor"], data["measure"], FinalCheck(**data.get("final_check", {})))
 
 
 @dataclass(frozen=True)
@@ -71,7 +107,7 @@ class SearchSettings:
             data = _from_flat(data)
         return cls(str(data["space"]), str(data["table"]), float(data["target_ms"]), LossConfig(**data["loss"]),
                    dict(data["one_shot"]), dict(data["algorithm"]), bool(data["trains_alphas"]),
-                   DeriveSettings(**data["derive"]), int(data["seed"]))
+                   DeriveSettings.from_json(data["derive"]), int(data["seed"]))
 
 
 def _from_flat(h: dict) -> dict:

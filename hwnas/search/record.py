@@ -2,7 +2,8 @@
 module registers itself), so a plain `Trainer(default_root_dir=RUN).fit(SearchModule(...), data)`
 writes what `hwnas search --run_dir RUN` does:
 
-    RUN/arch.json    the most probable arch inside [floor·T, T] (derive/on_device.py), with its provenance
+    RUN/arch.json    the most probable arch inside [floor·T, T] (derive/on_device.py), or with a final check
+                     the winner of its window's contest (final_check/after_search.py), with its provenance
     RUN/search.json  SearchSummary: the settings, the latency range, the arch and its figures, the argmax
                      beside it, the final probabilities and how decided they are (no arch: one-shot only)
 
@@ -22,6 +23,7 @@ from hwnas.derive.window import decision
 from hwnas.errors import HwnasError
 from hwnas.files.atomic import write_json
 from hwnas.files.strict import read_record
+from hwnas.final_check.after_search import check_derived
 from hwnas.records.arch_record import ArchRecord
 from hwnas.records.run_folder import RunFolder
 from hwnas.records.search_checkpoint import SearchSettings
@@ -87,6 +89,11 @@ class SearchRecord(ChecksAtSetup):
         argmax = {"ops": list(argmax.ops), "predicted_ms": table.predict_ms(argmax)}
         arch, provenance = derive_for_target(probabilities, table, settings.target_ms, settings.derive.floor,
                                              settings.derive.measure, checkpoint=_last_checkpoint(trainer))
+        if settings.derive.final_check.candidates > 1 and trainer.datamodule is None:
+            log.info("note: the final check needs the search's data module (plain dataloaders were given): skipped")
+        elif settings.derive.final_check.candidates > 1:  # the derived arch against the best of its window, trained
+            arch, provenance = check_derived(arch, provenance, search.supernet, table, trainer.datamodule,
+                                             settings.derive, settings.seed, trainer.strategy.root_device.type)
         record = ArchRecord(arch, replace(provenance, argmax=argmax))
         record.save(run.arch)
         measured = record.provenance.measurement

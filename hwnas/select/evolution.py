@@ -2,7 +2,7 @@
 
 Both search the archs of a space whose predicted latency (table, ms) is at most the target,
 scored by any `score(arch) -> float` (higher is better; `hwnas select` passes the supernet's
-accuracy on the arch split, see select/subnet_eval.py). Infeasible archs are never scored.
+accuracy on the arch split, see scoring/subnet_eval.py). Infeasible archs are never scored.
 
 Aging (regularized) evolution, Real et al. 2019 ("Regularized Evolution for Image Classifier
 Architecture Search", Algorithm 1)::

@@ -12,7 +12,7 @@
 The three are written together (files/atomic.py's atomic_folder): an interrupted select leaves the
 earlier ones. What it reads: the supernet and its space from the checkpoint
 (records/search_checkpoint.py); the latency table the search used, unless --table names another
-(e.g. another device's). Scoring: select/subnet_eval.py (BN recalibration on train batches, accuracy
+(e.g. another device's). Scoring: scoring/subnet_eval.py (BN recalibration on train batches, accuracy
 on the search's arch split); search: select/evolution.py (aging evolution, random search with the
 same number of candidates).
 """
@@ -31,10 +31,12 @@ from hwnas.latency.objective import check_target_ms
 from hwnas.net.memory import MemoryCaps
 from hwnas.records.arch_record import ArchRecord, Provenance
 from hwnas.records.run_folder import RunFolder
-from hwnas.records.search_checkpoint import load_search_checkpoint
+from hwnas.final_check.candidates import pick_candidates
+from hwnas.final_check.contest import run_contest
+from hwnas.records.search_checkpoint import FinalCheck, load_search_checkpoint
 from hwnas.select.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.select.pareto_plot import plot_pareto
-from hwnas.select.subnet_eval import scorer_of_search
+from hwnas.scoring.subnet_eval import scorer_of_search
 
 log = logging.getLogger(__name__)
 Method = Literal["evolution", "random", "both"]
@@ -98,7 +100,7 @@ class SelectSummary:
 def run_select(ckpt: str, target_ms: float, table: str | None = None, out: str | None = None,
                data_config: str | None = None, method: Method = "evolution", population: int = 20, cycles: int = 100,
                sample: int = 5, seed: int = 0, calibration_batches: int = 4, caps: MemoryCaps = MemoryCaps(),
-               trusted: bool = False) -> SelectSummary:
+               trusted: bool = False, final_check: FinalCheck = FinalCheck()) -> SelectSummary:
     """Search the trained supernet (module docstring); writes OUT (default: the run folder's `select`)."""
     check_target_ms(target_ms)
     if method not in METHODS:
@@ -122,6 +124,13 @@ def run_select(ckpt: str, target_ms: float, table: str | None = None, out: str |
     winners = {name: best(history) for name, history in results.items()}
     chosen = best(list(winners.values()))
     chosen_method = next(name for name, winner in winners.items() if winner == chosen)
+    contest = None
+    if final_check.candidates > 1:  # the best scored archs trained briefly, halved by accuracy
+        scored = list(dict.fromkeys(e.arch for history in results.values() for e in history))
+        contest = run_contest(pick_candidates(scored, latency_table, scorer, final_check), scorer.datamodule,
+                              final_check, seed)
+        chosen = Evaluated(contest.winner, scorer(contest.winner), budget.latency_ms(contest.winner))
+        chosen_method += " + final check"
     argmax = checkpoint.supernet.argmax_arch()  # the search's own answer, for comparison
     summary = SelectSummary(
         str(Path(ckpt).resolve()), latency_table.ref.path, target_ms, budget.range_ms, caps.to_json(), chosen_method,
@@ -135,7 +144,8 @@ def run_select(ckpt: str, target_ms: float, table: str | None = None, out: str |
         stage="select", checkpoint=str(Path(ckpt).resolve()), table=latency_table.ref, target_ms=target_ms, floor=0.0,
         predicted_ms=chosen.latency_ms,
         not_measured_because="select chooses on the table's prediction; `hwnas measure` the export",
-        selection={"method": chosen_method, "arch_split_accuracy": chosen.score}, caps=caps.to_json() if caps else None))
+        selection={"method": chosen_method, "arch_split_accuracy": chosen.score}, caps=caps.to_json() if caps else None,
+        final_check=contest.to_json() if contest else None))
     with atomic_folder(out, replaces_only="select.json") as staging:
         record.save(staging / "arch.json")
         write_json(staging / "select.json", summary.to_json())

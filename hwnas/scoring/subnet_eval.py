@@ -78,10 +78,20 @@ class SubnetScorer:
     """score(arch) = accuracy on `validation` after BN recalibration on `calibration` (cached, with the
     cross-entropy on the same images beside it: a finer-grained order where accuracies tie)."""
 
-    def __init__(self, supernet: SuperNet, calibration: list[Tensor], validation: list[tuple[Tensor, Tensor]]):
+    def __init__(self, supernet: SuperNet, calibration: list[Tensor], validation: list[tuple[Tensor, Tensor]],
+                 datamodule=None):
         self.supernet, self.calibration, self.validation = supernet, calibration, validation
+        self.datamodule = datamodule  # where calibration and validation come from, if from a data module
         self.scores: dict[Arch, float] = {}
         self.cross_entropy: dict[Arch, float] = {}
+
+    @classmethod
+    def of_data(cls, supernet: SuperNet, datamodule, calibration_batches: int = 4) -> SubnetScorer:
+        """Scored on `datamodule`'s arch split (set up), BN recalibrated on its first train batches, already
+        in seeded random order."""
+        train = DataLoader(datamodule.train_set, datamodule.batch_size)
+        return cls(supernet, [x for x, _ in islice(train, calibration_batches)], list(datamodule.val_dataloader()),
+                   datamodule)
 
     def __call__(self, arch: Arch) -> float:
         if arch not in self.scores:
@@ -108,6 +118,4 @@ def scorer_of_search(checkpoint: SearchCheckpoint, calibration_batches: int = 4,
         raise HwnasError(f"{config}: the search had no arch split (data.arch_fraction = 0), so every "
                          f"image trained the weights; nothing is left to score subnets on")
     datamodule.setup("fit")
-    train = DataLoader(datamodule.train_set, datamodule.batch_size)
-    calibration = [x for x, _ in islice(train, calibration_batches)]
-    return SubnetScorer(checkpoint.supernet, calibration, list(datamodule.val_dataloader()))
+    return SubnetScorer.of_data(checkpoint.supernet, datamodule, calibration_batches)

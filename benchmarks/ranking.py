@@ -1,0 +1,195 @@
+"""Ranking: does a score order archs as retraining them from scratch does?
+
+    .venv/bin/python benchmarks/ranking.py --data-root ../shared/data/fashion-7k \
+        [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
+        [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--out runs/ranking] \
+        [--supernets NAME ...] [--ground-truth-only] [--report runs/ranking/ranking.json]
+
+The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
+random archs and the uniform ones, the nearest to each of --spread evenly spaced latencies) and
+--window archs predicted inside [0.9 T, T], T = --target-share of the range: the equal-latency group a
+search at T chooses among. The truth: each retrained from scratch with benchmarks/retrain_bench.yaml
+for every seed (benchmarks/ground_truth.py: cached, two one-thread processes at a time), its test
+accuracy the mean over seeds.
+
+The scores, each computed on the train/arch split only (the test split is the truth's alone):
+  counting baselines   parameters, weight MB and MACs of the deployed net (net/memory.py, net/macs.py)
+  supernets            for each --supernets entry (SUPERNETS below: a one-shot rule and its options), a
+                       supernet trained by `hwnas search` with the OneShotOnly algorithm, then every arch
+                       scored as `hwnas select` scores it (BN recalibrated; arch-split accuracy) and by
+                       arch-split cross-entropy (negated, so higher is better)
+  rank averages        each supernet score's rank averaged with the parameter count's
+Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
+with a 95% bootstrap interval (archs resampled 2,000 times), and the truth's own noise: the split-seed
+τ (seeds' means against each other) and the pooled seed sd. Writes OUT/ranking.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau, rankdata
+
+from ground_truth import Cache, Retrain, retrain_all
+from hwnas.cli import main as hwnas
+from hwnas.files.atomic import write_json
+from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch, random_arch
+from hwnas.net.macs import arch_macs
+from hwnas.net.memory import arch_memory, arch_weight_count
+from hwnas.net.space import load_space
+from hwnas.records.search_checkpoint import load_search_checkpoint
+from hwnas.scoring.subnet_eval import scorer_of_search
+
+POOL = 20_000  # random archs the spread is picked from
+WINDOW_FLOOR = 0.9  # the equal-latency group: predicted inside [0.9 T, T]
+BOOTSTRAP = 2_000
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+# One-shot supernets to score with: name → `hwnas search` options beside --model.algorithm OneShotOnly.
+SUPERNETS = {
+    "average": ["--model.one_shot", "Average"],
+    "average-long": ["--model.one_shot", "Average", "--trainer.max_epochs", "30"],
+    "fair": ["--model.one_shot", "Fair"],
+    "spos": ["--model.one_shot", "SinglePath"],
+    "spos-long": ["--model.one_shot", "SinglePath", "--trainer.max_epochs", "30"],
+    "spos-wd0-clip": ["--model.one_shot", "SinglePath", "--model.one_shot.weight_decay", "0",
+                      "--model.one_shot.grad_clip", "5"],
+    "sandwich": ["--model.one_shot", "Sandwich"],
+    "sandwich-wd0-clip": ["--model.one_shot", "Sandwich", "--model.one_shot.weight_decay", "0",
+                          "--model.one_shot.grad_clip", "5"],
+}
+SEARCH_EPOCHS = 15
+
+
+def choose_archs(space, table, spread: int, window: int, target_ms: float, seed: int) -> list[tuple[str, Arch]]:
+    rng = random.Random(seed)
+    pool = list(dict.fromkeys(random_arch(space, rng) for _ in range(POOL)))
+    pool += [Arch(space, tuple(op for _ in space.layers())) for op in space.ops]  # the extremes random rarely hits
+    latency = {arch: table.predict_ms(arch) for arch in pool}
+    spread_archs: list[Arch] = []
+    for point in np.linspace(min(latency.values()), max(latency.values()), spread):
+        spread_archs.append(min((a for a in pool if a not in spread_archs), key=lambda a: abs(latency[a] - point)))
+    inside = [a for a in pool if WINDOW_FLOOR * target_ms <= latency[a] <= target_ms and a not in spread_archs]
+    return [("spread", arch) for arch in spread_archs] + [("window", arch) for arch in rng.sample(inside, window)]
+
+
+def tau_with_interval(scores, truth, seed: int) -> dict:
+    """Kendall τ (tau-b) and its 95% bootstrap interval, archs resampled with replacement."""
+    scores, truth = np.asarray(scores, float), np.asarray(truth, float)
+    rng = np.random.default_rng(seed)
+    resampled = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(len(scores), size=len(scores))
+        tau = kendalltau(scores[pick], truth[pick]).statistic
+        if np.isfinite(tau):  # a resample of one distinct arch has no order
+            resampled.append(tau)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return {"tau": float(kendalltau(scores, truth).statistic), "low": float(low), "high": float(high)}
+
+
+def train_supernet(name: str, args, out: Path) -> tuple[Path, float]:
+    """A one-shot supernet (SUPERNETS[name]) on the benchmark's data; (checkpoint, seconds), reused if there."""
+    folder = out / f"supernet_{name}"
+    started = time.perf_counter()
+    if not (folder / "search.json").exists():
+        options = ["--trainer.max_epochs", str(SEARCH_EPOCHS), *SUPERNETS[name]]
+        if hwnas(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(folder), "--model.space", args.space,
+                  "--model.table", args.table, "--model.target_ms", str(args.target_ms), "--model.algorithm",
+                  "OneShotOnly", "--data.class_path", "hwnas.data.ImageFolderDataModule", "--data.init_args.root",
+                  args.data_root, *options, *QUIET]) != 0:
+            raise SystemExit(f"the {name} supernet failed to train")
+    return folder / "checkpoints/last.ckpt", time.perf_counter() - started
+
+
+def supernet_scores(checkpoint_path: Path, archs: list[Arch]) -> dict[str, list[float]]:
+    """Per arch, the supernet's arch-split accuracy and negated cross-entropy, BN recalibrated per arch."""
+    scorer = scorer_of_search(load_search_checkpoint(checkpoint_path), calibration_batches=8)
+    accuracy = [scorer(arch) for arch in archs]
+    return {"accuracy": accuracy, "neg_ce": [-scorer.cross_entropy[arch] for arch in archs]}
+
+
+def counting_scores(archs: list[Arch]) -> dict[str, list[float]]:
+    return {"parameters": [float(arch_weight_count(a)) for a in archs],
+            "weight_mb": [arch_memory(a)[0] for a in archs], "macs": [float(arch_macs(a)) for a in archs]}
+
+
+def truth_noise(rows: list[dict]) -> dict:
+    """How well the truth orders itself: τ between the mean of the seeds with even and odd index, and the
+    pooled seed sd (points)."""
+    several = [r for r in rows if len(r["accuracies"]) > 1]
+    halves = [(statistics.mean(r["accuracies"][0::2]), statistics.mean(r["accuracies"][1::2])) for r in several]
+    pooled = statistics.mean(statistics.variance(r["accuracies"]) for r in several) ** 0.5
+    return {"split_seed_tau": float(kendalltau(*zip(*halves)).statistic), "pooled_seed_sd_points": 100 * pooled}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", required=True, help="ImageFolder root (train/ + test/)")
+    parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
+    parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
+    parser.add_argument("--spread", type=int, default=24)
+    parser.add_argument("--window", type=int, default=12)
+    parser.add_argument("--target-share", type=float, default=0.5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--supernets", nargs="*", default=list(SUPERNETS), choices=list(SUPERNETS))
+    parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
+    parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the arch draws and the bootstrap")
+    parser.add_argument("--out", default="runs/ranking")
+    parser.add_argument("--report", default=None, help="print the tables of a finished run's ranking.json")
+    args = parser.parse_args()
+    if args.report:
+        report(json.loads(Path(args.report).read_text()))
+        return
+    space = load_space(args.space)
+    table = load_table(args.table, space)
+    fastest, slowest = table.latency_range_ms()
+    args.target_ms = round(fastest + args.target_share * (slowest - fastest), 4)
+    out = Path(args.out)
+    chosen = choose_archs(space, table, args.spread, args.window, args.target_ms, args.seed)
+    cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
+    accuracies = retrain_all([Retrain(arch, seed, args.data_root) for seed in args.seeds for _, arch in chosen], cache)
+    rows = [{"group": group, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch),
+             "accuracies": [accuracies[Retrain(arch, seed, args.data_root)] for seed in args.seeds]}
+            for group, arch in chosen]
+    for row in rows:
+        row["mean"] = statistics.mean(row["accuracies"])
+    if args.ground_truth_only:
+        return
+    archs = [arch for _, arch in chosen]
+    scores = counting_scores(archs)
+    seconds = {}
+    for name in args.supernets:
+        checkpoint, seconds[name] = train_supernet(name, args, out)
+        for kind, values in supernet_scores(checkpoint, archs).items():
+            scores[f"{name}: {kind}"] = values
+            scores[f"{name}: {kind} + parameters"] = list(rankdata(values) + rankdata(scores["parameters"]))
+    rankings = {name: {group: tau_with_interval([v for v, r in zip(values, rows) if group == "all" or r["group"] == group],
+                                                [r["mean"] for r in rows if group == "all" or r["group"] == group],
+                                                args.seed)
+                       for group in ("all", "window")} for name, values in scores.items()}
+    result = {"settings": {k: v for k, v in vars(args).items()}, "target_ms": args.target_ms,
+              "truth": truth_noise(rows), "archs": rows, "scores": scores, "rankings": rankings,
+              "supernet_seconds": seconds}
+    write_json(out / "ranking.json", result)
+    report(result)
+
+
+def report(result: dict) -> None:
+    noise = result["truth"]
+    print(f"truth: {len(result['archs'])} archs, split-seed τ {noise['split_seed_tau']:.3f}, pooled seed sd "
+          f"{noise['pooled_seed_sd_points']:.2f} points; window T = {result['target_ms']} ms")
+    print("| score | τ, all archs | τ, equal latency |\n|---|---|---|")
+    for name, ranking in result["rankings"].items():
+        cells = [f"{r['tau']:.3f} [{r['low']:.2f}, {r['high']:.2f}]" for r in (ranking["all"], ranking["window"])]
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The final check: candidates from the window, successive halving with doubling epochs on the train and
+arch splits, a time budget that stops it, and the contest recorded where the arch is delivered."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hwnas.cli import main
+from hwnas.data import DigitsDataModule
+from hwnas.final_check.candidates import pick_candidates, window_pool
+from hwnas.final_check.contest import Candidate, run_contest
+from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch
+from hwnas.net.memory import arch_weight_count
+from hwnas.records.arch_record import ArchRecord
+from hwnas.records.search_checkpoint import FinalCheck
+
+
+@pytest.fixture(scope="module")
+def data():
+    module = DigitsDataModule(resolution=8, channels=1, batch_size=64, arch_fraction=0.2)
+    module.setup("fit")
+    return module
+
+
+@pytest.fixture(scope="module")
+def table(tiny_table_path):
+    return load_table(tiny_table_path)
+
+
+def four_candidates(table) -> list[Candidate]:
+    ops = [("mb_k3_e1", "zero", "mb_k3_e1"), ("mb_k7_e6", "mb_k7_e6", "mb_k7_e6"), ("zero", "zero", "mb_k7_e6"),
+           ("mb_k7_e6", "zero", "mb_k3_e1")]
+    return [Candidate(Arch(table.space, o), 0.0, table.predict_ms(Arch(table.space, o))) for o in ops]
+
+
+def test_successive_halving_halves_the_candidates_and_doubles_the_epochs(table, data):
+    contest = run_contest(four_candidates(table), data, FinalCheck(candidates=4, epochs=1, pool=4))
+    assert [r["epochs"] for r in contest.rungs] == [1, 2]  # a rung of two decides: no lone third rung
+    assert [len(r["results"]) for r in contest.rungs] == [4, 2]
+    first = contest.rungs[0]["results"]
+    assert [r["accuracy"] for r in first] == sorted((r["accuracy"] for r in first), reverse=True)
+    assert {tuple(r["ops"]) for r in contest.rungs[1]["results"]} == {tuple(r["ops"]) for r in first[:2]}
+    assert contest.winner.ops == tuple(contest.rungs[1]["results"][0]["ops"])
+    assert all(0 <= r["accuracy"] <= 1 for rung in contest.rungs for r in rung["results"])
+    record = contest.to_json()
+    assert len(record["candidates"]) == 4 and record["winner"] == list(contest.winner.ops)
+
+
+def test_a_minutes_budget_ends_the_contest_after_a_rung(table, data):
+    contest = run_contest(four_candidates(table), data, FinalCheck(candidates=4, epochs=1, pool=4, minutes=1e-6))
+    assert len(contest.rungs) == 1 and contest.winner.ops == tuple(contest.rungs[0]["results"][0]["ops"])
+
+
+def test_the_pool_stays_inside_its_window_and_keeps_the_given_arch(table):
+    fastest, slowest = table.latency_range_ms()
+    low, high = fastest + 0.3 * (slowest - fastest), fastest + 0.7 * (slowest - fastest)
+    given = Arch(table.space, ("mb_k3_e1", "mb_k3_e1", "mb_k3_e1"))
+    pool = window_pool(table, low, high, 6, seed=0, always=(given,))
+    assert pool[0] == given and len(set(pool)) == len(pool)
+    assert all(low <= table.predict_ms(arch) <= high for arch in pool[1:])
+
+
+def test_candidates_by_parameters_are_the_largest_and_by_both_the_mean_rank(table):
+    pool = [candidate.arch for candidate in four_candidates(table)]
+    by_size = pick_candidates(pool, table, lambda arch: 0.0, FinalCheck(candidates=2, rank_by="parameters"))
+    assert [c.arch for c in by_size] == sorted(pool, key=arch_weight_count, reverse=True)[:2]
+    favoured = pool[0]  # the smallest, but the supernet's favourite
+    both = pick_candidates(pool, table, lambda arch: 1.0 if arch == favoured else 0.0,
+                           FinalCheck(candidates=4, rank_by="both"))
+    assert favoured in [c.arch for c in both] and both[0].score >= both[-1].score
+
+
+def test_a_search_with_a_final_check_records_the_contest_in_its_arch(tiny_search_args, quiet, tmp_path):
+    assert main(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(tmp_path), *tiny_search_args,
+                 *quiet, "--model.one_shot.epochs", "1", "--trainer.max_epochs", "2",
+                 "--trainer.limit_train_batches", "3", "--trainer.limit_val_batches", "0",
+                 "--model.derive.final_check.candidates", "2", "--model.derive.final_check.pool", "4"]) == 0
+    record = ArchRecord.load(tmp_path / "arch.json")
+    contest = record.provenance.final_check
+    assert contest and len(contest["candidates"]) == 2 and [r["epochs"] for r in contest["rungs"]] == [1]
+    assert list(record.arch.ops) == contest["winner"]
+    settings = json.loads((tmp_path / "search.json").read_text())["settings"]
+    assert settings["derive"]["final_check"]["candidates"] == 2
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"candidates": -1}, "candidates is a whole number ≥ 0"), ({"epochs": 0}, "epochs is a whole number ≥ 1"),
+    ({"candidates": 9, "pool": 8}, "more than its pool"), ({"minutes": 0}, "minutes is a positive number"),
+    ({"rank_by": "luck"}, "rank_by is one of supernet, parameters, both")])
+def test_a_bad_final_check_option_is_one_line(options, says):
+    from hwnas.errors import HwnasError
+
+    with pytest.raises(HwnasError, match=says):
+        FinalCheck(**options)
