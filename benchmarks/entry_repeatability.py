@@ -40,8 +40,8 @@ def main() -> None:
     measured = np.array([p["measured_ms"] for p in points])
     predictions = []
     with tempfile.TemporaryDirectory(prefix="hwnas-entries-") as folder:
-        write_kit(table.space, folder, device=table.device["kind"], threads=table.device["threads"],
-                  calibration_samples=POINTS_PER_TERM * len(TERMS), log=lambda message: None)
+        write_kit(table.space, folder, device=table.device.kind, threads=table.device.threads,
+                  calibration_samples=POINTS_PER_TERM * len(TERMS))
         for run in range(args.runs):
             rerun = dataclasses.replace(import_results(run_kit(folder)), calibration=table.calibration)
             predictions.append(np.array([rerun.predict_ms(arch) for arch in archs]))

@@ -44,7 +44,8 @@ def main() -> None:
                              "(e.g. 1.0 0.95, the bounds before 2026-12-02), and report both hit shares")
     args = parser.parse_args()
     checkpoint = load_search_checkpoint(args.ckpt)
-    table, ref = checkpoint.open_table(args.table)
+    table = checkpoint.open_table(args.table)
+    ref = table.ref
     differences = differences_from_here(table.device)
     if differences:
         raise SystemExit(f"the table is not this machine's ({'; '.join(differences)}): onboard one first")
@@ -54,7 +55,7 @@ def main() -> None:
     started = time.perf_counter()
     for share in np.linspace(0.05, 0.95, args.targets):
         target = float(fastest + share * (slowest - fastest))
-        _, provenance = derive_for_target(probabilities, table, ref, target, FLOOR, log=lambda line: None)
+        _, provenance = derive_for_target(probabilities, table, target, FLOOR)
         m = provenance.measurement
         rows.append({"target_ms": target, "ops": list(provenance.tries[-1].ops), "predicted_ms": provenance.predicted_ms,
                      "measured_ms": m.median_ms, "measured_at_table_speed_ms": m.at_table_speed_ms,
@@ -63,7 +64,7 @@ def main() -> None:
         print(f"T {target:.4f} ms: measured {m.at_table_speed_ms / target:.3f} T at the table's speed "
               f"({m.median_ms / target:.3f} T raw), {len(provenance.tries)} tries")
         if args.compare_room:
-            rows[-1]["compared"] = compare_room(args.compare_room, probabilities, table, ref, target)
+            rows[-1]["compared"] = compare_room(args.compare_room, probabilities, table, target)
     result = {"checkpoint": str(Path(args.ckpt).resolve()), "table": ref.to_json(), "floor": FLOOR,
               "seconds": time.perf_counter() - started, "hit_rate": float(np.mean([r["hit"] for r in rows])),
               "raw_hit_rate": float(np.mean([r["raw_hit"] for r in rows])), "targets": rows}
@@ -76,9 +77,9 @@ def main() -> None:
     print(json.dumps({k: result[k] for k in ("hit_rate", "raw_hit_rate", "seconds", "compared") if k in result}))
 
 
-def compare_room(room: list[float], probabilities, table, ref, target: float) -> float:
+def compare_room(room: list[float], probabilities, table, target: float) -> float:
     """Measured / T at the table's speed of the derive with other first-look bounds."""
-    _, provenance = derive_for_target(probabilities, table, ref, target, FLOOR, log=lambda line: None, room=tuple(room))
+    _, provenance = derive_for_target(probabilities, table, target, FLOOR, room=tuple(room))
     return provenance.measurement.at_table_speed_ms / target
 
 

@@ -24,29 +24,25 @@ from hwnas.profile.onboard import OnboardError, onboard_table
 from hwnas.profile.profile import profile_space
 
 
-def quiet(_line: str) -> None:
-    pass
-
-
 def bench_space(name: str, subnet_counts: list[int], samples: int) -> dict:
     space = load_space(f"recipes/spaces/{name}.yaml")
     source_path = f"latency_tables/{name}-cpu.json"
     source = load_table(source_path, space)
     start = time.perf_counter()
-    tables = {"full profile": profile_space(space, log=quiet)}
+    tables = {"full profile": profile_space(space)}
     seconds = {"full profile": time.perf_counter() - start}
     refused = {}
     for count in subnet_counts:
         start = time.perf_counter()
         try:
-            tables[f"onboarded, {count} subnets"] = onboard_table(source, source_path, subnets=count, log=quiet)
+            tables[f"onboarded, {count} subnets"] = onboard_table(source, subnets=count)
         except OnboardError as error:  # the calibration refused to fit: reported, not scored
             refused[f"onboarded, {count} subnets"] = str(error)
         seconds[f"onboarded, {count} subnets"] = time.perf_counter() - start
     tables["committed table as is"] = source
     used = set().union(*(calibration_ops(table) for table in tables.values()))
     archs = fresh_archs(tables["full profile"], samples, seed=1, also_exclude=used)
-    measured = measure_twice(tables["full profile"], archs, log=quiet)
+    measured = measure_twice(tables["full profile"], archs)
     rows = {}
     for label, table in tables.items():
         report = fidelity_report(table, measured)

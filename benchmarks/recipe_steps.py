@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_data import write_fake_cifar, write_image_folder  # noqa: E402  (the tests' tiny-data writers)
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.limit_val_batches", "0",
-         "--trainer.num_sanity_val_steps", "0", "--model.measure_derived", "false", "--model.derive_floor", "0"]
+         "--trainer.num_sanity_val_steps", "0", "--model.derive.measure", "false", "--model.derive.floor", "0"]
 
 
 class StepTimes(pl.Callback):
@@ -59,9 +59,9 @@ def per_step(command: list[str], steps: int) -> float:
 def recipe_steps(recipe: str, root: Path, batch_size: int, work: Path, steps: int) -> dict:
     data = ["--data.init_args.root", str(root), "--data.init_args.batch_size", str(batch_size)]
     search = ["search", "--config", f"recipes/search_{recipe}.yaml", *data, *QUIET]
-    warmup = per_step([*search, "--run_dir", str(work / "warm"), "--model.warmup_epochs", "1",
-                       "--trainer.max_epochs", "1", "--model.mode", "sum"], steps)
-    searching = per_step([*search, "--run_dir", str(work / "search"), "--model.warmup_epochs", "0",
+    warmup = per_step([*search, "--run_dir", str(work / "warm"), "--model.one_shot.epochs", "1",
+                       "--trainer.max_epochs", "1", "--model.algorithm", "OneShotOnly"], steps)
+    searching = per_step([*search, "--run_dir", str(work / "search"), "--model.one_shot.epochs", "0",
                           "--trainer.max_epochs", "1"], steps)
     retrain = per_step(["retrain", "--config", f"recipes/retrain_{recipe}.yaml", "--arch",
                         str(work / "search/arch.json"), "--run_dir", str(work / "retrain"), *data,

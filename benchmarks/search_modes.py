@@ -7,12 +7,12 @@ Prints a Markdown table. Every case runs in its own subprocess, so its peak RSS 
     subnet          forward + backward + SGD step of a subnet alone (plain PyTorch loop): the arch
                     a fresh supernet derives (argmax of its N(0, 1e-3) alphas: a uniformly random
                     arch, like a path that binary mode samples early on), or --arch's
-    binary/full     SearchModule step: arch step (one path, gate over all candidates) + weight step
+    binary/full     SearchModule step with Proxyless: arch step (one path, gate over all candidates) + weight step
     binary/two      the same with the two-path gate
-    binary/reinforce  arch step by REINFORCE (a no-grad forward) + weight step
-    gumbel          arch step through one straight-through Gumbel sample per layer + weight step
-    softmax         DARTS: arch step and weight step both run every candidate
-    sum             one-shot weight step only (all candidates, drop path), no arch step
+    binary/reinforce  Reinforce: arch step by REINFORCE (a no-grad forward) + weight step
+    gumbel          Gumbel: arch step through one straight-through Gumbel sample per layer + weight step
+    softmax         Darts: arch step and weight step both run every candidate
+    sum             OneShotOnly: one-shot weight step only (Average: all candidates, drop path), no arch step
 
 A search step trains on two batches (arch batch + train batch, `--batch` images each) except
 `sum`, which has no arch batch; the subnet step on one. Search steps run through a real
@@ -101,14 +101,15 @@ def run_search(args, case: str) -> dict:
     from hwnas.net.space import load_space
     from hwnas.search.module import SearchModule
 
-    mode, _, variant = case.partition("/")
-    options = {"mode": mode}
-    if variant == "reinforce":
-        options["estimator"] = "reinforce"
-    elif variant:
-        options["gate"] = variant
+    from hwnas.records.search_checkpoint import DeriveSettings
+    from hwnas.search.algorithms import Darts, Gumbel, OneShotOnly, Proxyless, Reinforce
+    from hwnas.search.one_shot import Average
+
+    algorithm = {"binary/full": Proxyless(gate="full"), "binary/two": Proxyless(gate="two"),
+                 "binary/reinforce": Reinforce(), "gumbel": Gumbel(), "softmax": Darts(), "sum": OneShotOnly()}[case]
     pl.seed_everything(0, verbose=False)
-    model = SearchModule(SPACE, TABLE, target_ms=0.2, warmup_epochs=0, derive_floor=0.0, **options)
+    model = SearchModule(SPACE, TABLE, 0.2, one_shot=Average(epochs=0), algorithm=algorithm,
+                         derive=DeriveSettings(floor=0.0))
     space = load_space(SPACE)
     batches = args.warmup + args.steps
 
