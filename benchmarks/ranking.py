@@ -19,6 +19,8 @@ The scores, each computed on the train/arch split only (the test split is the tr
                        scored as `hwnas select` scores it (BN recalibrated; arch-split accuracy) and by
                        arch-split cross-entropy (negated, so higher is better)
   rank averages        each supernet score's rank averaged with the parameter count's
+  short training       for each --proxy-epochs E, the final check's own measure (final_check/contest.py):
+                       the arch trained from scratch for E epochs on the train split, scored on the arch split
 Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
 with a 95% bootstrap interval (archs resampled 2,000 times), and the truth's own noise: the split-seed
 τ (seeds' means against each other) and the pooled seed sd. Writes OUT/ranking.json.
@@ -114,6 +116,27 @@ def supernet_scores(checkpoint_path: Path, archs: list[Arch]) -> dict[str, list[
     return {"accuracy": accuracy, "neg_ce": [-scorer.cross_entropy[arch] for arch in archs]}
 
 
+def short_training_scores(archs: list[Arch], epochs: int, args, out: Path) -> list[float]:
+    """Arch-split accuracy after `epochs` of training from scratch (seed 0), as the final check trains;
+    cached in OUT/short_training.json, saved after every arch."""
+    from hwnas.data import ImageFolderDataModule
+    from hwnas.final_check.contest import arch_split_accuracy
+
+    cache_path = out / "short_training.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    data = None
+    for arch in archs:
+        key = f"{' '.join(arch.ops)}|{epochs} epochs"
+        if key not in cache:
+            if data is None:  # the search's splits: its data module with the recipe's arch_fraction
+                data = ImageFolderDataModule(args.data_root, resolution=archs[0].space.resolution,
+                                             channels=archs[0].space.in_channels, arch_fraction=0.2, num_workers=0)
+                data.setup("fit")
+            cache[key] = arch_split_accuracy(arch, data, epochs, 0, "cpu")[0]
+            write_json(cache_path, cache)
+    return [cache[f"{' '.join(arch.ops)}|{epochs} epochs"] for arch in archs]
+
+
 def counting_scores(archs: list[Arch]) -> dict[str, list[float]]:
     return {"parameters": [float(arch_weight_count(a)) for a in archs],
             "weight_mb": [arch_memory(a)[0] for a in archs], "macs": [float(arch_macs(a)) for a in archs]}
@@ -138,7 +161,10 @@ def main() -> None:
     parser.add_argument("--target-share", type=float, default=0.5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--supernets", nargs="*", default=list(SUPERNETS), choices=list(SUPERNETS))
+    parser.add_argument("--proxy-epochs", type=int, nargs="*", default=[1, 2, 4], help="short-training scores")
     parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
+    parser.add_argument("--scores-only", action="store_true",
+                        help="train the supernets and the short-training scores (cached), retrain nothing, report nothing")
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the arch draws and the bootstrap")
     parser.add_argument("--out", default="runs/ranking")
@@ -153,6 +179,13 @@ def main() -> None:
     args.target_ms = round(fastest + args.target_share * (slowest - fastest), 4)
     out = Path(args.out)
     chosen = choose_archs(space, table, args.spread, args.window, args.target_ms, args.seed)
+    archs = [arch for _, arch in chosen]
+    if args.scores_only:  # beside a ground-truth run: its caches fill, the report waits for both
+        for epochs in args.proxy_epochs:
+            short_training_scores(archs, epochs, args, out)
+        for name in args.supernets:
+            supernet_scores(train_supernet(name, args, out)[0], archs)
+        return
     cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
     accuracies = retrain_all([Retrain(arch, seed, args.data_root) for seed in args.seeds for _, arch in chosen], cache)
     rows = [{"group": group, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch),
@@ -162,8 +195,9 @@ def main() -> None:
         row["mean"] = statistics.mean(row["accuracies"])
     if args.ground_truth_only:
         return
-    archs = [arch for _, arch in chosen]
     scores = counting_scores(archs)
+    for epochs in args.proxy_epochs:
+        scores[f"short training, {epochs} epoch(s)"] = short_training_scores(archs, epochs, args, out)
     seconds = {}
     for name in args.supernets:
         checkpoint, seconds[name] = train_supernet(name, args, out)

@@ -18,10 +18,11 @@ import argparse
 import errno
 import json
 import logging
+import signal
 import sys
 
 from hwnas.console import configure_output, current_spellings, one_line
-from hwnas.errors import HwnasError, Interrupted
+from hwnas.errors import HwnasError, Interrupted, Terminated, raise_terminated
 from hwnas.latency.device import DEVICE_KINDS, PRECISIONS
 
 LIGHTNING_STAGES = ("search", "retrain")
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             (run_search if argv[0] == "search" else run_retrain)(argv[1:])
         else:
             args = _parser().parse_args(current_spellings(argv))
+            signal.signal(signal.SIGTERM, raise_terminated)  # what `timeout` and job schedulers send
             args.command(args)
     except (HwnasError, DeviceError) as error:
         print(f"hwnas: error: {one_line(error)}", file=sys.stderr)
@@ -55,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
             "choose a location you can write to"
         print(f"hwnas: error: {where}{error.strerror or error}: {fix}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as stop:
         resume = "; the exports made so far are kept: run the same command with --resume to continue"
-        print(f"hwnas: interrupted{resume if argv and argv[0] in RESUMABLE else ''}", file=sys.stderr)
-        return 130
+        by = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C"
+        print(f"hwnas: interrupted by {by}{resume if argv and argv[0] in RESUMABLE else ''}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
     return 0
 
 
@@ -211,9 +214,7 @@ def _predict(args: argparse.Namespace) -> None:
 def _measure(args: argparse.Namespace) -> None:
     from hwnas.measuring.measure import measure_onnx
 
-    stats = measure_onnx(args.onnx, device=args.device, threads=args.threads)
-    log.info(f"{stats['median_ms']:.4f} ms measured (median; p25 {stats['p25_ms']:.4f}, p75 {stats['p75_ms']:.4f}; "
-             f"{args.device}, {args.threads} thread(s))")
+    measure_onnx(args.onnx, device=args.device, threads=args.threads)
 
 
 def _export(args: argparse.Namespace) -> None:

@@ -12,3 +12,13 @@ class Interrupted(Exception):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is when it arrives (as Ctrl-C's KeyboardInterrupt is), so that every
+    `finally` on the way out runs: temporary folders and half-written outputs are removed."""
+
+
+def raise_terminated(signum, frame) -> None:
+    """The SIGTERM handler the command line installs."""
+    raise Terminated()

@@ -86,3 +86,16 @@ def tiny_run(tiny_space_path, tiny_table_path, tiny_target_ms, quiet, tmp_path_f
                  "--run_dir", str(root / "retrain"), "--trainer.max_epochs", "2", *quiet]) == 0
     assert main(["export", "--run", str(root / "retrain"), "--out", str(root / "export")]) == 0
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_kit_results(tiny_space_path, tmp_path_factory) -> Path:
+    """A kit of the tiny space run here: its results.json, as a phone would bring it back."""
+    from hwnas.net.space import load_space
+    from hwnas.profile.kit import write_kit
+    from hwnas.profile.kit_runner import run_kit
+
+    folder = tmp_path_factory.mktemp("kit")
+    write_kit(load_space(tiny_space_path), folder, device="cpu", calibration_samples=8)
+    run_kit(folder, log=lambda line: None)
+    return folder / "results.json"

@@ -8,6 +8,7 @@ records what the error line must say and which path (relative to `tmp`) must not
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -82,7 +83,7 @@ def profile_with_0_rounds(tmp, fixture):
     return ["profile", "--space", str(fixture("tiny_space_path")), "--rounds", "0", "--out", str(tmp / "t.json")]
 
 
-@bad_input("--calibration-samples must be at least 2", writes_nothing_at="t.json.partial")
+@bad_input("--calibration_samples must be in 2-1000, got 1", writes_nothing_at="t.json.partial")
 def profile_with_1_calibration_subnet(tmp, fixture):
     return ["profile", "--space", str(fixture("tiny_space_path")), "--calibration_samples", "1",
             "--out", str(tmp / "t.json")]
@@ -103,7 +104,7 @@ def validate_another_devices_table(tmp, fixture):
     return ["validate-table", str(tmp / "phone.json"), "--samples", "3"]
 
 
-@bad_input("--subnets must be at least 2", writes_nothing_at="local/t.json")
+@bad_input("--subnets must be in 2-1000, got 1", writes_nothing_at="local/t.json")
 def onboard_from_too_few_subnets(tmp, fixture):
     return ["onboard", "--from", str(fixture("tiny_table_path")), "--out", str(tmp / "local/t.json"), "--subnets", "1"]
 
@@ -514,7 +515,7 @@ def select_under_a_weight_cap_no_arch_meets(tmp, fixture):
             "--max_weight_mb", "0.001", "--out", str(tmp / "out")]
 
 
-@bad_input("--max-weight-mb must be a positive, finite number, got -2.0", writes_nothing_at="out")
+@bad_input("--max_weight_mb must be a positive, finite number, got -2.0", writes_nothing_at="out")
 def front_with_a_negative_weight_cap(tmp, fixture):
     return ["front", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--table",
             str(fixture("tiny_table_path")), "--max_weight_mb", "-2", "--out", str(tmp / "out")]
@@ -622,6 +623,247 @@ def test_a_trusted_run_folder_may_name_its_own_data_module(tiny_run, tmp_path, m
     assert main(["export", "--run", str(folder), "--out", str(tmp_path / "export"), "--int8", "1",
                  "--trust_data_module"]) == 2  # the planted module has no data module in it, which is said
     assert (tmp_path / "ran").exists()
+
+
+# --- inputs that never end -----------------------------------------------------------------------------
+
+@bad_input("not a regular file (a pipe, a device or a socket)")
+def predict_with_a_table_that_is_a_fifo(tmp, fixture):
+    """Opening the pipe waited for a writer forever."""
+    os.mkfifo(tmp / "table.json")
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table", str(tmp / "table.json")]
+
+
+@bad_input("/dev/zero: not a regular file")
+def predict_an_arch_that_is_dev_zero(tmp, fixture):
+    """/dev/zero was read until memory ran out."""
+    return ["predict", "--arch", "/dev/zero", "--table", str(fixture("tiny_table_path"))]
+
+
+@bad_input("/dev/urandom: not a regular file", writes_nothing_at="run")
+def search_with_a_config_that_is_dev_urandom(tmp, fixture):
+    return ["search", "--config", "/dev/urandom", "--run_dir", str(tmp / "run")]
+
+
+@bad_input("not a regular file", writes_nothing_at="out")
+def derive_from_a_checkpoint_whose_table_is_a_fifo(tmp, fixture):
+    """A checkpoint from a stranger names the table its search used: a pipe there hung derive."""
+    checkpoint = torch.load(fixture("tiny_run") / "search/checkpoints/last.ckpt", weights_only=True)
+    os.mkfifo(tmp / "pipe.json")
+    checkpoint["hwnas"]["table"]["path"] = str(tmp / "pipe.json")
+    torch.save(checkpoint, tmp / "last.ckpt")
+    return ["derive", "--ckpt", str(tmp / "last.ckpt"), "--target_ms", slowest(fixture), "--out", str(tmp / "out")]
+
+
+# --- requests that cannot be met ------------------------------------------------------------------------
+
+@bad_input("threads must be at most")
+def measure_with_100000_threads(tmp, fixture):
+    """ONNX Runtime started every thread: it never reached the first run."""
+    return ["measure", "--onnx", str(fixture("tiny_run") / "export/model.onnx"), "--threads", "100000"]
+
+
+@bad_input("--subnets must be in 2-1000, got 100000", writes_nothing_at="t.json")
+def onboard_100000_subnets(tmp, fixture):
+    """It drew random archs for minutes over a space of 18, then quietly timed those."""
+    return ["onboard", "--from", str(fixture("tiny_table_path")), "--out", str(tmp / "t.json"), "--subnets", "100000"]
+
+
+@bad_input("--calibration_samples must be in 2-1000, got 100000", writes_nothing_at="kit")
+def kit_with_100000_calibration_subnets(tmp, fixture):
+    return ["kit", "--space", str(fixture("tiny_space_path")), "--out", str(tmp / "kit"), "--calibration_samples",
+            "100000"]
+
+
+@bad_input("--pool in 1-100000", writes_nothing_at="out")
+def front_with_a_pool_of_100000000(tmp, fixture):
+    return ["front", "--ckpt", str(fixture("tiny_run") / "search/checkpoints/last.ckpt"), "--table",
+            str(fixture("tiny_table_path")), "--pool", "100000000", "--out", str(tmp / "out")]
+
+
+def space_with(tmp: Path, fixture, old: str, new: str) -> list[str]:
+    (tmp / "space.yaml").write_text(fixture("tiny_space_path").read_text().replace(old, new, 1))
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
+@bad_input("'stages[0].depth' must be in 1-512, got 100000", writes_nothing_at="t.json")
+def profile_a_space_of_depth_100000(tmp, fixture):
+    """It exported layer after layer, forever."""
+    return space_with(tmp, fixture, "depth: 2", "depth: 100000")
+
+
+@bad_input("'stem.channels' must be in 1-65536", writes_nothing_at="t.json")
+def profile_a_space_of_10_to_the_20_channels(tmp, fixture):
+    return space_with(tmp, fixture, "stem: {channels: 8", "stem: {channels: 100000000000000000000")
+
+
+@bad_input("'input.resolution' must be in 1-4096, got 100000000", writes_nothing_at="t.json")
+def profile_a_space_of_resolution_10_to_the_8(tmp, fixture):
+    return space_with(tmp, fixture, "resolution: 8", "resolution: 100000000")
+
+
+@bad_input("holds 1 arch(s): a table is calibrated on whole subnets", writes_nothing_at="t.json")
+def profile_a_space_of_one_arch(tmp, fixture):
+    """It exported and timed everything, then asked for more calibration samples."""
+    text = fixture("tiny_space_path").read_text().replace("ops: [mb_k3_e1, mb_k7_e6]", "ops: [mb_k3_e1]")
+    (tmp / "space.yaml").write_text(text.replace("zero_where_allowed: true", "zero_where_allowed: false"))
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
+# --- numbers that cannot be -------------------------------------------------------------------------------
+
+def table_with(tmp: Path, fixture, edit) -> Path:
+    table = json.loads(fixture("tiny_table_path").read_text())
+    edit(table)
+    (tmp / "t.json").write_text(json.dumps(table))
+    return tmp / "t.json"
+
+
+def predict_on(tmp: Path, fixture, edit) -> list[str]:
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table",
+            str(table_with(tmp, fixture, edit))]
+
+
+@bad_input("names 0 fitted subnets")
+def predict_with_a_calibration_of_no_subnets(tmp, fixture):
+    """Its own check needs the fitted subnets: without them per_op_ms -1 predicted negative latencies."""
+    return predict_on(tmp, fixture, lambda t: t["calibration"].update(fitted_on=[], per_op_ms=-1.0))
+
+
+@bad_input("median_ms is True, not a finite number")
+def predict_with_an_entry_whose_median_is_true(tmp, fixture):
+    """JSON's true was taken for 1 ms."""
+    return predict_on(tmp, fixture, lambda t: next(iter(t["entries"].values())).update(median_ms=True))
+
+
+def import_edited(tmp: Path, fixture, edit) -> list[str]:
+    results = json.loads(fixture("tiny_kit_results").read_text())
+    edit(results)
+    (tmp / "results.json").write_text(json.dumps(results))
+    return ["import-table", str(tmp / "results.json"), "--out", str(tmp / "t.json")]
+
+
+@bad_input("device kind 'x' is none of cpu, gpu, mobile", writes_nothing_at="t.json")
+def import_results_of_device_kind_x(tmp, fixture):
+    return import_edited(tmp, fixture, lambda r: r["device"].update(kind="x"))
+
+
+@bad_input("device threads -1 is not a whole number", writes_nothing_at="t.json")
+def import_results_of_minus_1_threads(tmp, fixture):
+    return import_edited(tmp, fixture, lambda r: r["device"].update(threads=-1))
+
+
+@bad_input("quartiles out of order", writes_nothing_at="t.json")
+def import_results_whose_p25_is_above_the_median(tmp, fixture):
+    def swap(results):
+        stats = next(iter(results["stats"].values()))
+        stats["p25_ms"], stats["median_ms"] = stats["median_ms"] * 2, stats["median_ms"]
+    return import_edited(tmp, fixture, swap)
+
+
+@bad_input("which no measurement gives", writes_nothing_at="t.json")
+def import_results_scaled_by_1e_minus_290(tmp, fixture):
+    """Every latency × 1e-290 made a table "spanning 0.000-0.000 ms"."""
+    def scale(results):
+        for stats in results["stats"].values():
+            stats.update({name: value * 1e-290 for name, value in stats.items()})
+    return import_edited(tmp, fixture, scale)
+
+
+def export_with_provenance(tmp: Path, fixture, **fields) -> list[str]:
+    shutil.copytree(fixture("tiny_run") / "retrain", tmp / "retrain", ignore=shutil.ignore_patterns(".lock"))
+    record = json.loads((tmp / "retrain/arch.json").read_text())
+    record["provenance"].update(fields)
+    (tmp / "retrain/arch.json").write_text(json.dumps(record))
+    return ["export", "--run", str(tmp / "retrain"), "--out", str(tmp / "export")]
+
+
+@bad_input("target_ms is True, not a finite number", writes_nothing_at="export")
+def export_an_arch_whose_target_is_true(tmp, fixture):
+    """The card said target_met: true for a target of `true`."""
+    return export_with_provenance(tmp, fixture, target_ms=True)
+
+
+@bad_input("floor is 5, not in [0, 1]", writes_nothing_at="export")
+def export_an_arch_whose_floor_is_5(tmp, fixture):
+    return export_with_provenance(tmp, fixture, floor=5)
+
+
+# --- checked too late ----------------------------------------------------------------------------------------
+
+def arch_with_a_reference_of_0_ms(tmp: Path, fixture) -> Path:
+    record = json.loads((fixture("tiny_run") / "search/arch.json").read_text())
+    measurement = record["provenance"]["measurement"] or record["provenance"]["tries"][0]["measurement"]
+    record["provenance"]["measurement"] = {**measurement, "reference_now_ms": 0}
+    (tmp / "arch.json").write_text(json.dumps(record))
+    return tmp / "arch.json"
+
+
+@bad_input("reference_now_ms is 0 ms, which no measurement gives")
+def predict_an_arch_measured_beside_a_reference_of_0_ms(tmp, fixture):
+    return ["predict", "--arch", str(arch_with_a_reference_of_0_ms(tmp, fixture)), "--table",
+            str(fixture("tiny_table_path"))]
+
+
+@bad_input("reference_now_ms is 0 ms, which no measurement gives", writes_nothing_at="run")
+def retrain_an_arch_measured_beside_a_reference_of_0_ms(tmp, fixture):
+    """It trained to the end, then failed writing its record: the trained net was lost."""
+    return ["retrain", "--config", "recipes/retrain_demo.yaml", "--arch", str(arch_with_a_reference_of_0_ms(tmp, fixture)),
+            "--run_dir", str(tmp / "run")]
+
+
+@bad_input("not an hwnas retrain summary (KeyError: 'test_accuracy')", writes_nothing_at="export")
+def export_a_run_whose_summary_has_no_accuracy(tmp, fixture):
+    """A KeyError traceback after ~7 s of export."""
+    shutil.copytree(fixture("tiny_run") / "retrain", tmp / "retrain", ignore=shutil.ignore_patterns(".lock"))
+    summary = json.loads((tmp / "retrain/retrain.json").read_text())
+    del summary["test_accuracy"]
+    (tmp / "retrain/retrain.json").write_text(json.dumps(summary))
+    return ["export", "--run", str(tmp / "retrain"), "--out", str(tmp / "export")]
+
+
+@bad_input("--model.seed is an integer ≥ 0, got -1", writes_nothing_at="run")
+def search_with_a_model_seed_of_minus_1(tmp, fixture):
+    """It failed inside the first step."""
+    return [*SEARCH, "--run_dir", str(tmp / "run"), *fixture("tiny_search_args"), "--model.seed", "-1"]
+
+
+@bad_input("hwnas retrain needs --arch")
+def retrain_without_an_arch(tmp, fixture):
+    """jsonargparse's "Call to compute_fn of link …"."""
+    return ["retrain", "--config", "recipes/retrain_demo.yaml", "--run_dir", str(tmp / "run")]
+
+
+# --- outputs and messages -------------------------------------------------------------------------------
+
+@bad_input("--run_dir is empty")
+def search_into_an_empty_run_dir(tmp, fixture):
+    """It spread the run's files over the current folder."""
+    return [*SEARCH, "--run_dir", "", *fixture("tiny_search_args")]
+
+
+@bad_input("is not there any more (moved or deleted): pass --table with where it is now", writes_nothing_at="out")
+def derive_from_a_search_whose_table_moved(tmp, fixture):
+    """It said "re-run `hwnas profile`", with no word of --table."""
+    checkpoint = torch.load(fixture("tiny_run") / "search/checkpoints/last.ckpt", weights_only=True)
+    checkpoint["hwnas"]["table"]["path"] = str(tmp / "moved.json")
+    torch.save(checkpoint, tmp / "last.ckpt")
+    return ["derive", "--ckpt", str(tmp / "last.ckpt"), "--target_ms", slowest(fixture), "--out", str(tmp / "out")]
+
+
+@bad_input("profile this space into its own table")
+def predict_with_the_table_of_another_space(tmp, fixture):
+    """The advice was to re-run `hwnas profile --out` onto the table given: a good committed table."""
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table",
+            "latency_tables/demo-cpu.json"]
+
+
+@bad_input("holds files that are not an earlier output of this command", writes_nothing_at="home/model.onnx")
+def export_into_a_folder_of_other_files(tmp, fixture):
+    """The folder was replaced whole: an --out of ~ would have taken the home folder with it."""
+    (tmp / "home").mkdir()
+    (tmp / "home" / "thesis.tex").write_text("years of work")
+    return ["export", "--run", str(fixture("tiny_run") / "retrain"), "--out", str(tmp / "home")]
 
 
 @pytest.mark.parametrize("case", CASES)

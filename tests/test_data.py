@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from fake_data import write_fake_cifar, write_image_folder
-from hwnas.data.modules import Cifar10DataModule, DISK_WORKERS, DataError, DigitsDataModule, ImageFolderDataModule
+from hwnas.data.cores import free_share
+from hwnas.data.modules import Cifar10DataModule, DataError, DigitsDataModule, ImageFolderDataModule
 from hwnas.errors import HwnasError
 
 
@@ -231,8 +232,22 @@ def test_an_unknown_augmentation_is_refused_before_any_data_is_read():
         DigitsDataModule(augment="flip")
 
 
-def test_image_folders_load_in_worker_processes_and_memory_data_in_the_main_one(tmp_path):
+def test_image_folders_take_the_free_cores_beside_the_threads_and_memory_data_loads_in_the_main_process(
+        tmp_path, monkeypatch):
+    """On 2 idle cores: 2 torch threads and no worker; 8 idle cores: 4 workers at most beside 1 thread;
+    2 cores of which one is busy: 1 thread, no worker."""
+    import hwnas.data.cores as cores
+
     write_image_folder(tmp_path)
-    assert ImageFolderDataModule(str(tmp_path)).num_workers == min(DISK_WORKERS, len(os.sched_getaffinity(0)))
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert (free_share().threads, free_share().disk_workers) == (2, 0)
+    assert ImageFolderDataModule(str(tmp_path)).num_workers == 0
+    assert free_share(threads=1).disk_workers == 1
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert (free_share().threads, free_share().disk_workers) == (1, 0)
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert free_share(threads=1).disk_workers == 4
     assert DigitsDataModule().num_workers == 0
     assert DigitsDataModule(num_workers=2).num_workers == 2

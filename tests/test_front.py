@@ -8,7 +8,7 @@ import json
 from hwnas.cli import main
 from hwnas.latency.table import load_table
 from hwnas.records.arch_record import ArchRecord
-from hwnas.select import subnet_eval
+from hwnas.scoring import subnet_eval
 
 
 def other_device_table(tiny_table_path, path):

@@ -70,7 +70,7 @@ def test_onboard_skip_if_current_copies_a_table_of_this_machine_and_then_does_no
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--subnets", "1"], "--subnets must be at least 2"),
+    (["--subnets", "1"], "--subnets must be in 2-1000"),
     (["--rounds", "0"], "--rounds must be at least 1"),
 ])
 def test_a_bad_onboarding_option_is_one_line_before_any_measurement(other_device_table, tmp_path, capsys, args,

@@ -27,7 +27,6 @@ An image folder is read in one of three layouts (`_split_folders` tells them apa
 
 from __future__ import annotations
 
-import os
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from hwnas.data.augment import train_augmentation
 from hwnas.data.class_folders import read_image_folder
+from hwnas.data.cores import free_share
 from hwnas.errors import HwnasError
 from hwnas.data.seeding import EpochShuffle
 
@@ -52,7 +52,6 @@ if TYPE_CHECKING:  # imported where it is used: torchvision is only needed for i
     from torchvision.datasets import ImageFolder
 
 _STATS_SAMPLE = 1024  # train images used for the mean/std; enough for 2 significant digits
-DISK_WORKERS = 4  # DataLoader workers per loader for data read from disk (at most one per usable core)
 
 
 class DataError(HwnasError):
@@ -114,8 +113,9 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         seed: fixes the splits and the shuffling.
         augment: the train split's augmentation: none, crop_flip (CIFAR) or resized_crop_flip
             (ImageNet); augment.py.
-        num_workers: DataLoader worker processes; 0 loads in the main process; None (default):
-            DISK_WORKERS for data read from disk, 0 for data held in memory.
+        num_workers: DataLoader worker processes; 0 loads in the main process; None (default): for data
+            read from disk the cores the machine's load leaves beside torch's threads (data/cores.py), 0 for
+            data held in memory.
         pin_memory: page-locked batches for faster copies to a GPU; None (default): when CUDA is here.
     """
 
@@ -137,7 +137,7 @@ class ImageDataModule(pl.LightningDataModule, ABC):
         self.arch_fraction, self.test_fraction, self.seed = arch_fraction, test_fraction, seed
         self.augment = train_augmentation(augment, resolution)  # checks the name before any data is read
         if num_workers is None:
-            num_workers = min(DISK_WORKERS, len(os.sched_getaffinity(0))) if self.reads_from_disk else 0
+            num_workers = free_share().disk_workers if self.reads_from_disk else 0
         self.num_workers = num_workers
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: _Split | None = None

@@ -119,7 +119,7 @@ def capped_problem(table: LatencyTable, caps: MemoryCaps) -> tuple[list[list[flo
     if caps.max_activation_kb is not None:
         if fixed_memory(space)[1] > caps.max_activation_kb:
             raise DeriveError(f"the stem or head of space {space.name} alone need {fixed_memory(space)[1]:.1f} KB of "
-                              f"activations, over --max-activation-kb {caps.max_activation_kb}: raise the cap")
+                              f"activations, over --max_activation_kb {caps.max_activation_kb}: raise the cap")
         costs = [[cost if caps.allowed(op, layer.shape) else math.inf for op, cost in zip(layer.candidates, row)]
                  for layer, row in zip(space.layers(), costs)]
     weights = None if caps.max_weight_mb is None else WeightBound(

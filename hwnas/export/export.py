@@ -116,9 +116,12 @@ def export_run(retrain_dir: str | Path, out: str | Path | None = None, table_pat
     result = RetrainSummary.load(run.retrain_summary)
     record = ArchRecord.load(run.arch)
     arch, provenance = record.arch, record.provenance
-    table_path = table_path or (provenance.table.path if provenance.table else None)
-    if table_path is None:
+    if table_path is None and provenance.table is None:
         raise ExportError(f"{run.arch} names no latency table: pass --table latency_tables/<name>.json")
+    if table_path is None and not Path(provenance.table.path).exists():
+        raise ExportError(f"{run.arch}: its table {provenance.table.path} is not there any more (moved or deleted): "
+                          f"pass --table with where it is now")
+    table_path = table_path or provenance.table.path
     table = load_table(table_path, arch.space)
     mismatch = describe_mismatch(str(table_path), table.device)
     changed = provenance.table.changed_note(table.ref, f"the {provenance.stage} that chose the arch") \

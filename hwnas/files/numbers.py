@@ -17,10 +17,14 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
+FASTEST_MS, SLOWEST_MS = 1e-6, 8.64e7  # a nanosecond and a day: no model's latency lies outside
+
+
 def milliseconds(value, what: str = "a latency") -> float:
-    """A latency: finite and > 0 ms."""
+    """A latency: a finite number of ms between a nanosecond and a day (every latency of a table scaled by
+    1e-290 still summed to a range, "0.000-0.000 ms")."""
     number = _number(value, what)
-    if not number > 0:
+    if not FASTEST_MS <= number <= SLOWEST_MS:
         raise ValueError(f"{what} is {value!r} ms, which no measurement gives")
     return number
 

@@ -26,7 +26,6 @@ earlier run's budgets stays beside a front.json that no longer lists it.
 from __future__ import annotations
 
 import logging
-import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +85,7 @@ class FrontSummary:
 def candidate_pool(space, size: int, seed: int) -> list[Arch]:
     """`size` distinct archs drawn uniformly (seeded), after the archs with one op in every layer; every
     arch of the space when it holds no more than that."""
-    every = math.prod(len(layer.candidates) for layer in space.layers())
+    every = space.arch_count()
     pool = [Arch(space, tuple(op for _ in space.layers())) for op in space.ops]
     if every <= size + len(pool):
         log.info(f"space {space.name} holds {every} archs: the pool is all of them")

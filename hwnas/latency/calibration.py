@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwnas.files.numbers import count, milliseconds, non_negative
+
 MODEL = "measured_ms = scale * sum_ms + per_op_ms * n_ops + per_weight_mb_ms * weight_mb + offset_ms"
 # The models tried, richest first; a coefficient left out is 0. A 2-layer space has only a few
 # distinct subnets: 4 coefficients fitted on 5 of them gave "55.1 x sum −495 us per op −10036 us
@@ -93,11 +95,17 @@ class Calibration:
         values = {name: float(data[name]) for name in TERMS}
         if not all(map(math.isfinite, values.values())) or values["scale"] <= 0:
             raise ValueError(f"calibration values must be finite with a positive scale, got {values}")
-        points = tuple(CalibrationPoint(tuple(p["ops"]), float(p["sum_ms"]), int(p["n_ops"]), float(p["weight_mb"]),
-                                        float(p["measured_ms"])) for p in data["fitted_on"])
+        points = tuple(CalibrationPoint(tuple(p["ops"]), milliseconds(p["sum_ms"], "a fitted subnet's sum_ms"),
+                                        count(p["n_ops"], "a fitted subnet's n_ops", 1),
+                                        non_negative(p["weight_mb"], "a fitted subnet's weight_mb"),
+                                        milliseconds(p["measured_ms"], "a fitted subnet's measured_ms"))
+                       for p in data["fitted_on"])
+        if len(points) < POINTS_PER_TERM:  # nothing to check the coefficients against: they could be anything
+            raise ValueError(f"the calibration names {len(points)} fitted subnets, and a fit needs at least "
+                             f"{POINTS_PER_TERM}")
         calibration = Calibration(*values.values(), points, tuple(data.get("terms", TERMS)), data.get("fit_error_pct"),
                                   data.get("note"))
-        if points and not calibration.measured_error_pct() <= MAX_MEAN_FIT_ERROR_PCT:
+        if not calibration.measured_error_pct() <= MAX_MEAN_FIT_ERROR_PCT:
             raise ValueError(f"the calibration misses the {len(points)} subnets it was fitted on by "
                              f"{calibration.measured_error_pct():.3g}% on average (more than "
                              f"{MAX_MEAN_FIT_ERROR_PCT:.0f}%): its coefficients were changed after the fit")

@@ -123,6 +123,8 @@ def measure_onnx(path: str | Path, *, device: str = "cpu", threads: int = 1, rou
     except ValueError as error:  # random_input: not one float input, or a fixed batch other than 1
         raise HwnasError(f"{path}: {error}: `hwnas measure` times image models with one float input and a batch "
                          f"axis of 1 or dynamic, as `hwnas export` writes them") from None
+    log.info(f"{stats['median_ms']:.4f} ms measured (median; p25 {stats['p25_ms']:.4f}, p75 {stats['p75_ms']:.4f}; "
+             f"{device}, {threads} thread(s))")
     return {**stats, "batch_size": batch_size, "device": metadata,
             "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": f"{INTERLEAVED}; one model"}}
 

@@ -55,6 +55,9 @@ def check_device(device: str, threads: int) -> None:
         raise DeviceError(f"unknown device {device!r}: use 'cpu', 'gpu' or 'mobile'")
     if threads < 1:
         raise DeviceError(f"threads must be at least 1, got {threads}")
+    cores = os.cpu_count() or 1
+    if threads > 4 * cores:  # ONNX Runtime starts every one of them: 100,000 threads never got to the first run
+        raise DeviceError(f"threads must be at most {4 * cores} on this machine ({cores} cores), got {threads}")
     if device == "mobile" and threads != 1:
         # The PyPI wheel has no XNNPACK/NNAPI: 'mobile' means ORT-format models on one thread,
         # a stand-in for a phone; the real phone table comes from the kit run on the phone.

@@ -135,7 +135,7 @@ class MemoryCaps:
     max_activation_kb: float | None = None
 
     def __post_init__(self):
-        for name, cap in [("--max-weight-mb", self.max_weight_mb), ("--max-activation-kb", self.max_activation_kb)]:
+        for name, cap in [("--max_weight_mb", self.max_weight_mb), ("--max_activation_kb", self.max_activation_kb)]:
             if cap is not None and not (math.isfinite(cap) and cap > 0):
                 raise HwnasError(f"{name} must be a positive, finite number, got {cap}")
 

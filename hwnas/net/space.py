@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import hashlib
 import json
 import re
@@ -31,6 +32,10 @@ from hwnas.errors import HwnasError
 from hwnas.files.strict import read_yaml
 
 ZERO = "zero"
+# What a space may ask for: far beyond any network hwnas searches, near enough that a typo of 10^8 pixels
+# or 10^20 channels is one line, not a traceback or an export that never ends.
+MAX_RESOLUTION, MAX_CHANNELS, MAX_CLASSES, MAX_STRIDE, MAX_LAYERS = 4096, 65536, 100_000, 16, 512
+MAX_KERNEL, MAX_EXPAND = 31, 64
 _MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)")
 
 
@@ -64,8 +69,9 @@ def parse_op(name: str) -> OpSpec:
     if match is None:
         raise SpaceError(f"unknown op {name!r}: ops are 'mb_k<kernel>_e<expand>' (e.g. mb_k3_e6) or 'zero'")
     kernel, expand = int(match[1]), int(match[2])
-    if kernel % 2 == 0 or expand < 1:
-        raise SpaceError(f"op {name!r}: the kernel must be odd and the expand ratio at least 1")
+    if kernel % 2 == 0 or not 1 <= kernel <= MAX_KERNEL or not 1 <= expand <= MAX_EXPAND:
+        raise SpaceError(f"op {name!r}: the kernel must be odd, at most {MAX_KERNEL}, and the expand ratio in "
+                         f"1-{MAX_EXPAND}")
     return OpSpec(name, kernel, expand)
 
 
@@ -124,6 +130,10 @@ class SearchSpace:
     @property
     def stem_shape(self) -> LayerShape:
         return LayerShape(self.in_channels, self.stem_channels, self.stem_stride, self.resolution)
+
+    def arch_count(self) -> int:
+        """How many distinct archs the space holds (one candidate per searchable layer)."""
+        return math.prod(len(layer.candidates) for layer in self.layers())
 
     def layers(self) -> tuple[SearchableLayer, ...]:
         """The searchable layers in order, with their shapes and candidate lists."""
@@ -199,24 +209,27 @@ def parse_space(raw: object, source: str) -> SearchSpace:
         raise SpaceError(f"{source}: field 'stages' must list at least one stage")
     space = SearchSpace(
         name=reader.get("name", str),
-        resolution=reader.positive_int("input.resolution"),
-        in_channels=reader.positive_int("input.channels"),
-        num_classes=reader.positive_int("num_classes"),
-        stem_channels=reader.positive_int("stem.channels"),
-        stem_stride=reader.positive_int("stem.stride"),
-        head_channels=reader.positive_int("head.channels"),
+        resolution=reader.positive_int("input.resolution", MAX_RESOLUTION),
+        in_channels=reader.positive_int("input.channels", MAX_CHANNELS),
+        num_classes=reader.positive_int("num_classes", MAX_CLASSES),
+        stem_channels=reader.positive_int("stem.channels", MAX_CHANNELS),
+        stem_stride=reader.positive_int("stem.stride", MAX_STRIDE),
+        head_channels=reader.positive_int("head.channels", MAX_CHANNELS),
         ops=reader.op_list("ops"),
         stages=tuple(
             Stage(
-                channels=reader.positive_int(f"stages[{i}].channels"),
-                depth=reader.positive_int(f"stages[{i}].depth"),
-                stride=reader.positive_int(f"stages[{i}].stride"),
+                channels=reader.positive_int(f"stages[{i}].channels", MAX_CHANNELS),
+                depth=reader.positive_int(f"stages[{i}].depth", MAX_LAYERS),
+                stride=reader.positive_int(f"stages[{i}].stride", MAX_STRIDE),
                 ops=reader.op_list(f"stages[{i}].ops") if reader.has(f"stages[{i}].ops") else None,
             )
             for i in range(len(stage_items))
         ),
         zero_where_allowed=reader.get("zero_where_allowed", bool, default=False),
     )
+    layers = sum(stage.depth for stage in space.stages)
+    if layers > MAX_LAYERS:
+        raise SpaceError(f"{source}: {layers} searchable layers, more than {MAX_LAYERS}: fewer or shallower stages")
     _check_zero_placement(source, space)
     return space
 
@@ -302,10 +315,10 @@ class _FieldReader:
             raise SpaceError(f"{self.source}: field '{field}' must be a {kind.__name__}, got {value!r}")
         return value
 
-    def positive_int(self, field: str) -> int:
+    def positive_int(self, field: str, maximum: int) -> int:
         value = self.get(field, int)
-        if value < 1:
-            raise SpaceError(f"{self.source}: field '{field}' must be at least 1, got {value}")
+        if not 1 <= value <= maximum:
+            raise SpaceError(f"{self.source}: field '{field}' must be in 1-{maximum}, got {value}")
         return value
 
     def op_list(self, field: str) -> tuple[str, ...]:

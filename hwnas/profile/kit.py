@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import random
 import shutil
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 
 from hwnas.files.atomic import atomic_output, check_writable, write_json
+from hwnas.files.numbers import milliseconds
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import fit_calibration
 from hwnas.latency.device import FLOAT32, PRECISIONS, Device
@@ -47,6 +47,7 @@ from hwnas.files.strict import read_json
 log = logging.getLogger(__name__)
 MANIFEST_FORMAT, MANIFEST_VERSION = "hwnas.kit", 1
 CALIBRATION_SAMPLES = 40  # measured subnets the calibration (up to 4 coefficients) is fitted on
+MAX_CALIBRATION_SAMPLES = 1000  # whole subnets timed in one interleaved run: ~an hour of a 2-core machine
 MIN_SMALL_SPACE_CALIBRATION = 8  # 2 distinct subnets per coefficient of the 4-term fit (calibration.py)
 MOBILE_NOTE = ("proxy: ORT-format models on this machine's CPU with one thread; a phone's real table "
                "comes from `hwnas kit --device mobile` run on the phone")
@@ -67,9 +68,22 @@ def calibration_count(space: SearchSpace, requested: int) -> int:
     leave fewer than VALIDATION_SAMPLES subnets for `hwnas validate-table` to check the table on
     (a 2-layer space of 6 ops holds 42 archs); then as many as leave those, if that is at least
     MIN_SMALL_SPACE_CALIBRATION. Smaller spaces calibrate on what was asked and cannot be validated."""
-    archs = math.prod(len(layer.candidates) for layer in space.layers())
+    archs = space.arch_count()
     spare = archs - 1 - VALIDATION_SAMPLES  # 1: the reference, timed with every measurement anyway
     return min(requested, spare) if spare >= MIN_SMALL_SPACE_CALIBRATION else requested
+
+
+def check_calibration_count(space: SearchSpace, count: int, option: str) -> None:
+    """`count` subnets to time whole for a calibration: at least 2 (the 1-term fit, the last fallback, needs
+    2 distinct ones), at most MAX_CALIBRATION_SAMPLES, and a space that holds 2 besides the reference."""
+    if not 2 <= count <= MAX_CALIBRATION_SAMPLES:
+        raise KitError(f"{option} must be in 2-{MAX_CALIBRATION_SAMPLES}, got {count}")
+    if space.arch_count() < 3:
+        raise KitError(f"space {space.name} holds {space.arch_count()} arch(s): a table is calibrated on whole subnets, "
+                       f"2 besides its reference at least: give its layers more candidates")
+    if count > space.arch_count() - 1:
+        log.info(f"note: space {space.name} holds {space.arch_count()} archs: timing all {space.arch_count() - 1} "
+                 f"besides the reference, not {count}")
 
 
 def calibration_archs(space: SearchSpace, count: int, seed: int) -> list[Arch]:
@@ -79,9 +93,10 @@ def calibration_archs(space: SearchSpace, count: int, seed: int) -> list[Arch]:
         return Arch(space, tuple(pick(layer.candidates, key=lambda op: parse_op(op).kernel * parse_op(op).expand)
                                  for layer in space.layers()))
 
+    count = min(count, space.arch_count() - 1)  # every arch but the reference, in a space that small
     chosen = {a.ops: a for a in (by_size(min), by_size(max)) if a.ops != reference_arch(space).ops}
     rng = random.Random(seed)
-    for _ in range(100 * count):  # a space too small to hold `count` subnets ends the loop
+    for _ in range(100 * count):  # uniform draws: a few repeats, then `count` distinct
         if len(chosen) >= count:
             break
         arch = random_arch(space, rng)
@@ -146,8 +161,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     timing.check_device(device, threads)  # a bad kind or thread count fails before minutes of export
     if precision not in PRECISIONS:
         raise KitError(f"unknown precision {precision!r}: use {' or '.join(PRECISIONS)}")
-    if calibration_samples < 2:  # the 1-term fit, the last fallback, needs 2 distinct subnets
-        raise KitError(f"--calibration-samples must be at least 2, got {calibration_samples}")
+    check_calibration_count(space, calibration_samples, "--calibration_samples")
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not resume:
         raise KitError(f"{folder} exists and is not empty: pass --resume to continue it, or remove it")
@@ -202,10 +216,19 @@ def import_table(results_path: str, out: str) -> LatencyTable:
         try:
             load_table(temporary)
         except TableError as error:
-            raise KitError(f"{results_path}: these results make a table nothing could load "
-                           f"({str(error).split(': ', 1)[1]}): run the kit again") from None
+            reason = str(error).split(": ", 1)[1].rsplit(": re-run", 1)[0]  # not the temporary file's name
+            raise KitError(f"{results_path}: these results make a table nothing could load ({reason}): run the kit "
+                           f"again") from None
     log.info(describe(table, out))
     return table
+
+
+def _plausible_ms(value) -> bool:
+    try:
+        milliseconds(value)
+    except ValueError:
+        return False
+    return True
 
 
 def load_results(path: str | Path) -> dict:
@@ -242,8 +265,7 @@ def import_results(results: dict, source: str = "results") -> LatencyTable:
         raise KitError(f"{source}: the results do not cover the space's entries: run the kit again")
     timings = [(model.get("key") or model["kind"], value) for _, models in by_kind.items() for model, stats in models
                for value in (stats["median_ms"], stats["p25_ms"], stats["p75_ms"])]
-    broken = next(((name, value) for name, value in timings
-                   if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0)), None)
+    broken = next(((name, value) for name, value in timings if not _plausible_ms(value)), None)
     if broken:  # a NaN once reached the calibration fit as a LinAlgError
         raise KitError(f"{source}: model {broken[0]!r} has a latency of {broken[1]} ms, which no measurement gives: "
                        f"run the kit again")

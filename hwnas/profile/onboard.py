@@ -27,12 +27,11 @@ from hwnas.latency.table import LatencyTable, load_table, save_table
 from hwnas.measuring.measure import REFERENCE, measure_beside_reference
 from hwnas.measuring.timing import INTERLEAVED, ROUNDS, WARMUP_ROUNDS, runtime_metadata
 from hwnas.profile.current import check_table_out, describe, why_not_current
-from hwnas.profile.kit import calibration_archs, export_identity
+from hwnas.profile.kit import calibration_archs, check_calibration_count, export_identity
 
 log = logging.getLogger(__name__)
 
-ONBOARD_SUBNETS = 20  # whole subnets measured here, the reference among them
-MIN_SUBNETS = 2  # fewer than 8 fit fewer calibration terms (calibration.FALLBACKS)
+ONBOARD_SUBNETS = 20  # whole subnets measured here, the reference among them (fewer than 8 fit fewer terms)
 
 
 class OnboardError(HwnasError):
@@ -43,9 +42,7 @@ def onboard_table(source: LatencyTable, *, subnets: int = ONBOARD_SUBNETS, round
                   warmup_rounds: int = WARMUP_ROUNDS, seed: int = 0) -> LatencyTable:
     """A table of this machine (same device kind and threads as `source`) from `source`'s entries
     and `subnets` subnets measured here, at `source`'s precision."""
-    if subnets < MIN_SUBNETS:
-        raise OnboardError(f"--subnets must be at least {MIN_SUBNETS} (the calibration's scale alone needs 2; "
-                           f"all 4 terms need 8), got {subnets}")
+    check_calibration_count(source.space, subnets, "--subnets")  # the reference is one of them
     kind, threads = source.device.kind, source.device.threads
     if kind == "mobile":
         raise OnboardError("a phone or board is onboarded by running its kit there (`hwnas kit --device mobile`); "

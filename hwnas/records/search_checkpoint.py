@@ -145,6 +145,9 @@ class SearchCheckpoint:
     def open_table(self, table_path: str | Path | None = None) -> LatencyTable:
         """The search's table, or `table_path` (e.g. another device's); says in one line (logged) when
         it was measured on another device, or is the search's table but has changed since the search."""
+        if table_path is None and not Path(self.table.path).exists():
+            raise HwnasError(f"{self.path}: the table its search used, {self.table.path}, is not there any more "
+                             f"(moved or deleted): pass --table with where it is now")
         table = load_table(table_path or self.table.path, self.supernet.space)
         for note in (describe_mismatch(table.ref.path, table.device), self.table.changed_note(table.ref, "the search")):
             if note:

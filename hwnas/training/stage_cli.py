@@ -14,11 +14,13 @@ they cannot disagree with the network. Only rank 0 writes the run's files.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from jsonargparse import ArgumentError
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -26,6 +28,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from hwnas.data import ImageDataModule
+from hwnas.data.cores import free_share
 from hwnas.errors import HwnasError, Interrupted
 from hwnas.files.atomic import check_writable
 from hwnas.files.saved_state import check_fits, read_saved
@@ -36,6 +39,7 @@ from hwnas.training.atomic_checkpoint import AtomicCheckpointIO
 from hwnas.training.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.training.resumed_metrics import ResumedCSVLogger
 
+log = logging.getLogger(__name__)
 LINKED_FROM_SPACE = ("resolution", "channels")  # data.init_args fields set from the space (link_arguments)
 LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # --ckpt_path values Lightning resolves to a file itself
 
@@ -84,6 +88,8 @@ class StageCLI(LightningCLI):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
             super().parse_arguments(parser, args)
+        if not str(self.config.get("run_dir") or "").strip():  # "" spread the run's files over the current folder
+            raise HwnasError("--run_dir is empty: name the folder this run writes into, e.g. runs/mine/" + self.stage)
         seed = self.config.get("seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**32:
             raise HwnasError(f"--seed_everything is an integer in [0, 2^32), got {seed}")  # numpy's bound
@@ -91,6 +97,8 @@ class StageCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--run_dir", type=str, default=f"runs/{self.stage}", help="where this run writes")
         parser.add_argument("--ckpt_path", type=str | None, default=None, help="checkpoint to resume from")
+        parser.add_argument("--threads", type=int | None, default=None,
+                            help="torch threads (default: the cores the machine's load leaves free, data/cores.py)")
         parser.link_arguments(self.space_source, "data.init_args.resolution",
                               compute_fn=lambda source: self.space_of(source).resolution)
         parser.link_arguments(self.space_source, "data.init_args.channels",
@@ -133,6 +141,10 @@ def _cli(cli_class: type[StageCLI], model_class, args: list[str]) -> StageCLI:
             raise error.__cause__ from None
         raise
     except ArgumentError as error:
+        if "Call to compute_fn of link" in str(error):  # the space could not be read from its source: its own line
+            raise HwnasError(str(error).split(" failed: ", 1)[-1].strip()) from None
+        if 'Parser key "arch"' in str(error) and "Got value: None" in str(error):
+            raise HwnasError("hwnas retrain needs --arch: the arch.json to train (RUN/search/arch.json)") from None
         lines = [line.strip(" -") for line in str(error).splitlines() if line.strip(" -")]
         problem = next((i for i, line in enumerate(lines) if line.startswith("Problem with given class_path")), None)
         said = lines[:1] + lines[problem:problem + 2] if problem is not None else lines[:3]  # not the Union's listing
@@ -145,12 +157,25 @@ def run_stage(cli_class: type[StageCLI], model_class, args: list[str],
     (records/run_folder.py): one writer at a time, an earlier run's records moved aside first."""
     run_folder.ddp_rank()  # a LOCAL_RANK left in the shell is refused before any work
     cli = _cli(cli_class, model_class, args)
+    devices = cli.config["trainer"]["devices"]
+    _take_cores(cli.config["threads"], int(devices) if str(devices).isdigit() else 1)
     _check_before_training(cli)
     check_writable(cli.config["run_dir"], folder=True)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
         _fit(cli)  # the module's own callback writes the stage's records at its end
         if after_fit:
             after_fit(cli)
+
+
+def _take_cores(threads: int | None, processes: int) -> None:
+    """torch's threads: the cores the load leaves free, shared among the run's `processes` (its DDP ranks on
+    this machine), or --threads; said on the run's first line."""
+    cores = len(os.sched_getaffinity(0))
+    if threads is not None and not 1 <= threads <= 4 * cores:
+        raise HwnasError(f"--threads must be in 1-{4 * cores} on this machine ({cores} cores), got {threads}")
+    share = free_share(threads, processes)
+    torch.set_num_threads(share.threads)
+    log.info(f"using {share.describe()}{'' if threads else '; --threads N chooses'}")
 
 
 def _fit(cli: StageCLI) -> None:
