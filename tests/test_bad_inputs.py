@@ -76,6 +76,14 @@ def profile_a_space_with_a_typo(tmp, fixture):
     return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
 
 
+@bad_input("lists 'mb_k3_e1_g3', but layer 0 (stage 0) has 8->8 channels, which 3 groups do not divide",
+           writes_nothing_at="t.json")
+def profile_a_space_whose_groups_do_not_divide_the_channels(tmp, fixture):
+    text = fixture("tiny_space_path").read_text().replace("ops: [mb_k3_e1,", "ops: [mb_k3_e1_g3,")
+    (tmp / "space.yaml").write_text(text)
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
 @bad_input("need --rounds ≥ 1", writes_nothing_at="t.json.partial")
 def profile_with_0_rounds(tmp, fixture):
     """It exported every model, then failed in the timing."""

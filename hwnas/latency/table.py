@@ -14,7 +14,7 @@ A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
      "transferred_from": {"path", "sha256", "device"} | null}  # `hwnas onboard`: whose entries these are
 
 Entries are keyed by what the op computes (op, input side, channels, stride), so layers of
-the same shape share one entry; `zero` costs 0 ms and has none. The fixed parts (stem and
+the same shape share one entry; `zero` (and `skip` where it is identity) costs 0 ms and has none. The fixed parts (stem and
 head) have entries too. Predictions are calibrated when the table has a calibration
 (calibration.py says why the raw sum is not a prediction), and can be rescaled to the
 machine's speed now by timing the reference again (`rescale_factor`). A table read from a file
@@ -65,7 +65,7 @@ def required_keys(space: SearchSpace) -> list[str]:
     """Every entry a table for `space` must hold, each once, in network order."""
     keys = [stem_key(space)]
     for layer in space.layers():
-        keys += [layer_key(op, layer.shape) for op in layer.candidates if not parse_op(op).is_zero]
+        keys += [layer_key(op, layer.shape) for op in layer.candidates if not parse_op(op).runs_nothing(layer.shape)]
     keys.append(head_key(space))
     return list(dict.fromkeys(keys))
 
@@ -78,7 +78,8 @@ def arch_weight_mb(arch: Arch) -> float:
 def arch_keys(arch: Arch) -> list[str]:
     """The entries a subnet uses: stem, every non-zero layer, head."""
     space = arch.space
-    layers = [layer_key(op, layer.shape) for layer, op in zip(space.layers(), arch.ops) if not parse_op(op).is_zero]
+    layers = [layer_key(op, layer.shape) for layer, op in zip(space.layers(), arch.ops)
+              if not parse_op(op).runs_nothing(layer.shape)]
     return [stem_key(space), *layers, head_key(space)]
 
 
@@ -143,8 +144,8 @@ class LatencyTable:
         return sum(self.entries[key].median_ms for key in arch_keys(arch))
 
     def op_cost_ms(self, op: str, shape: LayerShape, calibrated: bool = True) -> float:
-        """The cost in ms of one candidate at one layer's shape (zero: 0 ms)."""
-        if parse_op(op).is_zero:
+        """The cost in ms of one candidate at one layer's shape (zero, identity skip: 0 ms)."""
+        if parse_op(op).runs_nothing(shape):
             return 0.0
         entry = self.entries[layer_key(op, shape)].median_ms
         if calibrated and self.calibration:

@@ -58,7 +58,7 @@ class KitError(HwnasError):
 
 def reference_arch(space: SearchSpace) -> Arch:
     """The fixed reference subnet timed with every measurement: each layer's first non-zero op."""
-    return Arch(space, tuple(next(op for op in layer.candidates if not parse_op(op).is_zero)
+    return Arch(space, tuple(next(op for op in layer.candidates if not parse_op(op).runs_nothing(layer.shape))
                              for layer in space.layers()))
 
 
@@ -98,7 +98,7 @@ def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, 
                 head_key(space): (lambda: Head(space), space.head_shape)}
     for layer in space.layers():
         for op in layer.candidates:
-            if not parse_op(op).is_zero:
+            if not parse_op(op).runs_nothing(layer.shape):
                 builders.setdefault(layer_key(op, layer.shape),
                                     (lambda op=op, shape=layer.shape: build_layer(op, shape), layer.shape))
     plan = {f"entry{i:03d}": ({"kind": "entry", "key": key}, *builders[key], False)
