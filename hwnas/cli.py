@@ -122,8 +122,9 @@ def _parser() -> argparse.ArgumentParser:
             ("--space", {"required": True}), ("--device", {"default": "mobile", "choices": DEVICE_KINDS}), threads,
             precision, ("--calibration_samples", {"type": int, "default": None}),
             ("--out", {"required": True, "help": "kit folder to write"}), ("--resume", flag))
-    command("import-table", _import_table, "turn a kit's results.json into a latency table",
-            ("results", {"help": "results.json written by the kit's run.py"}), out)
+    command("import-table", _import_table, "a kit's results.json, or a published per-layer table, as a table",
+            ("results", {"help": "results.json of a kit's run.py, or a published table (docs/published_tables.md)"}),
+            out, ("--space", {"default": None, "help": "the space a published table prices"}))
     command("validate-table", _validate_table, "measure fresh subnets: how well does the table predict?",
             ("table", {}), ("--samples", {"type": int, "default": None, "help": "fresh subnets (default 30)"}),
             ("--seed", {"type": _seed, "default": 1}), rounds)
@@ -188,9 +189,9 @@ def _kit(args: argparse.Namespace) -> None:
 
 
 def _import_table(args: argparse.Namespace) -> None:
-    from hwnas.profile.kit import import_table
+    from hwnas.profile.imported import import_table
 
-    import_table(args.results, args.out)
+    import_table(args.results, args.out, args.space)
 
 
 def _validate_table(args: argparse.Namespace) -> None:

@@ -122,6 +122,45 @@ def onboard_over_the_source_table(tmp, fixture):
     return ["onboard", "--from", str(tmp / "t.json"), "--out", str(tmp / "t.json")]
 
 
+def import_published(tmp: Path, fixture, edit: Callable[[dict], None], *space: str) -> list[str]:
+    """`hwnas import-table` of a published table of the tiny space (per-block costs), edited by `edit`."""
+    from fake_published import published
+
+    table = published(fixture("tiny_space_path"), "latency_ms", {}, fixed_left_out=False)
+    edit(table)
+    (tmp / "lut.json").write_text(json.dumps(table))
+    return ["import-table", str(tmp / "lut.json"), "--out", str(tmp / "t.json"),
+            *(space or ["--space", str(fixture("tiny_space_path"))])]
+
+
+@bad_input("layer 1 is 8x8x12->8 s1, the space's layer 1 is 8x8x8->8 s1 (H×W×C): import it with the space it was "
+           "measured for", writes_nothing_at="t.json")
+def import_a_published_table_of_another_width(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: table["layers"][1].update(input_shape=[12, 8, 8]))
+
+
+@bad_input("layer 2: op 'mb_k5_e6' is not one of the space's layer 2 ops (mb_k3_e1, mb_k7_e6)", writes_nothing_at="t.json")
+def import_a_published_table_with_another_op(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: table["layers"][2]["ops"][1].update(op="mb_k5_e6"))
+
+
+@bad_input("2 layers, the space tiny has 3 searchable layers", writes_nothing_at="t.json")
+def import_a_published_table_that_misses_a_layer(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: table["layers"].pop())
+
+
+@bad_input("a published per-layer table names no hwnas space: pass the space", writes_nothing_at="t.json")
+def import_a_published_table_without_its_space(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: None, "--threads", "1")[:-2]
+
+
+@bad_input("base_ms is 0 ms with the values of ops that run nothing added: the stem and head of an hwnas table "
+           "need a positive cost", writes_nothing_at="t.json")
+def import_a_published_table_whose_base_is_0(tmp, fixture):
+    """HW-NAS-Bench's FPGA table prices nothing outside the searchable layers."""
+    return import_published(tmp, fixture, lambda table: table.update(base_ms=0))
+
+
 def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:
     table = json.loads(fixture("tiny_table_path").read_text())
     table["calibration"]["scale"] = scale

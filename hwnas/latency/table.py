@@ -127,8 +127,8 @@ class LatencyTable:
     @property
     def method(self) -> str:
         """How predictions are made, in words (printed by `hwnas predict`)."""
-        if self.calibration is None:
-            return "uncalibrated sum of per-op medians"
+        if self.calibration is None:  # a published table says how its sum is meant (profile/published.py)
+            return self.protocol.get("method", "uncalibrated sum of per-op medians")
         c = self.calibration
         fit = f"; |error| on them mean {c.fit_error_pct['mean']:.1f}%, max {c.fit_error_pct['max']:.1f}%" \
             if c.fit_error_pct else ""

@@ -27,12 +27,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hwnas.files.atomic import atomic_output, check_writable, write_json
+from hwnas.files.atomic import check_writable, write_json
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import fit_calibration
 from hwnas.latency.device import FLOAT32, PRECISIONS, Device
-from hwnas.latency.table import (EntryStats, LatencyTable, TableError, head_key, layer_key, load_table,
-                                 required_keys, save_table, stem_key)
+from hwnas.latency.table import EntryStats, LatencyTable, head_key, layer_key, required_keys, stem_key
 from hwnas.measuring import timing
 from hwnas.measuring.fidelity import VALIDATION_SAMPLES
 from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort
@@ -41,7 +40,6 @@ from hwnas.net.arch import Arch, build_subnet, random_arch
 from hwnas.net.ops import Head, build_layer, build_stem
 from hwnas.net.space import LayerShape, SearchSpace, load_space, parse_op, parse_space
 from hwnas.profile import kit_runner
-from hwnas.profile.current import check_table_out, describe
 from hwnas.files.strict import read_json
 
 log = logging.getLogger(__name__)
@@ -192,28 +190,20 @@ def write_kit_folder(space_path: str, out: str, *, device: str = "mobile", threa
     return manifest
 
 
-def import_table(results_path: str, out: str) -> LatencyTable:
-    """`hwnas import-table`: a kit's results as a table at `out`, written only if it loads back (the
-    results come from another machine, maybe a stranger's)."""
-    check_table_out(out, "NAME.json")
-    table = import_results(load_results(results_path), results_path)
-    with atomic_output(out) as temporary:
-        save_table(table, temporary)
-        try:
-            load_table(temporary)
-        except TableError as error:
-            raise KitError(f"{results_path}: these results make a table nothing could load "
-                           f"({str(error).split(': ', 1)[1]}): run the kit again") from None
-    log.info(describe(table, out))
-    return table
-
-
 def load_results(path: str | Path) -> dict:
     path = Path(path)
     results = read_json(path, error=KitError, missing="no such results file (the kit's run.py writes results.json)",
                         redo="run the kit's run.py again", non_finite_ok=True)  # checked per model below
-    if not isinstance(results, dict) or results.get("format") != kit_runner.RESULTS_FORMAT or \
-            results.get("version") != kit_runner.RESULTS_VERSION:
+    return check_results(results, path)
+
+
+def is_results(data: object) -> bool:
+    """Whether `data` says it is a kit's results (of any version)."""
+    return isinstance(data, dict) and data.get("format") == kit_runner.RESULTS_FORMAT
+
+
+def check_results(results: object, path: str | Path) -> dict:
+    if not is_results(results) or results.get("version") != kit_runner.RESULTS_VERSION:
         raise KitError(f"{path}: not the results of an hwnas kit (version {kit_runner.RESULTS_VERSION})")
     return results
 
