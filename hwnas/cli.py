@@ -114,10 +114,13 @@ def _parser() -> argparse.ArgumentParser:
             ("--calibration_samples", {"type": int, "default": None, "help": "subnets timed whole (default 40)"}),
             ("--resume", {**flag, "help": "continue an interrupted profile (OUT.partial/)"}),
             ("--skip_if_current", {**flag, "help": "do nothing if --out already is this machine's table"}))
-    command("onboard", _onboard, "this machine's table from another device's and ~20 subnets timed here",
-            ("--from", {"dest": "source", "required": True, "help": "another device's table of the space"}), out,
-            ("--subnets", {"type": int, "default": None, "help": "whole subnets to time here (default 20)"}), rounds,
-            ("--skip_if_current", {**flag, "help": "nothing if --out is current; copy --from if measured here"}))
+    command("onboard", _onboard, "a table from another device's and ~20 subnets timed here or measured elsewhere",
+            ("--from", {"dest": "source", "required": True, "help": "another device's table of the space"}),
+            ("--out", {"default": None, "help": "table to write (latency_tables/local/NAME.json)"}),
+            ("--subnets", {"type": int, "default": None, "help": "whole subnets to measure (default 20)"}), rounds,
+            ("--skip_if_current", {**flag, "help": "nothing if --out is current; copy --from if measured here"}),
+            ("--kit", {"default": None, "help": "write the subnets to measure on a device elsewhere, as a kit"}),
+            ("--measured", {"default": None, "help": "that kit's results.json: onboard the device that measured it"}))
     command("kit", _kit, "write a self-contained profiling kit to run on another device",
             ("--space", {"required": True}), ("--device", {"default": "mobile", "choices": DEVICE_KINDS}), threads,
             precision, ("--calibration_samples", {"type": int, "default": None}),
@@ -178,7 +181,8 @@ def _profile(args: argparse.Namespace) -> None:
 def _onboard(args: argparse.Namespace) -> None:
     from hwnas.profile.onboard import run_onboard
 
-    run_onboard(args.source, args.out, skip_if_current=args.skip_if_current, **_given(args, "subnets", "rounds"))
+    run_onboard(args.source, args.out, skip_if_current=args.skip_if_current, measured=args.measured, kit=args.kit,
+                **_given(args, "subnets", "rounds"))
 
 
 def _kit(args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from fake_data import write_image_folder
 from hwnas.cli import main
@@ -159,6 +160,44 @@ def import_a_published_table_without_its_space(tmp, fixture):
 def import_a_published_table_whose_base_is_0(tmp, fixture):
     """HW-NAS-Bench's FPGA table prices nothing outside the searchable layers."""
     return import_published(tmp, fixture, lambda table: table.update(base_ms=0))
+
+
+def phone_table(tmp: Path, fixture) -> Path:
+    """The tiny table as a phone's: measured elsewhere, so onboarding it measures nothing here."""
+    table = json.loads(fixture("tiny_table_path").read_text())
+    table["device"] = {"kind": "mobile", "threads": 1, "device_label": "Phone A", "source": "published"}
+    (tmp / "phone.json").write_text(json.dumps(table))
+    return tmp / "phone.json"
+
+
+@bad_input("a phone or board is onboarded from measurements made there: `hwnas onboard --from TABLE --kit DIR`",
+           writes_nothing_at="t.json")
+def onboard_a_phone_by_measuring_here(tmp, fixture):
+    return ["onboard", "--from", str(phone_table(tmp, fixture)), "--out", str(tmp / "t.json")]
+
+
+@bad_input("--kit writes the subnets to measure on the device; --out, --measured and --skip_if_current make the "
+           "table afterwards", writes_nothing_at="kit")
+def onboard_a_kit_and_a_table_at_once(tmp, fixture):
+    return ["onboard", "--from", str(phone_table(tmp, fixture)), "--kit", str(tmp / "kit"), "--out", str(tmp / "t")]
+
+
+@bad_input("name the table to write (--out latency_tables/local/NAME.json), or --kit DIR")
+def onboard_without_an_out(tmp, fixture):
+    return ["onboard", "--from", str(phone_table(tmp, fixture))]
+
+
+@bad_input("the --from table is of tiny", writes_nothing_at="t.json")
+def onboard_from_subnets_measured_in_another_space(tmp, fixture):
+    """Their ops would have been priced with the entries of layers they do not have."""
+    space = yaml.safe_load(fixture("tiny_space_path").read_text())
+    space["head"]["channels"] = 64
+    results = {"format": "hwnas.kit_results", "version": 1, "device": {"kind": "mobile", "threads": 1},
+               "manifest": {"space": {"definition": space}, "models": {"s": {"kind": "subnet", "ops": ["mb_k3_e1"] * 3}}},
+               "stats": {"s": {"median_ms": 2.0}}}
+    (tmp / "results.json").write_text(json.dumps(results))
+    return ["onboard", "--from", str(phone_table(tmp, fixture)), "--measured", str(tmp / "results.json"),
+            "--out", str(tmp / "t.json")]
 
 
 def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:

@@ -21,7 +21,7 @@ import logging
 import math
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -88,10 +88,18 @@ def calibration_archs(space: SearchSpace, count: int, seed: int) -> list[Arch]:
     return list(chosen.values())[:count]
 
 
-def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, tuple[dict, Callable[[], nn.Module], LayerShape, bool]]:
+def _plan(space: SearchSpace, calibration_samples: int, seed: int, subnets: Sequence[Arch] | None = None
+          ) -> dict[str, tuple[dict, Callable[[], nn.Module], LayerShape, bool]]:
     """name → (manifest description, module builder, input shape, dynamic batch). Entries are
     timed at batch 1 with a fixed batch, whole subnets with a dynamic batch axis, as the final
-    model is exported."""
+    model is exported. Given `subnets`, the plan is the reference and those subnets only (an
+    onboarding kit: profile/onboard.py)."""
+    if subnets is not None:
+        archs = {"reference": reference_arch(space)}
+        others = [arch for arch in subnets if arch.ops != archs["reference"].ops]
+        archs.update((f"subnet{i:03d}", arch) for i, arch in enumerate(others, 1))
+        return {name: ({"kind": "reference" if name == "reference" else "subnet", "ops": list(arch.ops)},
+                       lambda arch=arch: build_subnet(arch), space.stem_shape, True) for name, arch in archs.items()}
     builders = {stem_key(space): (lambda: build_stem(space), space.stem_shape),
                 head_key(space): (lambda: Head(space), space.head_shape)}
     for layer in space.layers():
@@ -131,9 +139,9 @@ def export_identity() -> dict:
 
 def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
               precision: str = FLOAT32, calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0,
-              resume: bool = False) -> dict:
+              resume: bool = False, subnets: Sequence[Arch] | None = None) -> dict:
     """Export every model of the plan into `folder`, at `precision` (measuring/quantize.py), and
-    write the manifest and the runner.
+    write the manifest and the runner. Given `subnets`: only the reference and those (`_plan`).
 
     With `resume`, models already exported there are kept (exports are atomic, so a file
     that exists is complete) when they are the same model: files are named by content
@@ -149,7 +157,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not resume:
         raise KitError(f"{folder} exists and is not empty: pass --resume to continue it, or remove it")
-    plan = _plan(space, calibration_samples, seed)
+    plan = _plan(space, calibration_samples, seed, subnets)
     suffix = ".ort" if device == "mobile" else ".onnx"
     models, exported = {}, 0
     progress = timing.Progress("exporting model", len(plan), log.info)
@@ -167,7 +175,9 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
         progress(index + 1)
         models[name] = {**description, "file": f"models/{file_name}{suffix}"}
     log.info(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
-    notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
+    # a full mobile kit is also what `hwnas profile --device mobile` runs here, a proxy; an onboarding kit
+    # (subnets given) is only ever for the device itself
+    notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" and subnets is None else {}
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
                 "space": {"name": space.name, "fingerprint": space.fingerprint(), "definition": space.to_dict()},
                 "device": {"kind": device, "threads": threads, "precision": precision, **notes},
