@@ -32,7 +32,7 @@ def test_committed_published_table_fits_its_space_and_says_where_it_came_from(na
     assert table.device.kind == "mobile" and table.device.get("published_sha256")
 
 
-@pytest.mark.parametrize("recipe", ["demo", "cifar", "mobile"])
+@pytest.mark.parametrize("recipe", ["demo", "cifar", "mobile", "fbnet_cifar100"])
 def test_each_search_recipes_target_lies_inside_its_tables_range(recipe):
     recipe = yaml.safe_load(open(f"recipes/search_{recipe}.yaml"))["model"]
     fastest, slowest = load_table(recipe["table"], load_space(recipe["space"])).latency_range_ms()

@@ -37,3 +37,14 @@ def test_the_mobile_recipes_search_and_retrain_on_a_train_val_image_folder(tmp_p
         write_image_folder(tmp_path / "data" / split, classes, per_class=1)
     result = search_then_retrain("mobile", str(tmp_path / "data"), tmp_path, quiet, batch_size=2)
     assert result["dataset"] == "ImageFolderDataModule" and 0 <= result["test_accuracy"] <= 1
+
+
+def test_the_fbnet_recipes_search_on_a_phones_table_and_retrain_on_a_train_test_image_folder(tmp_path, quiet):
+    """The 22-layer FBNet supernet, priced by the Pixel 3's published table: derived, not measured here."""
+    classes = [f"c{i:03d}" for i in range(100)]  # the space's 100 classes, one image each
+    for split in ("train", "test"):
+        write_image_folder(tmp_path / "data" / split, classes, per_class=1)
+    result = search_then_retrain("fbnet_cifar100", str(tmp_path / "data"), tmp_path, quiet, batch_size=4)
+    assert result["dataset"] == "ImageFolderDataModule" and 0 <= result["test_accuracy"] <= 1
+    arch = json.loads((tmp_path / "search/arch.json").read_text())
+    assert arch["provenance"]["table"]["device"]["device_label"].startswith("Google Pixel 3")
