@@ -145,6 +145,12 @@ def import_a_published_table_with_another_op(tmp, fixture):
     return import_published(tmp, fixture, lambda table: table["layers"][2]["ops"][1].update(op="mb_k5_e6"))
 
 
+@bad_input("costs 0.5 ms, another layer of the same shape", writes_nothing_at="t.json")
+def import_a_published_table_whose_layers_of_one_shape_differ(tmp, fixture):
+    """A table has one entry per shape: which of the two would it keep?"""
+    return import_published(tmp, fixture, lambda table: table["layers"][1]["ops"][0].update(latency_ms=0.5))
+
+
 @bad_input("2 layers, the space tiny has 3 searchable layers", writes_nothing_at="t.json")
 def import_a_published_table_that_misses_a_layer(tmp, fixture):
     return import_published(tmp, fixture, lambda table: table["layers"].pop())
@@ -198,6 +204,13 @@ def onboard_from_subnets_measured_in_another_space(tmp, fixture):
     (tmp / "results.json").write_text(json.dumps(results))
     return ["onboard", "--from", str(phone_table(tmp, fixture)), "--measured", str(tmp / "results.json"),
             "--out", str(tmp / "t.json")]
+
+
+@bad_input("holds published costs: its reference time is their sum, measured nowhere")
+def predict_now_on_a_published_table(tmp, fixture):
+    """It would time the reference here and rescale a phone's published sum by this CPU's speed."""
+    assert main(import_published(tmp, fixture, lambda table: None)) == 0
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table", str(tmp / "t.json"), "--now"]
 
 
 def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:
