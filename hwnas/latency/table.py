@@ -133,8 +133,8 @@ class LatencyTable:
         fit = f"; |error| on them mean {c.fit_error_pct['mean']:.1f}%, max {c.fit_error_pct['max']:.1f}%" \
             if c.fit_error_pct else ""
         fallback = f" ({len(c.terms)} of 4 terms: {c.note})" if c.note else ""
-        source = (f"entries of {self.transferred_from.device.get('cpu')}'s table, " if self.transferred_from
-                  else "")
+        origin = self.transferred_from.device if self.transferred_from else None
+        source = f"entries of {origin.get('cpu') or origin.get('device_label')}'s table, " if origin else ""
         return (f"{source}calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
                 f"{c.per_op_ms * 1000:+.1f} us per op {c.per_weight_mb_ms * 1000:+.1f} us per weight MB "
                 f"{c.offset_ms * 1000:+.1f} us{fit}{fallback}")
