@@ -79,21 +79,16 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-def _add(command, *options: tuple) -> None:
-    """Each option as (name, argparse keywords…): ("--out", {"required": True, "help": …})."""
-    for name, keywords in options:
-        command.add_argument(name, **keywords)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="hwnas", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, run, help: str, *options: tuple):
+        """A subcommand whose options are (name, argparse keywords…): ("--out", {"required": True, "help": …})."""
         sub = commands.add_parser(name, help=help)
-        _add(sub, *options)
+        for option, keywords in options:
+            sub.add_argument(option, **keywords)
         sub.set_defaults(command=run)
-        return sub
 
     out = ("--out", {"required": True, "help": "table to write (latency_tables/local/NAME.json)"})
     device = ("--device", {"default": "cpu", "choices": DEVICE_KINDS})
@@ -117,16 +112,19 @@ def _parser() -> argparse.ArgumentParser:
             ("--calibration_samples", {"type": int, "default": None, "help": "subnets timed whole (default 40)"}),
             ("--resume", {**flag, "help": "continue an interrupted profile (OUT.partial/)"}),
             ("--skip_if_current", {**flag, "help": "do nothing if --out already is this machine's table"}))
-    command("onboard", _onboard, "this machine's table from another device's and ~20 subnets timed here",
-            ("--from", {"dest": "source", "required": True, "help": "another device's table of the space"}), out,
-            ("--subnets", {"type": int, "default": None, "help": "whole subnets to time here (default 20)"}), rounds,
-            ("--skip_if_current", {**flag, "help": "nothing if --out is current; copy --from if measured here"}))
+    command("onboard", _onboard, "a table from another device's and ~20 subnets timed here or measured elsewhere",
+            ("--from", {"dest": "source", "required": True, "help": "another device's table of the space"}),
+            ("--out", {"help": "table to write (latency_tables/local/NAME.json)"}), ("--subnets", {"type": int}), rounds,
+            ("--skip_if_current", {**flag, "help": "nothing if --out is current; copy --from if measured here"}),
+            ("--kit", {"help": "the subnets to measure on a device elsewhere, as a kit"}),
+            ("--measured", {"help": "that kit's results.json: onboard the device that measured it"}))
     command("kit", _kit, "write a self-contained profiling kit to run on another device",
             ("--space", {"required": True}), ("--device", {"default": "mobile", "choices": DEVICE_KINDS}), threads,
             precision, ("--calibration_samples", {"type": int, "default": None}),
             ("--out", {"required": True, "help": "kit folder to write"}), ("--resume", flag))
-    command("import-table", _import_table, "turn a kit's results.json into a latency table",
-            ("results", {"help": "results.json written by the kit's run.py"}), out)
+    command("import-table", _import_table, "a kit's results.json, or a published per-layer table, as a table",
+            ("results", {"help": "results.json of a kit's run.py, or a published table (docs/published_tables.md)"}),
+            out, ("--space", {"default": None, "help": "the space a published table prices"}))
     command("validate-table", _validate_table, "measure fresh subnets: how well does the table predict?",
             ("table", {}), ("--samples", {"type": int, "default": None, "help": "fresh subnets (default 30)"}),
             ("--seed", {"type": _seed, "default": 1}), rounds)
@@ -182,7 +180,8 @@ def _profile(args: argparse.Namespace) -> None:
 def _onboard(args: argparse.Namespace) -> None:
     from hwnas.profile.onboard import run_onboard
 
-    run_onboard(args.source, args.out, skip_if_current=args.skip_if_current, **_given(args, "subnets", "rounds"))
+    run_onboard(args.source, args.out, skip_if_current=args.skip_if_current, measured=args.measured, kit=args.kit,
+                **_given(args, "subnets", "rounds"))
 
 
 def _kit(args: argparse.Namespace) -> None:
@@ -193,9 +192,9 @@ def _kit(args: argparse.Namespace) -> None:
 
 
 def _import_table(args: argparse.Namespace) -> None:
-    from hwnas.profile.kit import import_table
+    from hwnas.profile.imported import import_table
 
-    import_table(args.results, args.out)
+    import_table(args.results, args.out, args.space)
 
 
 def _validate_table(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from fake_data import write_image_folder
 from hwnas.cli import main
@@ -77,6 +78,14 @@ def profile_a_space_with_a_typo(tmp, fixture):
     return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
 
 
+@bad_input("lists 'mb_k3_e1_g3', but layer 0 (stage 0) has 8->8 channels, which 3 groups do not divide",
+           writes_nothing_at="t.json")
+def profile_a_space_whose_groups_do_not_divide_the_channels(tmp, fixture):
+    text = fixture("tiny_space_path").read_text().replace("ops: [mb_k3_e1,", "ops: [mb_k3_e1_g3,")
+    (tmp / "space.yaml").write_text(text)
+    return ["profile", "--space", str(tmp / "space.yaml"), "--out", str(tmp / "t.json")]
+
+
 @bad_input("need --rounds ≥ 1", writes_nothing_at="t.json.partial")
 def profile_with_0_rounds(tmp, fixture):
     """It exported every model, then failed in the timing."""
@@ -113,6 +122,96 @@ def onboard_from_too_few_subnets(tmp, fixture):
 def onboard_over_the_source_table(tmp, fixture):
     shutil.copyfile(fixture("tiny_table_path"), tmp / "t.json")
     return ["onboard", "--from", str(tmp / "t.json"), "--out", str(tmp / "t.json")]
+
+
+def import_published(tmp: Path, fixture, edit: Callable[[dict], None], *space: str) -> list[str]:
+    """`hwnas import-table` of a published table of the tiny space (per-block costs), edited by `edit`."""
+    from fake_published import published
+
+    table = published(fixture("tiny_space_path"), "latency_ms", {}, fixed_left_out=False)
+    edit(table)
+    (tmp / "lut.json").write_text(json.dumps(table))
+    return ["import-table", str(tmp / "lut.json"), "--out", str(tmp / "t.json"),
+            *(space or ["--space", str(fixture("tiny_space_path"))])]
+
+
+@bad_input("layer 1 is 8x8x12->8 s1, the space's layer 1 is 8x8x8->8 s1 (H×W×C): import it with the space it was "
+           "measured for", writes_nothing_at="t.json")
+def import_a_published_table_of_another_width(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: table["layers"][1].update(input_shape=[12, 8, 8]))
+
+
+@bad_input("layer 2: op 'mb_k5_e6' is not one of the space's layer 2 ops (mb_k3_e1, mb_k7_e6)", writes_nothing_at="t.json")
+def import_a_published_table_with_another_op(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: table["layers"][2]["ops"][1].update(op="mb_k5_e6"))
+
+
+@bad_input("costs 0.5 ms, another layer of the same shape", writes_nothing_at="t.json")
+def import_a_published_table_whose_layers_of_one_shape_differ(tmp, fixture):
+    """A table has one entry per shape: which of the two would it keep?"""
+    return import_published(tmp, fixture, lambda table: table["layers"][1]["ops"][0].update(latency_ms=0.5))
+
+
+@bad_input("2 layers, the space tiny has 3 searchable layers", writes_nothing_at="t.json")
+def import_a_published_table_that_misses_a_layer(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: table["layers"].pop())
+
+
+@bad_input("a published per-layer table names no hwnas space: pass the space", writes_nothing_at="t.json")
+def import_a_published_table_without_its_space(tmp, fixture):
+    return import_published(tmp, fixture, lambda table: None, "--threads", "1")[:-2]
+
+
+@bad_input("base_ms is 0 ms with the values of ops that run nothing added: the stem and head of an hwnas table "
+           "need a positive cost", writes_nothing_at="t.json")
+def import_a_published_table_whose_base_is_0(tmp, fixture):
+    """HW-NAS-Bench's FPGA table prices nothing outside the searchable layers."""
+    return import_published(tmp, fixture, lambda table: table.update(base_ms=0))
+
+
+def phone_table(tmp: Path, fixture) -> Path:
+    """The tiny table as a phone's: measured elsewhere, so onboarding it measures nothing here."""
+    table = json.loads(fixture("tiny_table_path").read_text())
+    table["device"] = {"kind": "mobile", "threads": 1, "device_label": "Phone A", "source": "published"}
+    (tmp / "phone.json").write_text(json.dumps(table))
+    return tmp / "phone.json"
+
+
+@bad_input("a phone or board is onboarded from measurements made there: `hwnas onboard --from TABLE --kit DIR`",
+           writes_nothing_at="t.json")
+def onboard_a_phone_by_measuring_here(tmp, fixture):
+    return ["onboard", "--from", str(phone_table(tmp, fixture)), "--out", str(tmp / "t.json")]
+
+
+@bad_input("--kit writes the subnets to measure on the device; --out, --measured and --skip_if_current make the "
+           "table afterwards", writes_nothing_at="kit")
+def onboard_a_kit_and_a_table_at_once(tmp, fixture):
+    return ["onboard", "--from", str(phone_table(tmp, fixture)), "--kit", str(tmp / "kit"), "--out", str(tmp / "t")]
+
+
+@bad_input("name the table to write (--out latency_tables/local/NAME.json), or --kit DIR")
+def onboard_without_an_out(tmp, fixture):
+    return ["onboard", "--from", str(phone_table(tmp, fixture))]
+
+
+@bad_input("the --from table is of tiny", writes_nothing_at="t.json")
+def onboard_from_subnets_measured_in_another_space(tmp, fixture):
+    """Their ops would have been priced with the entries of layers they do not have."""
+    space = yaml.safe_load(fixture("tiny_space_path").read_text())
+    space["head"]["channels"] = 64
+    results = {"format": "hwnas.kit_results", "version": 1, "device": {"kind": "mobile", "threads": 1},
+               "manifest": {"space": {"definition": space}, "models": {"s": {"kind": "subnet", "ops": ["mb_k3_e1"] * 3}}},
+               "stats": {"s": {"median_ms": 2.0}}}
+    (tmp / "results.json").write_text(json.dumps(results))
+    return ["onboard", "--from", str(phone_table(tmp, fixture)), "--measured", str(tmp / "results.json"),
+            "--out", str(tmp / "t.json")]
+
+
+@bad_input("holds published costs: its reference time is their sum, measured nowhere")
+def predict_now_on_a_published_table(tmp, fixture):
+    """It would time the reference here and rescale a phone's published sum by this CPU's speed."""
+    assert main(import_published(tmp, fixture, lambda table: None)) == 0
+    return ["predict", "--arch", str(fixture("tiny_run") / "search/arch.json"), "--table", str(tmp / "t.json"), "--now"]
 
 
 def validate_with_scale(tmp: Path, fixture, scale: float) -> list[str]:

@@ -1,4 +1,4 @@
-"""The committed CPU tables (float, and int8 where profiled) fit their spaces, carry a fidelity
+"""The committed published tables of real phones fit their spaces and say where they came from. The committed CPU tables (float, and int8 where profiled) fit their spaces, carry a fidelity
 report whose normalized predictions are within ±10% for ≥ 95% of fresh subnets, and each search recipe's latency
 target lies inside its table's range. (The ranking target, Kendall τ within 0.03 of the noise
 floor, is reported in BENCHMARKS.md, not asserted: proxyless_cifar measured 0.037 below.)"""
@@ -23,7 +23,16 @@ def test_committed_table_fits_its_space_and_predicts_within_10_pct(name, precisi
     assert table.fidelity["normalized"]["within_10_pct"] >= 0.95
 
 
-@pytest.mark.parametrize("recipe", ["demo", "cifar", "mobile"])
+@pytest.mark.parametrize("name, device", [("fbnet_cifar100", "pixel3"), ("fbnet_cifar100", "raspi4"),
+                                          ("proxyless_mobile", "pixel1")])
+def test_committed_published_table_fits_its_space_and_says_where_it_came_from(name, device):
+    """Imported with `hwnas import-table` from the published per-layer tables (BENCHMARKS.md, "Real phones")."""
+    table = load_table(f"latency_tables/{name}-{device}.json", load_space(f"recipes/spaces/{name}.yaml"))
+    assert table.device.get("source") == "published" and table.calibration is None
+    assert table.device.kind == "mobile" and table.device.get("published_sha256")
+
+
+@pytest.mark.parametrize("recipe", ["demo", "cifar", "mobile", "fbnet_cifar100"])
 def test_each_search_recipes_target_lies_inside_its_tables_range(recipe):
     recipe = yaml.safe_load(open(f"recipes/search_{recipe}.yaml"))["model"]
     fastest, slowest = load_table(recipe["table"], load_space(recipe["space"])).latency_range_ms()

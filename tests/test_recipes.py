@@ -30,10 +30,22 @@ def test_the_cifar_recipes_search_and_retrain_on_cifar_batches(tmp_path, quiet):
     assert result["dataset"] == "Cifar10DataModule" and 0 <= result["test_accuracy"] <= 1
 
 
+def on_image_folder(recipe: str, classes: int, test_split: str, tmp_path, quiet, batch_size: int) -> dict:
+    """The recipe's search and retrain on an image folder of train/ and `test_split`/, one image per class."""
+    for split in ("train", test_split):
+        write_image_folder(tmp_path / "data" / split, [f"n{i:04d}" for i in range(classes)], per_class=1)
+    result = search_then_retrain(recipe, str(tmp_path / "data"), tmp_path, quiet, batch_size)
+    assert result["dataset"] == "ImageFolderDataModule" and 0 <= result["test_accuracy"] <= 1
+    return result
+
+
 def test_the_mobile_recipes_search_and_retrain_on_a_train_val_image_folder(tmp_path, quiet):
     """A 224×224 supernet with a 1000-class head: the slowest test of the suite."""
-    classes = [f"n{i:04d}" for i in range(1000)]  # the space's 1000 classes, one image each
-    for split in ("train", "val"):
-        write_image_folder(tmp_path / "data" / split, classes, per_class=1)
-    result = search_then_retrain("mobile", str(tmp_path / "data"), tmp_path, quiet, batch_size=2)
-    assert result["dataset"] == "ImageFolderDataModule" and 0 <= result["test_accuracy"] <= 1
+    on_image_folder("mobile", 1000, "val", tmp_path, quiet, batch_size=2)
+
+
+def test_the_fbnet_recipes_search_on_a_phones_table_and_retrain_on_a_train_test_image_folder(tmp_path, quiet):
+    """The 22-layer FBNet supernet, priced by the Pixel 3's published table: derived, not measured here."""
+    on_image_folder("fbnet_cifar100", 100, "test", tmp_path, quiet, batch_size=4)
+    arch = json.loads((tmp_path / "search/arch.json").read_text())
+    assert arch["provenance"]["table"]["device"]["device_label"].startswith("Google Pixel 3")

@@ -82,7 +82,7 @@ class Calibration:
 
     def measured_error_pct(self) -> float:
         """Mean |error| in % of the model on the subnets it was fitted on (their measured medians)."""
-        errors = [abs(sum(getattr(self, term) * _feature(p, term) for term in TERMS) / p.measured_ms - 1) * 100
+        errors = [abs(sum(getattr(self, term) * feature(p, term) for term in TERMS) / p.measured_ms - 1) * 100
                   for p in self.points]
         return sum(errors) / len(errors)
 
@@ -112,7 +112,8 @@ class Calibration:
         return calibration
 
 
-def _feature(point: CalibrationPoint, term: str) -> float:
+def feature(point: CalibrationPoint, term: str) -> float:
+    """What coefficient `term` multiplies for this subnet (MODEL)."""
     return {"scale": point.sum_ms, "per_op_ms": point.n_ops, "per_weight_mb_ms": point.weight_mb, "offset_ms": 1.0}[term]
 
 
@@ -128,7 +129,7 @@ def fit_calibration(points: list[CalibrationPoint]) -> Calibration:
         if distinct < POINTS_PER_TERM * len(terms):
             refused.append(f"{len(terms)} terms need {POINTS_PER_TERM * len(terms)} distinct subnets, got {distinct}")
             continue
-        features = np.array([[_feature(p, term) for term in terms] for p in points])
+        features = np.array([[feature(p, term) for term in terms] for p in points])
         if np.linalg.matrix_rank(features) < len(terms):
             refused.append(f"{len(terms)} terms: the subnets do not tell {', '.join(terms)} apart")
             continue

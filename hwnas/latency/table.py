@@ -14,7 +14,7 @@ A table is JSON, never pickle (`latency_tables/<space>-<device>.json`)::
      "transferred_from": {"path", "sha256", "device"} | null}  # `hwnas onboard`: whose entries these are
 
 Entries are keyed by what the op computes (op, input side, channels, stride), so layers of
-the same shape share one entry; `zero` costs 0 ms and has none. The fixed parts (stem and
+the same shape share one entry; `zero` (and `skip` where it is identity) costs 0 ms and has none. The fixed parts (stem and
 head) have entries too. Predictions are calibrated when the table has a calibration
 (calibration.py says why the raw sum is not a prediction), and can be rescaled to the
 machine's speed now by timing the reference again (`rescale_factor`). A table read from a file
@@ -65,7 +65,7 @@ def required_keys(space: SearchSpace) -> list[str]:
     """Every entry a table for `space` must hold, each once, in network order."""
     keys = [stem_key(space)]
     for layer in space.layers():
-        keys += [layer_key(op, layer.shape) for op in layer.candidates if not parse_op(op).is_zero]
+        keys += [layer_key(op, layer.shape) for op in layer.candidates if not parse_op(op).runs_nothing(layer.shape)]
     keys.append(head_key(space))
     return list(dict.fromkeys(keys))
 
@@ -78,7 +78,8 @@ def arch_weight_mb(arch: Arch) -> float:
 def arch_keys(arch: Arch) -> list[str]:
     """The entries a subnet uses: stem, every non-zero layer, head."""
     space = arch.space
-    layers = [layer_key(op, layer.shape) for layer, op in zip(space.layers(), arch.ops) if not parse_op(op).is_zero]
+    layers = [layer_key(op, layer.shape) for layer, op in zip(space.layers(), arch.ops)
+              if not parse_op(op).runs_nothing(layer.shape)]
     return [stem_key(space), *layers, head_key(space)]
 
 
@@ -126,14 +127,14 @@ class LatencyTable:
     @property
     def method(self) -> str:
         """How predictions are made, in words (printed by `hwnas predict`)."""
-        if self.calibration is None:
-            return "uncalibrated sum of per-op medians"
+        if self.calibration is None:  # a published table says how its sum is meant (profile/published.py)
+            return self.protocol.get("method", "uncalibrated sum of per-op medians")
         c = self.calibration
         fit = f"; |error| on them mean {c.fit_error_pct['mean']:.1f}%, max {c.fit_error_pct['max']:.1f}%" \
             if c.fit_error_pct else ""
         fallback = f" ({len(c.terms)} of 4 terms: {c.note})" if c.note else ""
-        source = (f"entries of {self.transferred_from.device.get('cpu')}'s table, " if self.transferred_from
-                  else "")
+        origin = self.transferred_from.device if self.transferred_from else None
+        source = f"entries of {origin.get('cpu') or origin.get('device_label')}'s table, " if origin else ""
         return (f"{source}calibrated on {len(c.points)} measured subnets: {c.scale:.3f} x sum "
                 f"{c.per_op_ms * 1000:+.1f} us per op {c.per_weight_mb_ms * 1000:+.1f} us per weight MB "
                 f"{c.offset_ms * 1000:+.1f} us{fit}{fallback}")
@@ -143,8 +144,8 @@ class LatencyTable:
         return sum(self.entries[key].median_ms for key in arch_keys(arch))
 
     def op_cost_ms(self, op: str, shape: LayerShape, calibrated: bool = True) -> float:
-        """The cost in ms of one candidate at one layer's shape (zero: 0 ms)."""
-        if parse_op(op).is_zero:
+        """The cost in ms of one candidate at one layer's shape (zero, identity skip: 0 ms)."""
+        if parse_op(op).runs_nothing(shape):
             return 0.0
         entry = self.entries[layer_key(op, shape)].median_ms
         if calibrated and self.calibration:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hwnas.errors import HwnasError
 from hwnas.latency.table import load_table
 from hwnas.measuring.device_identity import describe_mismatch
 from hwnas.measuring.measure import reference_now_ms
@@ -25,6 +26,9 @@ def predict(arch: Arch, table_path: str | Path, now: bool = False) -> float:
     if mismatch:
         log.info(mismatch)
     predicted = table.predict_ms(arch)
+    if now and table.device.get("source") == "published":
+        raise HwnasError(f"{table_path} holds published costs: its reference time is their sum, measured nowhere, so "
+                         f"there is nothing to rescale to this machine's speed: predict without --now")
     if now:
         now_ms = reference_now_ms(table)
         log.info(f"reference subnet: {table.reference_ms:.4f} ms in the table, {now_ms:.4f} ms now")

@@ -37,11 +37,19 @@ def layer_macs(op: str, shape: LayerShape) -> int:
 
 
 @functools.cache
+def stem_macs(space: SearchSpace) -> int:
+    return _macs(build_stem(space), space.in_channels, space.resolution)
+
+
+@functools.cache
+def head_macs(space: SearchSpace) -> int:
+    head = space.head_shape
+    return _macs(Head(space), head.in_channels, head.resolution)
+
+
 def fixed_macs(space: SearchSpace) -> int:
     """The stem's and the head's."""
-    head = space.head_shape
-    return _macs(build_stem(space), space.in_channels, space.resolution) + \
-        _macs(Head(space), head.in_channels, head.resolution)
+    return stem_macs(space) + head_macs(space)
 
 
 def arch_macs(arch: Arch) -> int:

@@ -27,21 +27,35 @@ def conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, g
     return nn.Sequential(*layers)
 
 
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle: (B, G·C, H, W) viewed as (B, G, C, H, W), groups and channels
+    swapped, flattened back, so that the next grouped conv sees channels of every group."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(1, (self.groups, -1)).transpose(1, 2).flatten(1, 2)
+
+
 class MBConv(nn.Module):
     """Inverted bottleneck body (MobileNetV2), without the residual add.
 
     (B, C_in, H, W) → 1×1 expand to C_in·E → K×K depthwise, stride → 1×1 project to C_out
-    (linear: no activation after the projection). The residual is added by `Residual`.
+    (linear: no activation after the projection). The residual is added by `Residual`. With G
+    groups (`mb_k3_e1_g2`) both 1×1 convs are grouped and the channels shuffled after the first.
     """
 
     def __init__(self, op: OpSpec, shape: LayerShape):
         super().__init__()
-        hidden = shape.in_channels * op.expand
-        expand = [conv_bn(shape.in_channels, hidden, 1)] if op.expand != 1 else []
+        hidden, groups = shape.in_channels * op.expand, op.groups
+        expand = [conv_bn(shape.in_channels, hidden, 1, groups=groups)] if op.expansion_conv else []
+        shuffle = [ChannelShuffle(groups)] if groups > 1 else []
         self.body = nn.Sequential(
-            *expand,
+            *expand, *shuffle,
             conv_bn(hidden, hidden, op.kernel, shape.stride, groups=hidden),
-            conv_bn(hidden, shape.out_channels, 1, activation=False),
+            conv_bn(hidden, shape.out_channels, 1, groups=groups, activation=False),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,8 +63,9 @@ class MBConv(nn.Module):
 
 
 class Zero(nn.Module):
-    """The `zero` candidate: outputs nothing. The space only allows it where the layer keeps
-    its shape (stride 1, in == out channels), so its output is shaped like its input."""
+    """The `zero` candidate (and `skip` where the layer keeps its shape): outputs nothing. The space
+    allows it only where the layer keeps its shape (stride 1, in == out channels), so its output is
+    shaped like its input, and the layer's residual makes the layer identity."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
@@ -67,18 +82,24 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
+def _body(op: OpSpec, shape: LayerShape) -> nn.Module:
+    """What a non-identity op computes: an MBConv, or `skip`'s projection where the shape changes
+    (1×1 conv with the layer's stride + BN + activation, FBNet's)."""
+    return conv_bn(shape.in_channels, shape.out_channels, 1, shape.stride) if op.is_skip else MBConv(op, shape)
+
+
 def build_candidate(op_name: str, shape: LayerShape) -> nn.Module:
     """The bare candidate (no residual) as held by a supernet mixed op."""
     op = parse_op(op_name)
-    return Zero() if op.is_zero else MBConv(op, shape)
+    return Zero() if op.runs_nothing(shape) else _body(op, shape)
 
 
 def build_layer(op_name: str, shape: LayerShape) -> nn.Module:
-    """A searchable layer as deployed: the op with its residual; `zero` becomes identity."""
+    """A searchable layer as deployed: the op with its residual; `zero` (and an identity `skip`) becomes identity."""
     op = parse_op(op_name)
-    if op.is_zero:
+    if op.runs_nothing(shape):
         return nn.Identity()
-    body = MBConv(op, shape)
+    body = _body(op, shape)
     return Residual(body) if shape.has_residual else body
 
 

@@ -6,7 +6,7 @@ A space file describes a MobileNetV2-style macro layout::
     input: {resolution: 16, channels: 1}     # square images, H = W = resolution
     num_classes: 10
     stem: {channels: 16, stride: 1}          # conv3x3-BN-ReLU6
-    ops: [mb_k3_e3, mb_k5_e6, zero]          # candidates of every searchable layer
+    ops: [mb_k3_e3, mb_k5_e6, zero]          # candidates of every searchable layer (grammar: parse_op)
     zero_where_allowed: false                # true: add `zero` to every layer that can hold it
     stages:                                  # each stage: `depth` searchable layers;
       - {channels: 16, depth: 2, stride: 1}  # the first has the stage's stride, the rest stride 1
@@ -32,11 +32,12 @@ from hwnas.errors import HwnasError
 from hwnas.files.strict import read_yaml
 
 ZERO = "zero"
+SKIP = "skip"
+_MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)(?:_g(\d+))?")
 # What a space may ask for: far beyond any network hwnas searches, near enough that a typo of 10^8 pixels
 # or 10^20 channels is one line, not a traceback or an export that never ends.
 MAX_RESOLUTION, MAX_CHANNELS, MAX_CLASSES, MAX_STRIDE, MAX_LAYERS = 4096, 65536, 100_000, 16, 512
-MAX_KERNEL, MAX_EXPAND = 31, 64
-_MBCONV_NAME = re.compile(r"mb_k(\d+)_e(\d+)")
+MAX_KERNEL, MAX_EXPAND, MAX_GROUPS = 31, 64, 64
 
 
 class SpaceError(HwnasError):
@@ -45,34 +46,59 @@ class SpaceError(HwnasError):
 
 @dataclass(frozen=True)
 class OpSpec:
-    """A decoded candidate op: an MBConv (kernel, expand ratio) or `zero` (skip the layer)."""
+    """A decoded candidate op: an MBConv, `zero` (skip the layer) or `skip` (identity or projection)."""
 
     name: str
-    kernel: int = 0  # depthwise kernel size, odd; 0 for zero
-    expand: int = 0  # expansion ratio of the inverted bottleneck; 0 for zero
+    kernel: int = 0  # depthwise kernel size, odd; 0 for zero and skip
+    expand: int = 0  # expansion ratio of the inverted bottleneck; 0 for zero and skip
+    groups: int = 1  # groups of both 1×1 convs, a channel shuffle after the first when > 1
+    expansion_conv: bool = False  # whether the 1×1 expansion conv is there (not in mb_k{K}_e1)
 
     @property
     def is_zero(self) -> bool:
         return self.name == ZERO
+
+    @property
+    def is_skip(self) -> bool:
+        return self.name == SKIP
+
+    def runs_nothing(self, shape: LayerShape) -> bool:
+        """Whether the layer computes nothing with this op: `zero`, or `skip` where the layer keeps its
+        shape. Such an op is deployed as identity, has no table entry and costs 0 ms."""
+        return self.is_zero or (self.is_skip and shape.has_residual)
 
 
 def parse_op(name: str) -> OpSpec:
     """Decode an op name. The grammar, the only one in hwnas:
 
     - ``mb_k{K}_e{E}``: MBConv (inverted residual) with a K×K depthwise conv (K odd) and
-      expansion ratio E ≥ 1 (E = 1 skips the 1×1 expansion conv);
-    - ``zero``: the layer computes nothing; where the layer has a residual, it becomes identity.
+      expansion ratio E ≥ 1 (E = 1 skips the 1×1 expansion conv, as MobileNetV2's first block);
+    - ``mb_k{K}_e{E}_g{G}``: the same with both 1×1 convs in G groups and a channel shuffle
+      (ShuffleNet's) after the expansion conv, which this form always has, even at E = 1 (FBNet's
+      ``k3_e1`` is ``mb_k3_e1_g1``, its ``k3_e1_g2`` is ``mb_k3_e1_g2``); G must divide the layer's
+      channels in and out. ``_g1`` is only for E = 1 (``mb_k3_e3_g1`` would be ``mb_k3_e3``);
+    - ``zero``: the layer computes nothing; where the layer has a residual, it becomes identity;
+      allowed only where the layer keeps its shape;
+    - ``skip``: identity where the layer keeps its shape (there it is ``zero``: nothing runs), else
+      a projecting 1×1 conv (the layer's stride) + BN + activation, FBNet's skip.
+
+    A layer adds its input back (a residual) when it keeps its shape, whatever the op.
     """
-    if name == ZERO:
+    if name in (ZERO, SKIP):
         return OpSpec(name)
     match = _MBCONV_NAME.fullmatch(name)
     if match is None:
-        raise SpaceError(f"unknown op {name!r}: ops are 'mb_k<kernel>_e<expand>' (e.g. mb_k3_e6) or 'zero'")
+        raise SpaceError(f"unknown op {name!r}: ops are 'mb_k<kernel>_e<expand>[_g<groups>]' (e.g. mb_k3_e6, "
+                         f"mb_k3_e1_g2), 'zero' or 'skip'")
     kernel, expand = int(match[1]), int(match[2])
+    groups = int(match[3]) if match[3] is not None else None
     if kernel % 2 == 0 or not 1 <= kernel <= MAX_KERNEL or not 1 <= expand <= MAX_EXPAND:
         raise SpaceError(f"op {name!r}: the kernel must be odd, at most {MAX_KERNEL}, and the expand ratio in "
                          f"1-{MAX_EXPAND}")
-    return OpSpec(name, kernel, expand)
+    if groups is not None and (not 1 <= groups <= MAX_GROUPS or (groups == 1 and expand != 1)):
+        raise SpaceError(f"op {name!r}: the groups must be in 1-{MAX_GROUPS}, and _g1 only marks an e1 op that keeps "
+                         f"its expansion conv (write mb_k{kernel}_e{expand})")
+    return OpSpec(name, kernel, expand, groups or 1, expansion_conv=expand != 1 or groups is not None)
 
 
 def conv_output_resolution(resolution: int, stride: int) -> int:
@@ -230,7 +256,7 @@ def parse_space(raw: object, source: str) -> SearchSpace:
     layers = sum(stage.depth for stage in space.stages)
     if layers > MAX_LAYERS:
         raise SpaceError(f"{source}: {layers} searchable layers, more than {MAX_LAYERS}: fewer or shallower stages")
-    _check_zero_placement(source, space)
+    _check_op_placement(source, space)
     return space
 
 
@@ -258,17 +284,24 @@ def _check_known_fields(source: str, raw: dict) -> None:
                 raise SpaceError(f"{source}: unknown field {field!r}: {hint}")
 
 
-def _check_zero_placement(source: str, space: SearchSpace) -> None:
-    """An explicitly listed `zero` must be holdable by every layer it applies to."""
+def _check_op_placement(source: str, space: SearchSpace) -> None:
+    """An explicitly listed `zero` must be holdable by every layer it applies to, and a grouped op's
+    groups must divide the channels in and out of every layer it applies to."""
     for layer in space.layers():
-        if ZERO in layer.candidates and not layer.shape.has_residual:
-            stage, field = _stage_of(space, layer.index)
-            s = layer.shape
+        s = layer.shape
+        stage, field = _stage_of(space, layer.index)
+        where = f"{source}: field '{field}' lists"
+        if ZERO in layer.candidates and not s.has_residual:
             raise SpaceError(
-                f"{source}: field '{field}' lists 'zero', but layer {layer.index} (stage {stage}) has "
+                f"{where} 'zero', but layer {layer.index} (stage {stage}) has "
                 f"stride {s.stride} and {s.in_channels}->{s.out_channels} channels; zero needs stride 1 "
-                f"and equal channels: remove it there, or use zero_where_allowed: true"
+                f"and equal channels: remove it there, or use zero_where_allowed: true (or skip, which projects)"
             )
+        for op in map(parse_op, layer.candidates):
+            if s.in_channels % op.groups or s.out_channels % op.groups:
+                raise SpaceError(f"{where} {op.name!r}, but layer {layer.index} (stage {stage}) has "
+                                 f"{s.in_channels}->{s.out_channels} channels, which {op.groups} groups do not "
+                                 f"divide: remove it there, or use other channels")
 
 
 def _stage_of(space: SearchSpace, layer_index: int) -> tuple[int, str]:

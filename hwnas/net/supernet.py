@@ -3,7 +3,7 @@
 Two forwards, each its own method, chosen by the caller per call (no global mode):
 
 - `forward_weighted(x, weights, drop_prob)`: every candidate runs and layer l outputs
-  Σ_j w_lj · o_j(x) (`zero` contributes 0), each path dropped per sample with drop_prob
+  Σ_j w_lj · o_j(x) (`zero`, and `skip` where the layer keeps its shape, contribute 0), each path dropped per sample with drop_prob
   (net/drop_path.py). With w_l = softmax(α_l) the DARTS mixed op; with uniform weights the
   one-shot average (search/one_shot/average.py).
 - `forward(x, paths, gate=None)`: one path, only candidate paths[l] runs in layer l. A search
@@ -38,7 +38,7 @@ class MixedOp(nn.Module):
         super().__init__()
         self.names = layer.candidates
         self.candidates = nn.ModuleList(build_candidate(name, layer.shape) for name in self.names)
-        self.is_zero = [parse_op(name).is_zero for name in self.names]
+        self.is_zero = [parse_op(name).runs_nothing(layer.shape) for name in self.names]  # zero, identity skip
         self.has_residual = layer.shape.has_residual
         self.alphas = nn.Parameter(torch.randn(len(self.names)) * ALPHA_INIT_STD)
 

@@ -48,5 +48,6 @@ def check_table_out(out: str | Path, example_name: str) -> None:
 
 def describe(table: LatencyTable, path: str | Path) -> str:
     fastest, slowest = table.latency_range_ms()
-    return (f"wrote {path}: {len(table.entries)} entries, timed as {table.precision} models; archs of space "
+    how = "published elsewhere" if table.device.get("source") == "published" else f"timed as {table.precision} models"
+    return (f"wrote {path}: {len(table.entries)} entries, {how}; archs of space "
             f"{table.space.name} span {fastest:.3f}-{slowest:.3f} ms ({table.method})")

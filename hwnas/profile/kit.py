@@ -20,19 +20,18 @@ import json
 import logging
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from hwnas.files.atomic import atomic_output, check_writable, write_json
+from hwnas.files.atomic import check_writable, write_json
 from hwnas.files.numbers import milliseconds
 from hwnas.errors import HwnasError
 from hwnas.latency.calibration import fit_calibration
 from hwnas.latency.device import FLOAT32, PRECISIONS, Device
-from hwnas.latency.table import (EntryStats, LatencyTable, TableError, head_key, layer_key, load_table,
-                                 required_keys, save_table, stem_key)
+from hwnas.latency.table import EntryStats, LatencyTable, head_key, layer_key, required_keys, stem_key
 from hwnas.measuring import timing
 from hwnas.measuring.fidelity import VALIDATION_SAMPLES
 from hwnas.measuring.onnx_export import EXPORTER, OPSET, convert_to_ort
@@ -41,7 +40,6 @@ from hwnas.net.arch import Arch, build_subnet, random_arch
 from hwnas.net.ops import Head, build_layer, build_stem
 from hwnas.net.space import LayerShape, SearchSpace, load_space, parse_op, parse_space
 from hwnas.profile import kit_runner
-from hwnas.profile.current import check_table_out, describe
 from hwnas.files.strict import read_json
 
 log = logging.getLogger(__name__)
@@ -59,7 +57,7 @@ class KitError(HwnasError):
 
 def reference_arch(space: SearchSpace) -> Arch:
     """The fixed reference subnet timed with every measurement: each layer's first non-zero op."""
-    return Arch(space, tuple(next(op for op in layer.candidates if not parse_op(op).is_zero)
+    return Arch(space, tuple(next(op for op in layer.candidates if not parse_op(op).runs_nothing(layer.shape))
                              for layer in space.layers()))
 
 
@@ -105,15 +103,23 @@ def calibration_archs(space: SearchSpace, count: int, seed: int) -> list[Arch]:
     return list(chosen.values())[:count]
 
 
-def _plan(space: SearchSpace, calibration_samples: int, seed: int) -> dict[str, tuple[dict, Callable[[], nn.Module], LayerShape, bool]]:
+def _plan(space: SearchSpace, calibration_samples: int, seed: int, subnets: Sequence[Arch] | None = None
+          ) -> dict[str, tuple[dict, Callable[[], nn.Module], LayerShape, bool]]:
     """name → (manifest description, module builder, input shape, dynamic batch). Entries are
     timed at batch 1 with a fixed batch, whole subnets with a dynamic batch axis, as the final
-    model is exported."""
+    model is exported. Given `subnets`, the plan is the reference and those subnets only (an
+    onboarding kit: profile/onboard.py)."""
+    if subnets is not None:
+        archs = {"reference": reference_arch(space)}
+        others = [arch for arch in subnets if arch.ops != archs["reference"].ops]
+        archs.update((f"subnet{i:03d}", arch) for i, arch in enumerate(others, 1))
+        return {name: ({"kind": "reference" if name == "reference" else "subnet", "ops": list(arch.ops)},
+                       lambda arch=arch: build_subnet(arch), space.stem_shape, True) for name, arch in archs.items()}
     builders = {stem_key(space): (lambda: build_stem(space), space.stem_shape),
                 head_key(space): (lambda: Head(space), space.head_shape)}
     for layer in space.layers():
         for op in layer.candidates:
-            if not parse_op(op).is_zero:
+            if not parse_op(op).runs_nothing(layer.shape):
                 builders.setdefault(layer_key(op, layer.shape),
                                     (lambda op=op, shape=layer.shape: build_layer(op, shape), layer.shape))
     plan = {f"entry{i:03d}": ({"kind": "entry", "key": key}, *builders[key], False)
@@ -148,9 +154,9 @@ def export_identity() -> dict:
 
 def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", threads: int = 1,
               precision: str = FLOAT32, calibration_samples: int = CALIBRATION_SAMPLES, seed: int = 0,
-              resume: bool = False) -> dict:
+              resume: bool = False, subnets: Sequence[Arch] | None = None) -> dict:
     """Export every model of the plan into `folder`, at `precision` (measuring/quantize.py), and
-    write the manifest and the runner.
+    write the manifest and the runner. Given `subnets`: only the reference and those (`_plan`).
 
     With `resume`, models already exported there are kept (exports are atomic, so a file
     that exists is complete) when they are the same model: files are named by content
@@ -165,7 +171,7 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not resume:
         raise KitError(f"{folder} exists and is not empty: pass --resume to continue it, or remove it")
-    plan = _plan(space, calibration_samples, seed)
+    plan = _plan(space, calibration_samples, seed, subnets)
     suffix = ".ort" if device == "mobile" else ".onnx"
     models, exported = {}, 0
     progress = timing.Progress("exporting model", len(plan), log.info)
@@ -183,7 +189,9 @@ def write_kit(space: SearchSpace, folder: str | Path, *, device: str = "cpu", th
         progress(index + 1)
         models[name] = {**description, "file": f"models/{file_name}{suffix}"}
     log.info(f"kit ready: {len(plan)} models ({exported} exported now, {len(plan) - exported} kept)")
-    notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" else {}
+    # a full mobile kit is also what `hwnas profile --device mobile` runs here, a proxy; an onboarding kit
+    # (subnets given) is only ever for the device itself
+    notes = {"notes": {"note": MOBILE_NOTE}} if device == "mobile" and subnets is None else {}
     manifest = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
                 "space": {"name": space.name, "fingerprint": space.fingerprint(), "definition": space.to_dict()},
                 "device": {"kind": device, "threads": threads, "precision": precision, **notes},
@@ -206,23 +214,6 @@ def write_kit_folder(space_path: str, out: str, *, device: str = "mobile", threa
     return manifest
 
 
-def import_table(results_path: str, out: str) -> LatencyTable:
-    """`hwnas import-table`: a kit's results as a table at `out`, written only if it loads back (the
-    results come from another machine, maybe a stranger's)."""
-    check_table_out(out, "NAME.json")
-    table = import_results(load_results(results_path), results_path)
-    with atomic_output(out) as temporary:
-        save_table(table, temporary)
-        try:
-            load_table(temporary)
-        except TableError as error:
-            reason = str(error).split(": ", 1)[1].rsplit(": re-run", 1)[0]  # not the temporary file's name
-            raise KitError(f"{results_path}: these results make a table nothing could load ({reason}): run the kit "
-                           f"again") from None
-    log.info(describe(table, out))
-    return table
-
-
 def _plausible_ms(value) -> bool:
     try:
         milliseconds(value)
@@ -235,8 +226,16 @@ def load_results(path: str | Path) -> dict:
     path = Path(path)
     results = read_json(path, error=KitError, missing="no such results file (the kit's run.py writes results.json)",
                         redo="run the kit's run.py again", non_finite_ok=True)  # checked per model below
-    if not isinstance(results, dict) or results.get("format") != kit_runner.RESULTS_FORMAT or \
-            results.get("version") != kit_runner.RESULTS_VERSION:
+    return check_results(results, path)
+
+
+def is_results(data: object) -> bool:
+    """Whether `data` says it is a kit's results (of any version)."""
+    return isinstance(data, dict) and data.get("format") == kit_runner.RESULTS_FORMAT
+
+
+def check_results(results: object, path: str | Path) -> dict:
+    if not is_results(results) or results.get("version") != kit_runner.RESULTS_VERSION:
         raise KitError(f"{path}: not the results of an hwnas kit (version {kit_runner.RESULTS_VERSION})")
     return results
 
