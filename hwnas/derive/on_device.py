@@ -11,8 +11,8 @@ is this machine (measuring/device_identity.py):
 
 i.e. the table's error on this very arch corrects the budget. Each derive first looks inside the
 window with room at both ends (in [FLOOR_ROOM·floor·budget, HEADROOM·budget]) and only if that
-holds no arch in the whole window: the same arch measured minutes apart moves by up to ~5% with
-the machine's state (docs/latency.md), so an arch predicted at an edge of the window passes at derive
+holds no arch in the whole window: the same arch measured minutes apart moves with the machine's
+state (docs/latency.md), so an arch predicted at an edge of the window passes at derive
 and fails at export. The loop also ends when the corrected window holds no arch or gives the arch already
 measured. The first try inside the window is kept; if none is, the try measured closest to T
 from below (else the fastest). `measured` above is the median at the table's speed: the raw
@@ -43,9 +43,8 @@ log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
 # Each derive looks first in [FLOOR_ROOM·floor, HEADROOM]·budget, 2% above the floor and 3% under the
-# budget: room on both sides for the machine's run-to-run drift. With [floor, 0.95]·budget every miss
-# of the hit-rate benchmark fell under the floor; side by side on one supernet, 20 targets, the
-# window's hits went 19 → 20 and the lowest measurement 0.884 → 0.908 T, none over T (BENCHMARKS.md).
+# budget: room on both sides for the machine's run-to-run drift (BENCHMARKS.md, "Hit rate", compares
+# these bounds with others side by side).
 HEADROOM = 0.97
 FLOOR_ROOM = 1.02
 ROOM = (FLOOR_ROOM, HEADROOM)

@@ -2,7 +2,7 @@
 
 The search ends with p_l = softmax(α_l) per layer. The plain argmax takes the most probable op
 of every layer on its own; on an undecided distribution that is, per layer, the op that got the
-most consistent push, which was the cheap one (the demo's argmax sat 62% below its target).
+most consistent push, which is the cheap one, far below the target.
 The derive asks the question the user asked instead:
 
     maximise   Σ_l log p_l(op_l)                                        (the arch's probability)

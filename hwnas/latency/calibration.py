@@ -32,17 +32,17 @@ import numpy as np
 from hwnas.files.numbers import count, milliseconds, non_negative
 
 MODEL = "measured_ms = scale * sum_ms + per_op_ms * n_ops + per_weight_mb_ms * weight_mb + offset_ms"
-# The models tried, richest first; a coefficient left out is 0. A 2-layer space has only a few
-# distinct subnets: 4 coefficients fitted on 5 of them gave "55.1 x sum −495 us per op −10036 us
-# per weight MB" and predicted 0.096 ms for subnets that measure 0.011-0.021 ms.
+# The models tried, richest first; a coefficient left out is 0. A small space has only a few distinct
+# subnets, and 4 coefficients fitted on as many subnets reproduce them exactly and predict nonsense
+# between them: each coefficient needs POINTS_PER_TERM distinct subnets.
 TERMS = ("scale", "per_op_ms", "per_weight_mb_ms", "offset_ms")
 FALLBACKS = (TERMS, ("scale", "per_op_ms", "offset_ms"), ("scale", "offset_ms"), ("scale",))
 POINTS_PER_TERM = 2  # distinct measured subnets per fitted coefficient
 # A model whose mean |error| on its own subnets is larger is refused: the fidelity goal is ±10%, and a fit
-# that misses its own points by more on average is no prediction. Not tighter: the committed tables fit
-# theirs at 0.7-0.8%, but the tiny test space's 8 subnets (0.01-0.03 ms, mostly per-call overhead) fitted
-# at 7% on a busy 2-core machine, and a refusal leaves the user no table at all; the fit error is stated
-# in the table and `validate-table` reports the rest. A mean, so that one noisy subnet cannot refuse a model.
+# that misses its own points by more on average is no prediction. Not tighter: a table of tiny subnets
+# (mostly per-call overhead) timed on a busy machine fits less well than a real space's, and a refusal
+# leaves the user no table at all; the fit error is stated in the table and `validate-table` reports the
+# rest. A mean, so that one noisy subnet cannot refuse a model.
 MAX_MEAN_FIT_ERROR_PCT = 10.0
 
 

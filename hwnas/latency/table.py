@@ -170,7 +170,7 @@ class LatencyTable:
 
     def rescale_factor(self, reference_now_ms: float) -> float:
         """Multiply predictions by this to get them at the speed the machine has now (the
-        whole scale moves ~9% with the CPU's speed state between runs minutes apart)."""
+        whole scale moves with the CPU's speed state between runs minutes apart: docs/latency.md)."""
         return reference_now_ms / self.reference_ms
 
     def latency_range_ms(self, calibrated: bool = True) -> tuple[float, float]:

@@ -1,9 +1,8 @@
 """Is a table's device this machine? A latency belongs to the machine that measured it.
 
 A table records where it was measured (timing.runtime_metadata: kind, provider, threads,
-ONNX Runtime version, CPU model; for a GPU also its name, driver and CUDA version). Measured
-here: a demo table from an AMD EPYC, used on an Intel Xeon, chose an arch predicted at
-0.0799 ms that measured 0.060 ms (−25%). So a measurement is compared with a table's
+ONNX Runtime version, CPU model; for a GPU also its name, driver and CUDA version). Another CPU
+runs the same archs at another scale (docs/latency.md). So a measurement is compared with a table's
 prediction only when every identity field matches, and every stage that predicts says so in
 one line when they do not.
 """
@@ -15,9 +14,8 @@ from hwnas.measuring.timing import DeviceError, runtime_metadata
 
 # A CPU table has no GPU fields, and a GPU table's host CPU still matters (it launches the kernels).
 IDENTITY_FIELDS = ("kind", "provider", "threads", "onnxruntime", "cpu", "gpu", "gpu_driver", "cuda")
-# The same machine's interleaved runs minutes apart differ by a uniform ~9%, and its speed moved
-# ±25% within minutes (docs/latency.md); two cloud machines that both call themselves "AMD EPYC" ran the
-# demo reference at 0.073 and 0.043 ms. Past this, a table is re-measured by --skip-if-current.
+# A machine's speed moves ±25% within minutes, and two machines that report one CPU name can differ
+# by more (docs/latency.md). Past this, a table is re-measured by --skip_if_current.
 REFERENCE_TOLERANCE = 0.25
 UNKNOWN = "unknown"  # a GPU field nvidia-smi could not tell (timing.gpu_identity): never the same device
 

@@ -56,10 +56,9 @@ def convert_to_ort(onnx_path: str | Path, ort_path: str | Path, for_this_cpu: bo
 
     An ORT-format model is run as saved: ONNX Runtime does not apply its extended and layout
     optimisations when it loads one. Saved after the basic (platform-independent) ones, as
-    convert_onnx_models_to_ort's 'fixed' style does, the demo net ran 0.71 ms against 0.077 ms
-    for the .onnx on the same CPU (9.2x, median of 300 interleaved rounds). Saved after all of
-    them it ran 0.077 ms: the difference is the NCHWc layout transform, which is specific to
-    the CPU's instruction set. So `for_this_cpu` saves at the level ALL, for a model that will
+    convert_onnx_models_to_ort's 'fixed' style does, a CPU model runs several times slower than its
+    .onnx, which gets them all at load; the difference is the NCHWc layout transform, which is
+    specific to the CPU's instruction set. So `for_this_cpu` saves at the level ALL, for a model that will
     run on this machine's kind of CPU; otherwise basic, portable to a phone, which applies none.
     """
     import onnxruntime as ort

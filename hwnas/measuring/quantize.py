@@ -10,12 +10,11 @@ table priced and what ships.
 The pre-processing decides which kernels run. The TorchScript exporter shares equal bias tensors
 between convolutions through Identity nodes, and an untrained net (BatchNorm at its defaults, as
 the table's models are) has many equal, zero, biases; quantized as exported, a shared bias's
-DequantizeLinear cannot fuse into each Conv, so half the demo net's convolutions stayed float
-(DequantizeLinear → Conv → QuantizeLinear, wrapped in layout Transposes) and the int8 demo subnets
-ran 6.7-8.8× slower than float on this project's 2-core EPYC (a trained net's biases differ, so
-the tables priced a slower graph than the one that shipped). Pre-processed, the Identities are
-gone, every convolution becomes a QLinearConv whatever the weights, and the same subnets run
-0.96-1.02× the float time (side by side, 100 rounds).
+DequantizeLinear cannot fuse into each Conv, so many convolutions stay float (DequantizeLinear →
+Conv → QuantizeLinear, wrapped in layout Transposes) and run several times slower than float; a
+trained net's biases differ, so a table would price a slower graph than the one that ships.
+Pre-processed, the Identities are gone and every convolution becomes a QLinearConv whatever the
+weights (BENCHMARKS.md, "int8", has the times of both).
 
 A model timed for a table is calibrated on a few random inputs: the ranges change the values of
 the scales, not which kernels run, so latency does not depend on them. The exported model is

@@ -3,18 +3,17 @@
 This file imports only the standard library, numpy and onnxruntime, so that it can be
 copied verbatim into the profiling kit that runs on phones and boards without torch.
 
-Why interleaved: a CPU's speed switches between states ~1.5× apart for seconds at a time.
-Timing one model after another puts each model in whichever state the machine was in
-during its turn, and repeats drift 30-90%. With all sessions open and every round running
-each model once, in an order shuffled per round, every model sees the same mix of states;
-medians over rounds then drift < 5% between repeats. What remains is a uniform scale of
-the whole run (the machine's state that minute), which ratios between entries do not see.
+Why interleaved: a CPU's speed switches between states for seconds at a time. Timing one
+model after another puts each model in whichever state the machine was in during its turn.
+With all sessions open and every round running each model once, in an order shuffled per
+round, every model sees the same mix of states, and medians over rounds agree between repeats.
+What remains is a uniform scale of the whole run (the machine's state that minute), which
+ratios between entries do not see.
 
 Why one untimed call before each timed one: interleaving alone evicts each model's weights
-from the cache between its turns, so a model's median grew with the number of models in the
-rotation (measured: the same 11 demo subnets 1.39× slower, median, among 31 than among 11).
-A deployed model serving requests runs warm; with one warm call the same comparison gives
-1.04× (benchmarks/warm_calls.py).
+from the cache between its turns, so a model's median would grow with the number of models in
+the rotation; a deployed model serving requests runs warm (benchmarks/warm_calls.py compares
+the two; docs/latency.md has the figures).
 """
 
 from __future__ import annotations

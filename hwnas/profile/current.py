@@ -2,8 +2,8 @@
 
 A table is current when it loads for the space, was measured for the device kind, threads and
 precision asked, on a machine whose identity is this one's (measuring/device_identity.py), and its
-reference subnet runs here within REFERENCE_TOLERANCE of its recorded time (two cloud machines that
-call themselves "AMD EPYC" can be ~1.7x apart).
+reference subnet runs here within REFERENCE_TOLERANCE of its recorded time (two machines that report
+the same CPU name can run at different speeds: docs/latency.md).
 """
 
 from __future__ import annotations
