@@ -81,20 +81,28 @@ bench-int8: $(READY)
 		|| exit 1; \
 	done
 
-# Search quality (BENCHMARKS.md, ~2 h on 2 cores): at 25/50/75% of the demo space's range, the
-# searched, selected, 8 random and the uniform archs, each retrained with 3 seeds and measured.
-# DATA: an ImageFolder root (train/ + test/) or, with ARGS="--data-class hwnas.data.Cifar10DataModule", CIFAR-10;
-# the default is the MNIST subset beside this project on its development machines (not in a clone).
-DATA ?= ../shared/data/mnist-7k
-bench-search: $(READY)
-	$(BIN)/hwnas profile --space $(SPACE) --out $(TABLE) --skip_if_current
-	$(BIN)/python benchmarks/search_quality.py --data-root $(DATA) --space $(SPACE) --table $(TABLE) --out runs/bench_search $(ARGS)
+# Supernet ranking and search quality (BENCHMARKS.md) on the fashion space, 28×28 gray. DATA: an image
+# folder root (train/ + test/); the default is the Fashion-MNIST subset beside this project on its
+# development machines (not in a clone). Retrains are cached in benchmarks/ground_truth/ (shared by both).
+DATA ?= ../shared/data/fashion-7k
+BENCH_SPACE := recipes/spaces/fashion.yaml
+BENCH_TABLE := $(LOCAL)/fashion-cpu.json
+CHECK_DATA = @test -d $(DATA)/train || { echo "error: $(DATA)/train not found: pass DATA=an image folder root with train/ and test/"; exit 2; }
 
-# Supernet ranking (BENCHMARKS.md, ~1.5 h on 2 cores): 24 archs of the demo space retrained with 2 seeds,
-# against the scores of one-shot supernets trained two ways; then the retrain's seed spread per recipe variant.
+# ~6 h on 2 cores: 36 archs of the fashion space retrained with 3 seeds, against supernet scores,
+# short-training scores and counting baselines (parameters, weight MB, MACs).
 bench-ranking: $(READY)
-	$(BIN)/python benchmarks/supernet_ranking.py --data-root $(DATA) --out runs/bench_ranking $(ARGS)
-	$(BIN)/python benchmarks/retrain_spread.py --data-root $(DATA) --out runs/bench_ranking
+	$(CHECK_DATA)
+	$(BIN)/python benchmarks/ranking.py --data-root $(DATA) --space $(BENCH_SPACE) \
+		--table latency_tables/fashion-cpu.json --out runs/bench_ranking $(ARGS)
+
+# ~1.5 h per target on 2 cores: the delivered, selected, most-parameters and 12 random archs at 25/50/75%
+# of the range, each retrained with 3 seeds and measured here (this machine's table: onboarded if need be).
+bench-search: $(READY)
+	$(CHECK_DATA)
+	$(BIN)/hwnas onboard --from latency_tables/fashion-cpu.json --out $(BENCH_TABLE) --skip_if_current
+	$(BIN)/python benchmarks/search_quality.py --data-root $(DATA) --space $(BENCH_SPACE) --table $(BENCH_TABLE) \
+		--out runs/bench_search $(ARGS)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache
