@@ -2,15 +2,15 @@
 
     .venv/bin/python benchmarks/ranking.py --data-root ../shared/data/fashion-7k \
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
-        [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--out runs/ranking] \
+        [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--spread-seeds 0] [--out runs/ranking] \
         [--supernets NAME ...] [--ground-truth-only] [--report runs/ranking/ranking.json]
 
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
 random archs and the uniform ones, the nearest to each of --spread evenly spaced latencies) and
 --window archs predicted inside [0.95 T, T], T = --target-share of the range: the equal-latency group a
 search at T chooses among. The truth: each retrained from scratch with benchmarks/retrain_bench.yaml
-for every seed (benchmarks/ground_truth.py: cached, two one-thread processes at a time), its test
-accuracy the mean over seeds.
+for every seed (benchmarks/ground_truth.py: cached, two one-thread processes at a time; the window's
+first, and the spread group's with --spread-seeds where time is short), its test accuracy the mean over seeds.
 
 The scores, each computed on the train/arch split only (the test split is the truth's alone):
   counting baselines   parameters, weight MB and MACs of the deployed net (net/memory.py, net/macs.py)
@@ -160,6 +160,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=12)
     parser.add_argument("--target-share", type=float, default=0.5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--spread-seeds", type=int, nargs="+", default=None,
+                        help="seeds of the spread group (default --seeds): archs far apart differ by more than a seed")
     parser.add_argument("--supernets", nargs="*", default=list(SUPERNETS), choices=list(SUPERNETS))
     parser.add_argument("--proxy-epochs", type=int, nargs="*", default=[1, 2, 4], help="short-training scores")
     parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
@@ -187,9 +189,11 @@ def main() -> None:
             supernet_scores(train_supernet(name, args, out)[0], archs)
         return
     cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
-    accuracies = retrain_all([Retrain(arch, seed, args.data_root) for seed in args.seeds for _, arch in chosen], cache)
+    seeds = {"spread": args.spread_seeds or args.seeds, "window": args.seeds}
+    accuracies = retrain_all([Retrain(arch, seed, args.data_root) for group in ("window", "spread")
+                              for seed in seeds[group] for g, arch in chosen if g == group], cache)
     rows = [{"group": group, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch),
-             "accuracies": [accuracies[Retrain(arch, seed, args.data_root)] for seed in args.seeds]}
+             "accuracies": [accuracies[Retrain(arch, seed, args.data_root)] for seed in seeds[group]]}
             for group, arch in chosen]
     for row in rows:
         row["mean"] = statistics.mean(row["accuracies"])
