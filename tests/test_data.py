@@ -4,6 +4,7 @@ and an error a user can act on when a dataset folder is missing or empty."""
 import os
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,6 +242,7 @@ def test_image_folders_take_the_free_cores_beside_the_threads_and_memory_data_lo
     write_image_folder(tmp_path)
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(cores, "runnable_now", lambda: 1)  # this process alone
     assert (free_share().threads, free_share().disk_workers) == (2, 0)
     assert ImageFolderDataModule(str(tmp_path)).num_workers == 0
     assert free_share(threads=1).disk_workers == 1
@@ -251,3 +253,21 @@ def test_image_folders_take_the_free_cores_beside_the_threads_and_memory_data_lo
     assert free_share(threads=1).disk_workers == 4
     assert DigitsDataModule().num_workers == 0
     assert DigitsDataModule(num_workers=2).num_workers == 2
+
+
+def test_a_training_started_beside_another_sees_it_before_the_load_average_does(monkeypatch):
+    """The 1-minute load average still reads 0 a second after another training started; the tasks
+    runnable now count it (2 here: it and this process)."""
+    import hwnas.data.cores as cores
+
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(cores, "runnable_now", lambda: 2)
+    assert free_share().threads == 1
+
+
+@pytest.mark.skipif(not Path("/proc/loadavg").is_file(), reason="no /proc/loadavg: not Linux")
+def test_the_runnable_tasks_are_read_from_this_machine():
+    from hwnas.data.cores import runnable_now
+
+    assert runnable_now() >= 1  # this test's own thread is running while it reads
