@@ -14,7 +14,8 @@ from hwnas.net.space import load_space
 
 @pytest.mark.parametrize("name, precision", [("demo", "float32"), ("proxyless_cifar", "float32"),
                                              ("proxyless_mobile", "float32"), ("demo", "int8"),
-                                             ("proxyless_cifar", "int8")])
+                                             ("proxyless_cifar", "int8"), ("fashion", "float32"),
+                                             ("fbnet_cifar100", "float32")])
 def test_committed_table_fits_its_space_and_predicts_within_10_pct(name, precision):
     suffix = "" if precision == "float32" else f"-{precision}"
     table = load_table(f"latency_tables/{name}-cpu{suffix}.json", load_space(f"recipes/spaces/{name}.yaml"))
