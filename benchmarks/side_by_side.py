@@ -1,13 +1,14 @@
 """Two trainings on one small machine: how much slower is each beside another than alone?
 
-    .venv/bin/python benchmarks/side_by_side.py [--epochs 10] [--threads auto]
+    .venv/bin/python benchmarks/side_by_side.py [--epochs 10] [--threads auto] [--first-threads N]
 
 The demo's retrain (recipes/retrain_demo.yaml on the embedded digits, the search's arch of a fresh
 supernet: every layer's middle op) run once alone, then twice at the same time, each as its own
 `hwnas retrain` process started 2 s apart. Reported: the wall time alone, each of the two side by
 side, and their ratio to the one alone. `--threads auto` leaves the threads to hwnas (the cores the
 load leaves free, data/cores.py); a number passes --threads N to both, e.g. the machine's core count
-for what every process took before.
+for what every process took before. `--first-threads N` gives the first of the pair (only) N threads: a
+training started on an idle machine, which keeps them when the second arrives.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", default="auto")
+    parser.add_argument("--first-threads", default=None, help="threads of the first of the pair (default --threads)")
     args = parser.parse_args()
     space = load_space("recipes/spaces/demo.yaml")
     with tempfile.TemporaryDirectory(prefix="hwnas-side-by-side-") as folder:
@@ -55,10 +57,11 @@ def main() -> None:
         processes, started = [], []
         for index in range(2):
             started.append(time.perf_counter())
-            processes.append(retrain(arch, Path(folder) / f"beside{index}", args.epochs, args.threads))
+            threads = args.first_threads if index == 0 and args.first_threads else args.threads
+            processes.append(retrain(arch, Path(folder) / f"beside{index}", args.epochs, threads))
             time.sleep(2)
         beside = timed(processes, started)
-    print(f"threads {args.threads}: alone {alone:.0f} s; side by side {beside[0]:.0f} s and {beside[1]:.0f} s "
+    print(f"threads {args.threads} (first of the pair: {args.first_threads or args.threads}): alone {alone:.0f} s; side by side {beside[0]:.0f} s and {beside[1]:.0f} s "
           f"({beside[0] / alone:.2f}x and {beside[1] / alone:.2f}x the one alone)")
 
 
