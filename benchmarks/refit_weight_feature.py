@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from hwnas.latency.calibration import fit_calibration
-from hwnas.latency.table import load_table, save_table
+from hwnas.latency.table import arch_weight_mb, load_table, save_table
 from hwnas.measuring.fidelity import agreement, plot_fidelity
 from hwnas.net.arch import Arch
 
@@ -34,8 +34,7 @@ def refit(path: Path, write: bool) -> str | None:
         return None
     report = table.fidelity
     old_points = table.calibration.points
-    new_points = [dataclasses.replace(p, weight_mb=table.calibration_point(Arch(table.space, p.ops), 1.0).weight_mb)
-                  for p in old_points]
+    new_points = [dataclasses.replace(p, weight_mb=arch_weight_mb(Arch(table.space, p.ops))) for p in old_points]
     feature_change = max(abs(n.weight_mb / o.weight_mb - 1) * 100 if o.weight_mb else 0.0
                          for o, n in zip(old_points, new_points))
     archs = [Arch(table.space, tuple(p["ops"])) for p in report["points"]]
