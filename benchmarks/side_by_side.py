@@ -61,7 +61,8 @@ def main() -> None:
             processes.append(retrain(arch, Path(folder) / f"beside{index}", args.epochs, threads))
             time.sleep(2)
         beside = timed(processes, started)
-    print(f"threads {args.threads} (first of the pair: {args.first_threads or args.threads}): alone {alone:.0f} s; side by side {beside[0]:.0f} s and {beside[1]:.0f} s "
+    print(f"threads {args.threads} (first of the pair: {args.first_threads or args.threads}): alone {alone:.0f} s; "
+          f"side by side {beside[0]:.0f} s and {beside[1]:.0f} s "
           f"({beside[0] / alone:.2f}x and {beside[1] / alone:.2f}x the one alone)")
 
 

@@ -13,7 +13,7 @@ ratios between entries do not see.
 Why one untimed call before each timed one: interleaving alone evicts each model's weights
 from the cache between its turns, so a model's median would grow with the number of models in
 the rotation; a deployed model serving requests runs warm (benchmarks/warm_calls.py compares
-the two; docs/latency.md has the figures).
+the two; BENCHMARKS.md, "What changed the fidelity", has the figures).
 """
 
 from __future__ import annotations
