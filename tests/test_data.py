@@ -246,23 +246,38 @@ def test_image_folders_take_the_free_cores_beside_the_threads_and_memory_data_lo
     assert (free_share().threads, free_share().disk_workers) == (2, 0)
     assert ImageFolderDataModule(str(tmp_path)).num_workers == 0
     assert free_share(threads=1).disk_workers == 1
-    monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    monkeypatch.setattr(cores, "runnable_now", lambda: 2)  # and one other
     assert (free_share().threads, free_share().disk_workers) == (1, 0)
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(8)))
-    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(cores, "runnable_now", lambda: 1)
     assert free_share(threads=1).disk_workers == 4
     assert DigitsDataModule().num_workers == 0
     assert DigitsDataModule(num_workers=2).num_workers == 2
 
 
-def test_a_training_started_beside_another_sees_it_before_the_load_average_does(monkeypatch):
-    """The 1-minute load average still reads 0 a second after another training started; the tasks
-    runnable now count it (2 here: it and this process)."""
+def test_what_runs_now_counts_not_the_load_average_of_the_last_minute(monkeypatch):
+    """A training started a second ago (the load average still 0) takes a core; one that ended a second
+    ago (the load average still 1.5) takes none; a one-look spike takes none."""
     import hwnas.data.cores as cores
 
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    monkeypatch.setattr(cores, "runnable_now", lambda: 2)
+    monkeypatch.setattr(cores, "runnable_now", lambda: 2)  # it and this process
+    assert free_share().threads == 1
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.5, 0.0, 0.0))
+    monkeypatch.setattr(cores, "runnable_now", lambda: 1)
+    assert free_share().threads == 2
+    looks = iter([3] + [1] * (cores.LOOKS - 1))
+    monkeypatch.setattr(cores, "runnable_now", lambda: next(looks))
+    assert free_share().threads == 2
+
+
+def test_without_a_count_of_runnable_tasks_the_load_average_decides(monkeypatch):
+    import hwnas.data.cores as cores
+
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
+    monkeypatch.setattr(cores, "runnable_now", lambda: None)
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
     assert free_share().threads == 1
 
 

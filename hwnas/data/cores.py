@@ -4,18 +4,23 @@ Every process that takes all the cores' threads (torch's default) plus data-load
 other one on a small machine far more than sharing would (BENCHMARKS.md, "Two trainings on one
 machine"). So a training stage takes the cores that other work leaves free (at least one), for torch's
 threads and, beyond one, its data-loader workers; the command line says what it took on the first line
-of a run, and --threads overrides it (training/stage_cli.py). Other work is the 1-minute load average,
-or the tasks runnable right now where they are more: the average takes a minute to see a process that
-has just started, such as a second training started beside this one.
+of a run, and --threads overrides it (training/stage_cli.py). Other work is what runs now: the tasks
+runnable besides this process, the median of a few looks over a tenth of a second. The 1-minute load
+average would lag a minute behind both a training started beside this one and one that has just ended,
+so it is the fallback only where the system does not count runnable tasks.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 DISK_WORKERS = 4  # DataLoader workers at most, for data read from disk
+LOOKS = 10  # counts of runnable tasks taken, LOOK_INTERVAL_S apart: a brief spike is not a busy core
+LOOK_INTERVAL_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -30,18 +35,26 @@ class CoreShare:
                 f"({self.cores} cores, load {self.load:.1f})")
 
 
-def runnable_now() -> int:
+def runnable_now() -> int | None:
     """Tasks runnable on this machine at this instant, this process's own thread among them (Linux's
-    /proc/loadavg; 0 where there is none)."""
+    /proc/loadavg; None where there is none)."""
     try:
         return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
-        return 0
+        return None
 
 
 def busy_cores() -> float:
-    """Cores other work occupies: the 1-minute load average, or the tasks runnable now besides this one."""
-    return max(os.getloadavg()[0], runnable_now() - 1)
+    """Cores other work occupies now: the median of LOOKS counts of the tasks runnable besides this one;
+    the 1-minute load average where the system does not count them."""
+    counts = []
+    for _ in range(LOOKS):
+        runnable = runnable_now()
+        if runnable is None:
+            return os.getloadavg()[0]
+        counts.append(runnable - 1)
+        time.sleep(LOOK_INTERVAL_S)
+    return max(0.0, statistics.median(counts))
 
 
 def free_share(threads: int | None = None, processes: int = 1) -> CoreShare:
