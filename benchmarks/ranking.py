@@ -112,8 +112,8 @@ def train_supernet(name: str, args, out: Path) -> tuple[Path, float]:
 def supernet_scores(checkpoint_path: Path, archs: list[Arch]) -> dict[str, list[float]]:
     """Per arch, the supernet's arch-split accuracy and negated cross-entropy, BN recalibrated per arch."""
     scorer = scorer_of_search(load_search_checkpoint(checkpoint_path), calibration_batches=8)
-    accuracy = [scorer(arch) for arch in archs]
-    return {"accuracy": accuracy, "neg_ce": [-scorer.cross_entropy[arch] for arch in archs]}
+    neg_ce = [scorer(arch) for arch in archs]
+    return {"accuracy": [scorer.accuracy[arch] for arch in archs], "neg_ce": neg_ce}
 
 
 def short_training_scores(archs: list[Arch], epochs: int, args, out: Path) -> list[float]:

@@ -15,7 +15,8 @@ from hwnas.data import DigitsDataModule
 from hwnas.net.arch import random_arch
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
-from hwnas.scoring.subnet_eval import accuracy_and_loss, path_batch_norms, path_indices, recalibrate_batch_norm
+from hwnas.scoring.subnet_eval import (SubnetScorer, accuracy_and_loss, path_batch_norms, path_indices,
+                                     recalibrate_batch_norm)
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,14 @@ def test_recalibrated_accuracy_beats_the_supernets_mixed_statistics(trained, dat
         recalibrate_batch_norm(net, paths, calibration)
         recalibrated.append(accuracy_and_loss(net, paths, arch_split)[0])
     assert sum(recalibrated) / 4 > sum(stale) / 4 + 0.05
+
+
+def test_the_scorer_ranks_by_minus_the_cross_entropy_with_the_accuracy_beside_it(net, data):
+    train, arch_split = data
+    calibration = [x for x, _ in train[:2]]
+    scorer = SubnetScorer(net, calibration, arch_split)
+    arch = archs(net, 1)[0]
+    score = scorer(arch)
+    recalibrate_batch_norm(net, path_indices(arch), calibration)
+    accuracy, cross_entropy = accuracy_and_loss(net, path_indices(arch), arch_split)
+    assert (score, scorer.accuracy[arch]) == (-cross_entropy, accuracy)

@@ -2,9 +2,9 @@
 
     pool        archs drawn uniformly (seeded) among those predicted inside [low, high] ms and within the
                 memory caps, the given ones (the search's derived arch) always among them
-    rank_by     supernet: the trained supernet's score (scoring/subnet_eval.py: BN recalibrated, arch-split
-                accuracy); parameters: the deployed weight count (net/memory.py), no training at all;
-                both: the mean of the two ranks (the supernet's ties broken by size)
+    rank_by     supernet: the trained supernet's score (scoring/subnet_eval.py: BN recalibrated, minus the
+                arch-split cross-entropy); parameters: the deployed weight count (net/memory.py), no
+                training at all; both: the mean of the two ranks
     candidates  the pool's best `candidates` by that rank
 """
 

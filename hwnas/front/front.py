@@ -7,7 +7,8 @@
 An arch's accuracy does not depend on the device, its latency does. So a pool of archs (--pool
 drawn at random, seeded, the archs with one op everywhere and every table's fastest and slowest
 arch, which random draws rarely reach) is scored once on the supernet, as `hwnas select` scores
-(scoring/subnet_eval.py: BN recalibrated per arch, accuracy on the search's arch split), and then
+(scoring/subnet_eval.py: BN recalibrated per arch, minus the cross-entropy on the search's arch
+split, the accuracy beside it), and then
 priced with every table. Per device:
 
     budgets   --targets, or --points evenly spaced over the table's own range (fastest-slowest arch)
@@ -47,16 +48,16 @@ from hwnas.records.arch_record import ArchRecord, Provenance
 from hwnas.records.run_folder import RunFolder
 from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.select.evolution import Evaluated, best, pareto_front
-from hwnas.scoring.subnet_eval import scorer_of_search
+from hwnas.scoring.subnet_eval import SCORING, scorer_of_search
 
 log = logging.getLogger(__name__)
-FORMAT, VERSION = "hwnas.front", 2
+FORMAT, VERSION = "hwnas.front", 3
 MAX_POOL = 100_000  # archs scored at most: ~0.1 s each on the demo supernet, so hours past this
 
 
 @dataclass(frozen=True)
 class FrontSummary:
-    """front.json. Version 1 (7c7bfa7: no format key) still loads."""
+    """front.json. Versions 1 (7c7bfa7: no format key) and 2 (scored by accuracy) still load."""
     checkpoint: str
     pool: int  # archs in the pool
     scored: int  # archs scored on the supernet: each once, whatever the number of devices
@@ -67,7 +68,7 @@ class FrontSummary:
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "checkpoint": self.checkpoint, "pool": self.pool,
                 "scored": self.scored, "memory_caps": self.memory_caps,
-                "scoring": "top-1 accuracy on the search's arch split, BN recalibrated per arch",
+                "scoring": SCORING,
                 "devices": self.devices, "cross_device_ms": self.cross_device_ms}
 
     @classmethod
@@ -163,7 +164,8 @@ def run_front(ckpt: str, tables: list[str], out: str | None = None, targets: lis
         rows = []
         for target, pick in chosen:
             row = {"target_ms": target, "ops": list(pick.arch.ops) if pick else None,
-                   "score": pick.score if pick else None, "predicted_ms": pick.latency_ms if pick else None}
+                   "score": pick.score if pick else None, "accuracy": scorer.accuracy[pick.arch] if pick else None,
+                   "predicted_ms": pick.latency_ms if pick else None}
             if pick:
                 measurement = measured.get(pick.arch)
                 row.update(_measured_row(measurement, target, why_not))
@@ -172,7 +174,8 @@ def run_front(ckpt: str, tables: list[str], out: str | None = None, targets: lis
                 records[relative] = ArchRecord(pick.arch, Provenance(
                     stage="front", checkpoint=str(Path(ckpt).resolve()), table=table.ref, target_ms=target, floor=0.0,
                     predicted_ms=pick.latency_ms, measurement=measurement, not_measured_because=why_not,
-                    selection={"method": f"best of a pool of {len(pool)}", "arch_split_accuracy": pick.score},
+                    selection={"method": f"best of a pool of {len(pool)}", "score": pick.score,
+                               "arch_split_accuracy": scorer.accuracy[pick.arch]},
                     caps=caps.to_json() if caps else None))
             rows.append(row)
         devices[name] = {"table": table.ref.to_json(), "latency_range_ms": list(table.latency_range_ms()),

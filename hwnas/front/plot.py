@@ -26,7 +26,7 @@ def plot_fronts(path: Path, devices: dict) -> None:
             ax.scatter([row["measured_at_table_speed_ms"] for row in measured], [row["score"] for row in measured],
                        marker="x", color=line.get_color(), s=30, label=f"{name}: measured here")
     ax.set_xlabel("latency (ms): predicted by each device's table; x = measured")
-    ax.set_ylabel("accuracy (arch split, BN recalibrated)")
+    ax.set_ylabel("score: − cross-entropy (arch split, BN recalibrated)")
     ax.set_title("one supernet, several devices")
     ax.legend(fontsize=7)
     save_figure(figure, path)

@@ -21,7 +21,7 @@ arch.json, version 3:
                     "measured_ms": 0.0783, "measured_at_table_speed_ms": 0.0779, "target_met": true,
                     "measurement": {…} | null, "not_measured_because": null | "…",
                     "tries": […], "tries_stopped_because": null, "argmax": {"ops", "predicted_ms"} | null,
-                    "selection": {"method", "arch_split_accuracy"} | null,
+                    "selection": {"method", "score", "arch_split_accuracy"} | null,
                     "caps": {"max_weight_mb", "max_activation_kb"} | null,
                     "final_check": {"candidates", "rungs", "winner", "seconds"} | null}}
 
@@ -92,7 +92,7 @@ class Provenance:
     tries: tuple[DeriveTry, ...] = ()
     tries_stopped_because: str | None = None
     argmax: dict | None = None  # the search's most probable arch beside its answer: {"ops", "predicted_ms"}
-    selection: dict | None = None  # select's choice: {"method", "arch_split_accuracy"}
+    selection: dict | None = None  # select's or front's choice: {"method", "score", "arch_split_accuracy"}
     caps: dict | None = None  # memory caps the arch was chosen under: {"max_weight_mb", "max_activation_kb"}
     final_check: dict | None = None  # the contest that chose it (final_check/contest.py's Contest.to_json)
 

@@ -1,4 +1,4 @@
-"""The score of one subnet of a trained supernet: BN recalibration, then arch-split accuracy.
+"""The score of one subnet of a trained supernet: BN recalibration, then the arch split's cross-entropy.
 
 A supernet's BatchNorm running statistics mix every path that ever ran (and the one-shot
 warm-up's averages of all paths), so they mean nothing for one path: in eval mode the demo's
@@ -9,10 +9,14 @@ alone, the standard practice of once-for-all ("reset BN") and single-path one-sh
         running_mean ← 0, running_var ← 1, momentum ← None    (cumulative average)
     forward the calibration batches (train split) in train mode, no grad
         → running_mean = (1/N) Σ_batches mean_b,  running_var = (1/N) Σ_batches var_b
-    eval mode: accuracy on the validation batches (the arch split, held out from the weights)
+    eval mode: mean cross-entropy (and top-1 accuracy) on the validation batches (the arch split,
+               held out from the weights); score = − mean cross-entropy, higher is better
 
 Momentum None makes the statistics an equally weighted average over the N calibration batches,
-so they do not depend on what ran before. The calibration batches are fixed, so the score of
+so they do not depend on what ran before. The loss, not top-1, is the score: it orders archs more
+finely (on a 1,200-image arch split top-1 moves in steps of 0.08 points, and archs of one latency
+tie), and for each of four one-shot rules it ordered archs of one latency closer to their retrained
+accuracy than top-1 did (BENCHMARKS.md, "Supernet ranking"). The calibration batches are fixed, so the score of
 an arch is deterministic; it is cached per arch. Only the path's BN statistics change, and each
 candidate resets its own before use, so scoring never depends on the order of candidates.
 """
@@ -33,6 +37,9 @@ from hwnas.net.arch import Arch
 from hwnas.net.supernet import SuperNet
 from hwnas.records.run_folder import RunFolder
 from hwnas.records.search_checkpoint import SearchCheckpoint
+
+# What a score is, as select.json and front.json state it.
+SCORING = "minus the mean cross-entropy on the search's arch split, BN recalibrated per arch (top-1 accuracy beside it)"
 
 
 def path_indices(arch: Arch) -> list[int]:
@@ -75,15 +82,15 @@ def accuracy_and_loss(supernet: SuperNet, paths: list[int], batches: list[tuple[
 
 
 class SubnetScorer:
-    """score(arch) = accuracy on `validation` after BN recalibration on `calibration` (cached, with the
-    cross-entropy on the same images beside it: a finer-grained order where accuracies tie)."""
+    """score(arch) = − mean cross-entropy on `validation` after BN recalibration on `calibration`, cached,
+    with the top-1 accuracy on the same images beside it (`accuracy`, for people reading the results)."""
 
     def __init__(self, supernet: SuperNet, calibration: list[Tensor], validation: list[tuple[Tensor, Tensor]],
                  datamodule=None):
         self.supernet, self.calibration, self.validation = supernet, calibration, validation
         self.datamodule = datamodule  # where calibration and validation come from, if from a data module
         self.scores: dict[Arch, float] = {}
-        self.cross_entropy: dict[Arch, float] = {}
+        self.accuracy: dict[Arch, float] = {}
 
     @classmethod
     def of_data(cls, supernet: SuperNet, datamodule, calibration_batches: int = 4) -> SubnetScorer:
@@ -97,7 +104,8 @@ class SubnetScorer:
         if arch not in self.scores:
             paths = path_indices(arch)
             recalibrate_batch_norm(self.supernet, paths, self.calibration)
-            self.scores[arch], self.cross_entropy[arch] = accuracy_and_loss(self.supernet, paths, self.validation)
+            self.accuracy[arch], cross_entropy = accuracy_and_loss(self.supernet, paths, self.validation)
+            self.scores[arch] = -cross_entropy
         return self.scores[arch]
 
 

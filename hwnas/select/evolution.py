@@ -1,8 +1,9 @@
 """Choosing a subnet under a latency budget: aging evolution and its random-search baseline.
 
 Both search the archs of a space whose predicted latency (table, ms) is at most the target,
-scored by any `score(arch) -> float` (higher is better; `hwnas select` passes the supernet's
-accuracy on the arch split, see scoring/subnet_eval.py). Infeasible archs are never scored.
+scored by any `score(arch) -> float` (higher is better; `hwnas select` passes minus the
+supernet's cross-entropy on the arch split, see scoring/subnet_eval.py). Infeasible archs are
+never scored.
 
 Aging (regularized) evolution, Real et al. 2019 ("Regularized Evolution for Image Classifier
 Architecture Search", Algorithm 1)::

@@ -1,4 +1,4 @@
-"""The figure `hwnas select` draws: accuracy against predicted latency of every arch it scored."""
+"""The figure `hwnas select` draws: score against predicted latency of every arch it scored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hwnas.select.evolution import Evaluated, best, pareto_front
 
 def plot_pareto(path: str | Path, results: dict[str, list[Evaluated]], chosen: Evaluated, target_ms: float,
                 range_ms: tuple[float, float]) -> None:
-    """Accuracy against predicted latency of every scored arch, one colour per method, the
+    """Score (− arch-split cross-entropy) against predicted latency of every scored arch, one colour per method, the
     Pareto front of them all as a step line, the target as a vertical line, the chosen arch a star.
     The x axis runs from the space's fastest arch (range_ms[0]) to just past the target: nothing
     slower was scored, and the full range squeezed the points into a corner."""
@@ -31,7 +31,7 @@ def plot_pareto(path: str | Path, results: dict[str, list[Evaluated]], chosen: E
                label=f"chosen: {chosen.score:.3f} at {chosen.latency_ms:.3f} ms")
     ax.set_xlim(range_ms[0] - pad, target_ms + pad)
     ax.set_xlabel("predicted latency (ms, table)")
-    ax.set_ylabel("accuracy (arch split, BN recalibrated)")
+    ax.set_ylabel("score: − cross-entropy (arch split, BN recalibrated)")
     ax.set_title("subnets of the supernet under the latency budget")
     ax.legend(fontsize=7, loc="best")
     save_figure(figure, path)

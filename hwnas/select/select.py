@@ -6,14 +6,14 @@
 
     OUT/arch.json     the best feasible arch found (the best of both methods with `both`)
     OUT/select.json   SelectSummary: target, feasible range, the chosen arch, per method its settings,
-                      best and full history (ops, accuracy, predicted ms), the Pareto front
-    OUT/pareto.png    accuracy vs predicted latency of every scored arch (select/pareto_plot.py)
+                      best and full history (ops, score, accuracy, predicted ms), the Pareto front
+    OUT/pareto.png    score vs predicted latency of every scored arch (select/pareto_plot.py)
 
 The three are written together (files/atomic.py's atomic_folder): an interrupted select leaves the
 earlier ones. What it reads: the supernet and its space from the checkpoint
 (records/search_checkpoint.py); the latency table the search used, unless --table names another
-(e.g. another device's). Scoring: scoring/subnet_eval.py (BN recalibration on train batches, accuracy
-on the search's arch split); search: select/evolution.py (aging evolution, random search with the
+(e.g. another device's). Scoring: scoring/subnet_eval.py (BN recalibration on train batches, then minus
+the cross-entropy on the search's arch split, the accuracy beside it); search: select/evolution.py (aging evolution, random search with the
 same number of candidates).
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -36,33 +37,37 @@ from hwnas.final_check.contest import run_contest
 from hwnas.records.search_checkpoint import FinalCheck, load_search_checkpoint
 from hwnas.select.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.select.pareto_plot import plot_pareto
-from hwnas.scoring.subnet_eval import scorer_of_search
+from hwnas.scoring.subnet_eval import SCORING, SubnetScorer, scorer_of_search
 
 log = logging.getLogger(__name__)
 Method = Literal["evolution", "random", "both"]
 METHODS: tuple[Method, ...] = ("evolution", "random", "both")
-FORMAT, VERSION = "hwnas.select", 2
+FORMAT, VERSION = "hwnas.select", 3
 
 
 @dataclass(frozen=True)
 class Scored:
     """One scored arch as a summary lists it."""
     ops: tuple[str, ...]
-    accuracy: float  # the supernet's score: arch-split accuracy, BN recalibrated
+    score: float  # what select ranks by (subnet_eval.SCORING)
+    accuracy: float  # arch-split top-1 accuracy, BN recalibrated
     predicted_ms: float
 
     @classmethod
-    def of(cls, evaluated: Evaluated) -> Scored:
-        return cls(evaluated.arch.ops, round(evaluated.score, 6), round(evaluated.latency_ms, 6))
+    def of(cls, evaluated: Evaluated, scorer: SubnetScorer) -> Scored:
+        return cls(evaluated.arch.ops, round(evaluated.score, 6), round(scorer.accuracy[evaluated.arch], 6),
+                   round(evaluated.latency_ms, 6))
 
     @classmethod
     def from_json(cls, data: dict) -> Scored:
-        return cls(tuple(data["ops"]), float(data["accuracy"]), float(data["predicted_ms"]))
+        """Versions 1 and 2 ranked by accuracy: their score is the accuracy."""
+        return cls(tuple(data["ops"]), float(data.get("score", data["accuracy"])), float(data["accuracy"]),
+                   float(data["predicted_ms"]))
 
 
 @dataclass(frozen=True)
 class SelectSummary:
-    """select.json. Version 1 (7c7bfa7: no format key) still loads."""
+    """select.json. Versions 1 (7c7bfa7: no format key) and 2 (ranked by accuracy, no score) still load."""
     checkpoint: str
     table: str
     target_ms: float
@@ -81,7 +86,7 @@ class SelectSummary:
         return {"format": FORMAT, "version": VERSION, "checkpoint": self.checkpoint, "table": self.table,
                 "target_ms": self.target_ms, "latency_range_ms": list(self.latency_range_ms),
                 "memory_caps": self.memory_caps,
-                "scoring": "top-1 accuracy on the search's arch split, BN recalibrated per arch",
+                "scoring": SCORING,
                 "chosen": {"method": self.chosen_method, **scored(self.chosen)},
                 "searched_arch": {**scored(self.searched_arch), "feasible": self.searched_arch_feasible},
                 "methods": self.methods, "pareto_front": [scored(s) for s in self.pareto_front]}
@@ -132,28 +137,32 @@ def run_select(ckpt: str, target_ms: float, table: str | None = None, out: str |
         chosen = Evaluated(contest.winner, scorer(contest.winner), budget.latency_ms(contest.winner))
         chosen_method += " + final check"
     argmax = checkpoint.supernet.argmax_arch()  # the search's own answer, for comparison
+    listed = partial(Scored.of, scorer=scorer)
     summary = SelectSummary(
         str(Path(ckpt).resolve()), latency_table.ref.path, target_ms, budget.range_ms, caps.to_json(), chosen_method,
-        Scored.of(chosen), Scored.of(Evaluated(argmax, scorer(argmax), budget.latency_ms(argmax))),
+        listed(chosen), listed(Evaluated(argmax, scorer(argmax), budget.latency_ms(argmax))),
         budget.feasible(argmax),
         {name: {**settings[name], "evaluations": len(history), "unique_archs": len({e.arch for e in history}),
-                "best": asdict(Scored.of(best(history))), "history": [asdict(Scored.of(e)) for e in history]}
+                "best": asdict(listed(best(history))), "history": [asdict(listed(e)) for e in history]}
          for name, history in results.items()},
-        tuple(Scored.of(e) for e in pareto_front([e for history in results.values() for e in history])))
+        tuple(listed(e) for e in pareto_front([e for history in results.values() for e in history])))
     record = ArchRecord(chosen.arch, Provenance(
         stage="select", checkpoint=str(Path(ckpt).resolve()), table=latency_table.ref, target_ms=target_ms, floor=0.0,
         predicted_ms=chosen.latency_ms,
         not_measured_because="select chooses on the table's prediction; `hwnas measure` the export",
-        selection={"method": chosen_method, "arch_split_accuracy": chosen.score}, caps=caps.to_json() if caps else None,
+        selection={"method": chosen_method, "score": chosen.score, "arch_split_accuracy": scorer.accuracy[chosen.arch]},
+        caps=caps.to_json() if caps else None,
         final_check=contest.to_json() if contest else None))
     with atomic_folder(out, replaces_only="select.json") as staging:
         record.save(staging / "arch.json")
         write_json(staging / "select.json", summary.to_json())
         plot_pareto(staging / "pareto.png", results, chosen, target_ms, budget.range_ms)
     for name, history in results.items():
-        log.info(f"{name}: best accuracy {winners[name].score:.4f} at {winners[name].latency_ms:.4f} ms "
+        log.info(f"{name}: best score {winners[name].score:.4f} (accuracy {scorer.accuracy[winners[name].arch]:.4f}) "
+                 f"at {winners[name].latency_ms:.4f} ms "
                  f"({len(history)} scored, {len({e.arch for e in history})} distinct)")
-    log.info(f"chosen ({chosen_method}): {', '.join(chosen.arch.ops)}: accuracy {chosen.score:.4f} (arch split), "
+    log.info(f"chosen ({chosen_method}): {', '.join(chosen.arch.ops)}: score {chosen.score:.4f}, accuracy "
+             f"{scorer.accuracy[chosen.arch]:.4f} (arch split), "
              f"{chosen.latency_ms:.4f} ms predicted, target {target_ms} ms")
     log.info(f"wrote {out}/arch.json, {out}/select.json and {out}/pareto.png")
     return summary
