@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/search_quality.py --data-root ../shared/data/fashion-7k \
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
-        [--search-recipe benchmarks/search_fashion.yaml] [--targets 0.25 0.5 0.75] [--seeds 0 1 2] [--random 12] \
+        [--search-recipe benchmarks/search_fashion.yaml] [--search-options "--model.one_shot Sandwich"] \
+        [--targets 0.25 0.5 0.75] [--seeds 0 1 2] [--random 12] \
         [--out runs/search_quality] [--report runs/search_quality/search_quality.json]
 
 At each target T (a share of the table's latency range), on the data folder given:
@@ -72,7 +73,7 @@ def benchmark_target(share: float, args, space, table, out: Path) -> dict:
     data = ["--data.class_path", "hwnas.data.ImageFolderDataModule", "--data.init_args.root", args.data_root]
     seconds = {"search with its final check": run(
         ["search", "--config", args.search_recipe, "--run_dir", str(folder / "search"), "--model.space", args.space,
-         "--model.table", args.table, "--model.target_ms", str(target), *data, *QUIET])}
+         "--model.table", args.table, "--model.target_ms", str(target), *data, *args.search_options.split(), *QUIET])}
     seconds["select"] = run(["select", "--ckpt", str(folder / "search/checkpoints/last.ckpt"), "--target_ms",
                              str(target), "--out", str(folder / "select")])
     delivered = ArchRecord.load(folder / "search" / "arch.json")
@@ -134,6 +135,7 @@ def main() -> None:
     parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
     parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
     parser.add_argument("--search-recipe", default="benchmarks/search_fashion.yaml")
+    parser.add_argument("--search-options", default="", help="more `hwnas search` options, one string")
     parser.add_argument("--targets", type=float, nargs="+", default=[0.25, 0.5, 0.75], help="shares of the range")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--random", type=int, default=12)
