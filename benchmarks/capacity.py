@@ -49,15 +49,16 @@ def main() -> None:
     recipes = {"plain": ()} | {name: tuple(options.split()) for name, options in
                                (variant.split("=", 1) for variant in args.variant)}
     cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
-    accuracies = retrain_all([Retrain(arch, args.seed, args.data_root, options=options)
-                              for options in recipes.values() for arch in archs], cache)
+    retrains = {name: [Retrain(arch, args.seed, args.data_root, options=options) for arch in archs]
+                for name, options in recipes.items()}
+    found = retrain_all([r for group in retrains.values() for r in group], cache)
+    accuracies = {name: [found[r] for r in group] for name, group in retrains.items()}
     parameters = [arch_weight_count(arch) for arch in archs]
     print("| arch | predicted ms | parameters | " + " | ".join(recipes) + " |\n|---|---|---|" + "---|" * len(recipes))
-    for arch, count in zip(archs, parameters):
-        cells = [f"{100 * accuracies[Retrain(arch, args.seed, args.data_root, options=o)]:.1f}" for o in recipes.values()]
+    for index, (arch, count) in enumerate(zip(archs, parameters)):
+        cells = [f"{100 * values[index]:.1f}" for values in accuracies.values()]
         print(f"| {' '.join(arch.ops)} | {table.predict_ms(arch):.3f} | {count:,} | " + " | ".join(cells) + " |")
-    taus = [kendalltau(parameters, [accuracies[Retrain(a, args.seed, args.data_root, options=o)] for a in archs]).statistic
-            for o in recipes.values()]
+    taus = [kendalltau(parameters, values).statistic for values in accuracies.values()]
     print("| τ (parameters, accuracy) | | | " + " | ".join(f"{tau:+.2f}" for tau in taus) + " |")
 
 

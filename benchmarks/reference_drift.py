@@ -12,15 +12,12 @@ keeps the table-speed figures near 1 while the raw ones move. One timing at a ti
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 
+from hwnas.final_check.candidates import window_pool
 from hwnas.latency.table import load_table
 from hwnas.measuring.measure import measure_beside_reference
-from hwnas.net.arch import random_arch
-
-DRAWS = 100_000  # random archs tried for the ones inside the window
 
 
 def main() -> None:
@@ -32,13 +29,7 @@ def main() -> None:
     table = load_table(args.table)
     fastest, slowest = table.latency_range_ms()
     target = (fastest + slowest) / 2
-    rng, archs = random.Random(0), []
-    for _ in range(DRAWS):
-        arch = random_arch(table.space, rng)
-        if 0.9 * target <= table.predict_ms(arch) <= target and arch not in archs:
-            archs.append(arch)
-        if len(archs) == args.archs:
-            break
+    archs = window_pool(table, 0.9 * target, target, args.archs, seed=0)
     named = {f"arch{i}": arch for i, arch in enumerate(archs)}
     print("| time | reference now / table | raw / predicted (median) | table's speed / predicted: median (range) |\n"
           "|---|---|---|---|")

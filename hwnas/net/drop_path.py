@@ -8,10 +8,10 @@ Never every path of a layer for one sample: with independent masks a layer of n 
 all of them for drop_prob^n of the samples (0.8^6 = 26%); a layer without a residual then
 outputs zeros and every logit after it stops depending on the image. So a sample whose draw
 dropped every path keeps one of them, chosen uniformly, and scaled like any kept path, so that a
-rescued sample looks to the next layer like any sample that kept one path. That raises each path's expected multiplier from 1
-to 1 + drop_prob^n / (n (1 − drop_prob)): +22% at 0.8 and 6 paths, +0.3% at 0.3 and 4 (the
-mean of a layer's output moves by as much; BatchNorm after it renormalises the scale). Single
-paths, which the search epochs run, never see this.
+rescued sample looks to the next layer like any sample that kept one path. That raises each
+path's expected multiplier from 1 to 1 + drop_prob^n / (n (1 − drop_prob)): +22% at 0.8 and 6
+paths, +0.3% at 0.3 and 4 (the mean of a layer's output moves by as much; BatchNorm after it
+renormalises the scale). Single paths, which the search epochs run, never see this.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ alone, the standard practice of once-for-all ("reset BN") and single-path one-sh
 
 Momentum None makes the statistics an equally weighted average over the N calibration batches,
 so they do not depend on what ran before. The loss, not top-1, is the score: it orders archs more
-finely (on a 1,200-image arch split top-1 moves in steps of 0.08 points, and archs of one latency
-tie), and for each of four one-shot rules it ordered archs of one latency closer to their retrained
-accuracy than top-1 did (BENCHMARKS.md, "Supernet ranking"). The calibration batches are fixed, so the score of
-an arch is deterministic; it is cached per arch. Only the path's BN statistics change, and each
+finely (on an arch split of M images top-1 moves in steps of 1/M, and archs of one latency tie),
+and for each of four one-shot rules it ordered archs of one latency closer to their retrained
+accuracy than top-1 did (BENCHMARKS.md, "Supernet ranking"). The calibration batches are fixed,
+so the score of an arch is deterministic; it is cached per arch. Only the path's BN statistics change, and each
 candidate resets its own before use, so scoring never depends on the order of candidates.
 """
 

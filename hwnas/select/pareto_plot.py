@@ -12,8 +12,8 @@ from hwnas.select.evolution import Evaluated, best, pareto_front
 
 def plot_pareto(path: str | Path, results: dict[str, list[Evaluated]], chosen: Evaluated, target_ms: float,
                 range_ms: tuple[float, float]) -> None:
-    """Score (− arch-split cross-entropy) against predicted latency of every scored arch, one colour per method, the
-    Pareto front of them all as a step line, the target as a vertical line, the chosen arch a star.
+    """Score (− arch-split cross-entropy) against predicted latency of every scored arch, one colour
+    per method, the Pareto front of them all as a step line, the target as a vertical line, the chosen arch a star.
     The x axis runs from the space's fastest arch (range_ms[0]) to just past the target: nothing
     slower was scored, and the full range squeezed the points into a corner."""
     figure = Figure(figsize=(6.4, 4.4), layout="constrained")

@@ -12,9 +12,9 @@
 The three are written together (files/atomic.py's atomic_folder): an interrupted select leaves the
 earlier ones. What it reads: the supernet and its space from the checkpoint
 (records/search_checkpoint.py); the latency table the search used, unless --table names another
-(e.g. another device's). Scoring: scoring/subnet_eval.py (BN recalibration on train batches, then minus
-the cross-entropy on the search's arch split, the accuracy beside it); search: select/evolution.py (aging evolution, random search with the
-same number of candidates).
+(e.g. another device's). Scoring: scoring/subnet_eval.py (BN recalibration on train batches, then
+minus the cross-entropy on the search's arch split, the accuracy beside it); search:
+select/evolution.py (aging evolution, random search with the same number of candidates).
 """
 
 from __future__ import annotations
