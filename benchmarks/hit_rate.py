@@ -5,7 +5,7 @@
 
 One trained supernet, --targets targets spread evenly over 5-95% of the table's range; at each the
 search's own derive (derive/on_device.py: the most probable arch predicted in the window, measured
-beside the table's reference, the budget corrected at most twice) as `hwnas derive` runs it. No
+at the table's speed, the budget corrected at most twice) as `hwnas derive` runs it. No
 retraining: latency does not depend on the weights. Reported: the share of targets whose chosen
 arch measured inside [0.9 T, T] at the table's speed (what `target_met` judges), the raw share beside
 it, and the tries per target; with --compare-room, the hit share of other first-look bounds measured

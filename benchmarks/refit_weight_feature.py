@@ -39,7 +39,8 @@ def refit(path: Path, write: bool) -> str | None:
                          for o, n in zip(old_points, new_points))
     archs = [Arch(table.space, tuple(p["ops"])) for p in report["points"]]
     measured = np.array([p["measured_ms"] for p in report["points"]])
-    speed = table.rescale_factor(report["reference_ms"]["run_a"])  # the run's speed relative to the table's
+    # each subnet's speed in the run relative to the table's, as the report rescaled it
+    speed = np.array([p["normalized_ms"] / p["predicted_ms"] for p in report["points"]])
     as_validated = np.array([p["normalized_ms"] for p in report["points"]])
     committed = np.array([table.predict_ms(a) for a in archs]) * speed
     refitted_table = dataclasses.replace(table, calibration=fit_calibration(new_points))

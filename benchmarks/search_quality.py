@@ -13,12 +13,14 @@ At each target T (a share of the table's latency range), on the data folder give
   random         --random archs drawn as benchmarks/ranking.py draws its equal-latency group, inside [0.95 T, T]
 each retrained from scratch with benchmarks/retrain_bench.yaml for every seed (benchmarks/ground_truth.py:
 cached, so the ranking benchmark's retrains of the same archs are reused), and measured untrained on this
-machine beside the table's reference, all of a target in one interleaved run (at the table's speed, the
-raw median beside it). The search and the final check see only the train and arch splits; the test split
+machine as `hwnas derive` measures, all of a target side by side (at the table's speed, the raw median
+beside it). The search and the final check see only the train and arch splits; the test split
 is the retrains' alone. Verdict per target, for the delivered arch: its mean test accuracy at or above the
 random archs' 80th percentile, above their median by more than two pooled seed sds, not below the
 most-params arch, and measured inside [0.9 T, T]. Wall time of every stage is recorded.
 Writes OUT/search_quality.json; a rerun into the same --out keeps the other targets' results.
+--remeasure RUN/search_quality.json times a finished run's candidates again on this machine (with the
+table it names) and re-judges its verdicts in place: no search, no retrain.
 One process, one timing at a time: do not run other benchmarks beside it.
 """
 
@@ -38,7 +40,7 @@ from hwnas.cli import main as hwnas
 from hwnas.derive.window import capped_problem, most_probable_in_window
 from hwnas.files.atomic import write_json
 from hwnas.latency.table import load_table
-from hwnas.measuring.measure import measure_beside_reference
+from hwnas.measuring.measure import measure_at_table_speed
 from hwnas.net.arch import Arch
 from hwnas.net.memory import MemoryCaps, layer_weight_count
 from hwnas.net.space import load_space
@@ -101,10 +103,10 @@ def benchmark_target(share: float, args, space, table, out: Path) -> dict:
 
 
 def measure_candidates(result: dict, space, table) -> None:
-    """Every candidate of a target timed untrained, side by side in one interleaved run beside the table's
-    reference: `measured_ms` at the table's speed (what target_met judges), `raw_ms` beside it."""
+    """Every candidate of a target timed untrained, side by side in the same interleaved runs as
+    `hwnas derive` measures: `measured_ms` at the table's speed (what target_met judges), `raw_ms` beside it."""
     archs = {f"candidate{i}": Arch(space, tuple(row["ops"])) for i, row in enumerate(result["candidates"])}
-    side_by_side = measure_beside_reference(archs, table)
+    side_by_side = measure_at_table_speed(archs, table)
     for name, row in zip(archs, result["candidates"]):
         measurement = side_by_side.measurements[name]
         row["measured_ms"], row["raw_ms"] = measurement.at_table_speed_ms, measurement.median_ms
@@ -143,9 +145,13 @@ def main() -> None:
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     parser.add_argument("--out", default="runs/search_quality")
     parser.add_argument("--report", default=None, help="print the tables of a finished run's search_quality.json")
+    parser.add_argument("--remeasure", default=None, help="a finished run's search_quality.json: measure again")
     args = parser.parse_args()
     if args.report:
         report(json.loads(Path(args.report).read_text())["results"])
+        return
+    if args.remeasure:
+        remeasure(Path(args.remeasure))
         return
     args.cache = args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json"
     space = load_space(args.space)
@@ -159,6 +165,18 @@ def main() -> None:
         results.sort(key=lambda r: r["share_of_range"])
         write_json(earlier, {"settings": vars(args), "table_device": table.device.to_json(), "results": results})
     report(results)
+
+
+def remeasure(path: Path) -> None:
+    """Every target's candidates of a finished run measured again, its verdicts re-judged, written back."""
+    finished = json.loads(path.read_text())
+    space = load_space(finished["settings"]["space"])
+    table = load_table(finished["settings"]["table"], space)
+    for result in finished["results"]:
+        measure_candidates(result, space, table)
+        result["verdict"] = verdict(result)
+    write_json(path, finished)
+    report(finished["results"])
 
 
 def report(results: list[dict]) -> None:

@@ -17,7 +17,7 @@ import hwnas.derive.on_device as on_device
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
 from hwnas.net.space import load_space
-from hwnas.measuring.measure import Measurement
+from hwnas.measuring.measure import Measurement, Run
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,9 @@ def machine_off_by(monkeypatch, table, factor: float, speed: float = 1.0) -> lis
 
     def measure(arch, _table):
         measured.append(arch)
-        return Measurement(speed * factor * table.predict_ms(arch), 0.0, 0.0, speed * table.reference_ms,
-                           table.reference_ms, {}, {})
+        raw_ms = speed * factor * table.predict_ms(arch)
+        return Measurement(raw_ms, 0.0, 0.0, speed * table.reference_ms, table.reference_ms,
+                           (Run(raw_ms, speed),), (table.reference_ms,), {}, {})
     monkeypatch.setattr(on_device, "measure_arch", measure)
     return measured
 

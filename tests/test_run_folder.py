@@ -90,7 +90,7 @@ def test_an_export_interrupted_midway_leaves_the_previous_complete_export(tiny_r
 
     def killed(*args, **kwargs):  # after model.onnx and model.ort are written, before the card
         raise KeyboardInterrupt
-    monkeypatch.setattr(hwnas.export.export, "measure_beside_reference", killed)
+    monkeypatch.setattr(hwnas.export.export, "measure_at_table_speed", killed)
     assert main(["export", "--run", str(tiny_run / "retrain"), "--out", str(out)]) == 130
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert os.listdir(tmp_path) == ["export"]  # no staging folder left beside it

@@ -15,8 +15,8 @@ holds no arch in the whole window: the same arch measured minutes apart moves wi
 state (docs/latency.md), so an arch predicted at an edge of the window passes at derive
 and fails at export. The loop also ends when the corrected window holds no arch or gives the arch already
 measured. The first try inside the window is kept; if none is, the try measured closest to T
-from below (else the fastest). `measured` above is the median at the table's speed: the raw
-median times reference(table) / reference(now), the reference timed in the same rounds
+from below (else the fastest). `measured` above is the figure at the table's speed: the raw
+median over the speed of the table's subnets nearest the arch's size, timed in the same rounds
 (measuring/measure.py), since the machine's speed moves ±25% within minutes and a raw figure
 would correct the budget for the minute, not for the table. Each try records both; a reference
 more than ±25% off is said in one line (the machine's speed, or another machine behind the same
@@ -34,7 +34,7 @@ import torch
 from hwnas.derive.window import DeriveError, Derived, derive_in_window
 from hwnas.latency.table import LatencyTable
 from hwnas.measuring.device_identity import speed_note, why_not_measured
-from hwnas.measuring.measure import Measurement, measure_beside_reference
+from hwnas.measuring.measure import Measurement, measure_at_table_speed
 from hwnas.net.arch import Arch
 from hwnas.net.memory import MemoryCaps
 from hwnas.records.arch_record import DEFAULT_FLOOR, DeriveTry, Provenance, in_window
@@ -65,8 +65,8 @@ def derive_with_headroom(probabilities: list[torch.Tensor], table: LatencyTable,
 
 
 def measure_arch(arch: Arch, table: LatencyTable) -> Measurement:
-    """The untrained subnet measured on this machine beside the table's reference, with its protocol."""
-    return measure_beside_reference({"model": arch}, table).measurements["model"]
+    """The untrained subnet measured on this machine at the table's speed, with its protocol."""
+    return measure_at_table_speed({"model": arch}, table).measurements["model"]
 
 
 def derive_for_target(probabilities: list[torch.Tensor], table: LatencyTable, target_ms: float,

@@ -17,8 +17,9 @@ model_card.json (version 2; version 1, written by 7c7bfa7, has the same layout a
      "provenance": {…arch.json's provenance…},
      "checks":   {"onnx_checker": "passed", "ort_vs_torch_max_abs_diff"}}
 
-`target_met` judges the measurement at the table's speed (the raw median × reference(table) /
-reference(now), measuring/measure.py) inside [floor · T, T]; the card shows the raw figure too.
+`target_met` judges the measurement at the table's speed (the raw median ÷ the speed now of the
+table's subnets nearest its size, median of three runs: measuring/measure.py) inside [floor · T, T];
+the card shows the raw figure too.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from hwnas.measuring.measure import Measurement
 from hwnas.records.arch_record import Provenance, in_window
 
 FORMAT, VERSION = "hwnas.model_card", 2
-JUDGED_ON = ("measured_at_table_speed_ms: the raw median x reference(table) / reference(now), so that the machine's "
-             "speed this minute does not decide")
+JUDGED_ON = ("measured_at_table_speed_ms: median over runs of the raw median / the speed now of the table's subnets "
+             "nearest its size (now / in the table), so that the machine's speed this minute does not decide")
 MEMORY_COUNTED = "float32, batch 1, BatchNorm folded (net/memory.py)"
 
 
@@ -61,7 +62,7 @@ class CardLatency:
     precision: str  # the target, prediction and measurement are of a model at this precision
     judged_model: str | None  # the file the target is judged on; None: not written (an int8 table without --int8)
     predicted_ms: float
-    predicted_now_ms: float  # rescaled by the reference timed now
+    predicted_now_ms: float  # times the speed now of the table's subnets nearest its size
     table: TableRef
     method: str  # how the table predicts
     changed_since_chosen: str | None

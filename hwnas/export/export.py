@@ -42,7 +42,7 @@ from hwnas.files.saved_state import check_fits, read_saved
 from hwnas.latency.device import INT8
 from hwnas.latency.table import load_table
 from hwnas.measuring.device_identity import describe_mismatch, speed_note
-from hwnas.measuring.measure import example_input, measure_beside_reference
+from hwnas.measuring.measure import example_input, measure_at_table_speed
 from hwnas.measuring.onnx_export import INPUT_NAME, OPSET, convert_to_ort, export_onnx
 from hwnas.measuring.timing import provider_for
 from hwnas.net.arch import build_subnet
@@ -151,7 +151,8 @@ def export_run(retrain_dir: str | Path, out: str | Path | None = None, table_pat
         models = {"onnx": onnx_path, "ort": ort_path}
         if data is not None:
             models["int8"] = quantize_on_train_batches(onnx_path, staging / "model.int8.onnx", data, int8_batches)
-        side_by_side = measure_beside_reference(models, table, device=device, threads=threads)
+        side_by_side = measure_at_table_speed(models, table, near_ms=dict.fromkeys(models, table.predict_ms(arch)),
+                                              device=device, threads=threads)
         slower_or_faster = None if mismatch else speed_note(table.reference_ms, side_by_side.reference_now_ms)
         if slower_or_faster:
             log.info(slower_or_faster)
@@ -186,7 +187,7 @@ def _card(arch, model, result: RetrainSummary, provenance, table, side_by_side, 
     space = arch.space
     latency = CardLatency(
         table.precision, models[judged].name if judged in models else None, predicted_ms,
-        predicted_ms * table.rescale_factor(side_by_side.reference_now_ms), table.ref, table.method, changed,
+        predicted_ms * side_by_side.measurements["onnx"].speed_now, table.ref, table.method, changed,
         table.reference_ms, side_by_side.reference_now_ms, side_by_side.measurements.get(judged), float_ms, ort_ms,
         _which_to_deploy(float_ms, ort_ms, ort_for_this_cpu), comparable and judged in models, note)
     return ModelCard(

@@ -36,6 +36,14 @@ def non_negative(value, what: str) -> float:
     return number
 
 
+def speed_ratio(value, what: str) -> float:
+    """How much slower a machine runs than when a table was measured: a ratio of two latencies, > 0."""
+    number = _number(value, what)
+    if not FASTEST_MS / SLOWEST_MS <= number <= SLOWEST_MS / FASTEST_MS:
+        raise ValueError(f"{what} is {value!r}, which no ratio of two latencies gives")
+    return number
+
+
 def fraction(value, what: str) -> float:
     """A share such as an accuracy or a floor: in [0, 1]."""
     number = _number(value, what)

@@ -41,7 +41,7 @@ from hwnas.front.plot import plot_fronts
 from hwnas.latency.objective import check_target_ms
 from hwnas.latency.table import LatencyTable, load_table
 from hwnas.measuring.device_identity import why_not_measured
-from hwnas.measuring.measure import Measurement, measure_beside_reference
+from hwnas.measuring.measure import Measurement, measure_at_table_speed
 from hwnas.net.arch import Arch, random_arch
 from hwnas.net.memory import MemoryCaps
 from hwnas.records.arch_record import ArchRecord, Provenance
@@ -195,9 +195,9 @@ def run_front(ckpt: str, tables: list[str], out: str | None = None, targets: lis
 
 
 def _measure(archs: list[Arch], table: LatencyTable) -> dict[Arch, Measurement]:
-    """The chosen archs timed side by side beside the table's reference."""
+    """The chosen archs timed side by side at the table's speed."""
     unique = list(dict.fromkeys(archs))
-    side_by_side = measure_beside_reference({f"arch{i:03d}": arch for i, arch in enumerate(unique)}, table)
+    side_by_side = measure_at_table_speed({f"arch{i:03d}": arch for i, arch in enumerate(unique)}, table)
     return {arch: side_by_side.measurements[f"arch{i:03d}"] for i, arch in enumerate(unique)}
 
 

@@ -2,14 +2,15 @@
 
 Fresh random subnets (none of the calibration set, not the reference) are exported as the
 final model is, and timed whole in two independent interleaved runs, A and B, each with the
-reference subnet in its rounds. Reported, for the table's prediction against run A:
+table's anchors in its rounds (measuring/measure.py). Reported, for the table's prediction against
+run A:
 
 - raw:         predicted_ms vs measured_A;
-- normalized:  predicted_ms · (reference_A / reference_table) vs measured_A, i.e. the
-               prediction rescaled to the machine's speed state during run A;
+- normalized:  predicted_ms · speed_A vs measured_A, i.e. the prediction rescaled to the
+               machine's speed state during run A (speed_A: the subnet's anchors now / in the table);
 
 and, as the noise floor the prediction cannot beat, a second measurement against the first:
-measured_B · (reference_A / reference_B) vs measured_A, with Kendall τ(A, B). Each gives the
+measured_B · (speed_A / speed_B) vs measured_A, with Kendall τ(A, B). Each gives the
 mean and max |error| in %, the share within ±5% and ±10%, and Kendall τ.
 """
 
@@ -28,7 +29,7 @@ from hwnas.errors import HwnasError
 from hwnas.files.atomic import check_writable, save_figure
 from hwnas.latency.table import LatencyTable, load_table, save_table
 from hwnas.measuring.device_identity import differences_from_here
-from hwnas.measuring.measure import SideBySide, measure_beside_reference
+from hwnas.measuring.measure import SideBySide, measure_at_table_speed
 from hwnas.measuring.timing import ROUNDS, WARMUP_ROUNDS
 from hwnas.net.arch import Arch, random_arch
 
@@ -75,6 +76,13 @@ class TwoRuns:
     def medians(self, run: int) -> np.ndarray:
         return np.array([self.runs[run].measurements[f"subnet{i:03d}"].median_ms for i in range(len(self.archs))])
 
+    def speeds(self, run: int, table: LatencyTable) -> np.ndarray:
+        """Each subnet's speed during `run` relative to `table`'s: its anchors' now / in the table measured
+        beside, carried to `table` by the two tables' times of the reference subnet (every table of a space
+        has the same one: benchmarks/onboarding.py scores several tables on one measurement)."""
+        measurements = [self.runs[run].measurements[f"subnet{i:03d}"] for i in range(len(self.archs))]
+        return np.array([m.speed_now * m.reference_table_ms / table.reference_ms for m in measurements])
+
 
 def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds: int = ROUNDS,
                   warmup_rounds: int = WARMUP_ROUNDS) -> TwoRuns:
@@ -85,28 +93,29 @@ def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds:
                          f"calibration already measured nearly every arch of it (see its fit error)")
     models = {f"subnet{i:03d}": arch for i, arch in enumerate(archs)}
     log.info(f"timing {len(archs)} fresh subnets and the reference in two independent runs")
-    runs = tuple(measure_beside_reference(models, table, rounds=rounds, warmup_rounds=warmup_rounds, seed=seed + run,
-                                          progress=f"run {'AB'[run]}: ")
+    runs = tuple(measure_at_table_speed(models, table, runs=1, rounds=rounds, warmup_rounds=warmup_rounds,
+                                        seed=seed + run, progress=f"{'AB'[run]}: ")
                  for run in (0, 1))
     return TwoRuns(archs, runs, seed, rounds, warmup_rounds)
 
 
 def fidelity_report(table: LatencyTable, measured: TwoRuns) -> dict:
-    """The table's predictions of `measured.archs` against run A (raw, and rescaled by the reference
-    timed in run A), and run B against run A as the noise floor. Any table of the same space can be
-    scored on one measurement: the rescale uses each table's own reference time."""
+    """The table's predictions of `measured.archs` against run A (raw, and rescaled by the speed of
+    their anchors in run A), and run B against run A as the noise floor."""
     measured_a, measured_b = measured.medians(0), measured.medians(1)
+    speed_a, speed_b = measured.speeds(0, table), measured.speeds(1, table)
     reference_a, reference_b = (run.reference_now_ms for run in measured.runs)
     predicted = np.array([table.predict_ms(a) for a in measured.archs])
-    normalized = predicted * table.rescale_factor(reference_a)
+    normalized = predicted * speed_a
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "samples": len(measured.archs),
         "seed": measured.seed, "protocol": {"rounds": measured.rounds, "warmup_rounds": measured.warmup_rounds},
         "method": table.method, "measured_on": measured.runs[0].measurements["subnet000"].device,
         "reference_ms": {"table": table.reference_ms, "run_a": reference_a, "run_b": reference_b},
+        "speed_now_median": {"run_a": float(np.median(speed_a)), "run_b": float(np.median(speed_b))},
         "raw": agreement(predicted, measured_a),
         "normalized": agreement(normalized, measured_a),
-        "second_measurement": agreement(measured_b * reference_a / reference_b, measured_a),
+        "second_measurement": agreement(measured_b * speed_a / speed_b, measured_a),
         "points": [{"ops": list(a.ops), "predicted_ms": float(p), "normalized_ms": float(n),
                     "measured_ms": float(m), "measured_again_ms": float(m2)}
                    for a, p, n, m, m2 in zip(measured.archs, predicted, normalized, measured_a, measured_b)],

@@ -32,7 +32,7 @@ from hwnas.latency.calibration import fit_calibration
 from hwnas.latency.calibration_design import spread_subnets
 from hwnas.latency.device import Device
 from hwnas.latency.table import LatencyTable, load_table, save_table
-from hwnas.measuring.measure import REFERENCE, measure_beside_reference
+from hwnas.measuring.measure import REFERENCE, time_beside
 from hwnas.measuring.timing import INTERLEAVED, ROUNDS, WARMUP_ROUNDS, runtime_metadata
 from hwnas.net.arch import Arch, ArchError, random_arch
 from hwnas.net.space import SpaceError, parse_space
@@ -62,14 +62,15 @@ def onboard_table(source: LatencyTable, *, subnets: int = ONBOARD_SUBNETS, round
     space = source.space
     archs = {f"subnet{i:03d}": arch for i, arch in enumerate(calibration_archs(space, subnets - 1, seed), 1)}
     log.info(f"onboarding {space.name} on this machine from {source.ref.path}: timing {len(archs) + 1} subnets")
-    measured = measure_beside_reference(archs, source, rounds=rounds, warmup_rounds=warmup_rounds, seed=seed,
-                                        progress="")
-    points = [(source.reference_arch(), measured.reference_now_ms)]
-    points += [(arch, measured.measurements[name].median_ms) for name, arch in archs.items()]
+    medians = {name: stats["median_ms"] for name, stats in time_beside(
+        archs, source, {REFERENCE: source.reference_arch()}, device=kind, threads=threads, rounds=rounds,
+        warmup_rounds=warmup_rounds, seed=seed, progress="").items()}
+    points = [(source.reference_arch(), medians[REFERENCE])]
+    points += [(arch, medians[name]) for name, arch in archs.items()]
     device = Device.from_json({**here, "batch_size": 1, "precision": source.precision})
     protocol = {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": INTERLEAVED, "export": export_identity(),
                 "onboarded_on": f"{len(points)} whole subnets ({REFERENCE} among them)"}
-    return calibrated_copy(source, points, device, protocol, source.reference_ops, measured.reference_now_ms)
+    return calibrated_copy(source, points, device, protocol, source.reference_ops, medians[REFERENCE])
 
 
 def calibrated_copy(source: LatencyTable, points: list[tuple[Arch, float]], device: Device, protocol: dict,

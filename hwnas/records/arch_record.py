@@ -25,8 +25,8 @@ arch.json, version 3:
                     "caps": {"max_weight_mb", "max_activation_kb"} | null,
                     "final_check": {"candidates", "rungs", "winner", "seconds"} | null}}
 
-`measured_ms` (raw median here), `measured_at_table_speed_ms` (× reference(table) / reference(now),
-measuring/measure.py) and `target_met` are written for people reading the file; they are computed from
+`measured_ms` (raw median here), `measured_at_table_speed_ms` (÷ the speed now of the table's
+subnets nearest its size, measuring/measure.py) and `target_met` are written for people reading the file; they are computed from
 `measurement`, never read back. Paths are absolute, so a record means the same from any directory.
 Versions 1 (no provenance) and 2 (a plain dict) still load.
 """
