@@ -3,14 +3,15 @@
     .venv/bin/python benchmarks/ranking.py --data-root ../shared/data/fashion-7k \
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
         [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--spread-seeds 0] [--out runs/ranking] \
-        [--supernets NAME ...] [--ground-truth-only] [--report runs/ranking/ranking.json]
+        [--supernets NAME ...] [--ground-truth-only] [--retrain-options "..."] [--report runs/ranking/ranking.json]
 
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
 random archs and the uniform ones, the nearest to each of --spread evenly spaced latencies) and
 --window archs predicted inside [0.95 T, T], T = --target-share of the range: the equal-latency group a
 search at T chooses among. The truth: each retrained from scratch with benchmarks/retrain_bench.yaml
 for every seed (benchmarks/ground_truth.py: cached, two one-thread processes at a time; the window's
-first, and the spread group's with --spread-seeds where time is short), its test accuracy the mean over seeds.
+first, and the spread group's with --spread-seeds where time is short), its test accuracy the mean over seeds;
+--retrain-options adds `hwnas retrain` options to every retrain (a variant of the recipe, cached apart).
 
 The scores, each computed on the train/arch split only (the test split is the truth's alone):
   counting baselines   parameters, weight MB and MACs of the deployed net (net/memory.py, net/macs.py)
@@ -167,6 +168,8 @@ def main() -> None:
     parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
     parser.add_argument("--scores-only", action="store_true",
                         help="train the supernets and the short-training scores (cached), retrain nothing, report nothing")
+    parser.add_argument("--retrain-options", default="",
+                        help="more `hwnas retrain` options for the ground truth, one string (a retrain variant)")
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the arch draws and the bootstrap")
     parser.add_argument("--out", default="runs/ranking")
@@ -190,10 +193,11 @@ def main() -> None:
         return
     cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
     seeds = {"spread": args.spread_seeds or args.seeds, "window": args.seeds}
-    accuracies = retrain_all([Retrain(arch, seed, args.data_root) for group in ("window", "spread")
+    options = tuple(args.retrain_options.split())
+    accuracies = retrain_all([Retrain(arch, seed, args.data_root, options=options) for group in ("window", "spread")
                               for seed in seeds[group] for g, arch in chosen if g == group], cache)
     rows = [{"group": group, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch),
-             "accuracies": [accuracies[Retrain(arch, seed, args.data_root)] for seed in seeds[group]]}
+             "accuracies": [accuracies[Retrain(arch, seed, args.data_root, options=options)] for seed in seeds[group]]}
             for group, arch in chosen]
     for row in rows:
         row["mean"] = statistics.mean(row["accuracies"])
