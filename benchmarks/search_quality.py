@@ -133,7 +133,7 @@ def verdict(result: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", required=True, help="ImageFolder root (train/ + test/)")
+    parser.add_argument("--data-root", help="ImageFolder root (train/ + test/); not needed by --report, --remeasure")
     parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
     parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
     parser.add_argument("--search-recipe", default="benchmarks/search_fashion.yaml")
@@ -153,6 +153,8 @@ def main() -> None:
     if args.remeasure:
         remeasure(Path(args.remeasure))
         return
+    if not args.data_root:
+        parser.error("--data-root is required to search and retrain")
     args.cache = args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json"
     space = load_space(args.space)
     table = load_table(args.table, space)

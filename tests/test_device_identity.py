@@ -1,4 +1,4 @@
-"""A table knows its device: `profile --skip-if-current` re-profiles, and the stages that predict
+"""A table knows its device: `profile --skip_if_current` re-profiles, and the stages that predict
 say so in one line, whenever the table's device is not this machine."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Onboarding: another device's table plus a few subnets measured here give a table of this
-machine, stamped with it and marked as transferred; --skip-if-current does nothing twice."""
+machine, stamped with it and marked as transferred; --skip_if_current does nothing twice."""
 
 from __future__ import annotations
 

@@ -53,8 +53,8 @@ def speed_note(reference_table_ms: float, reference_now_ms: float) -> str | None
     within REFERENCE_TOLERANCE of the table's)."""
     mismatch = speed_mismatch(reference_table_ms, reference_now_ms)
     return mismatch and (f"note: {mismatch}; measurements are judged at the table's speed (rescaled by the "
-                         f"reference), but if this persists re-measure this machine (hwnas onboard or hwnas "
-                         f"profile ... --skip-if-current)")
+                         f"table's subnets nearest their size), but if this persists re-measure this machine "
+                         f"(hwnas profile ... --skip_if_current, or hwnas onboard)")
 
 
 def speed_mismatch(reference_table_ms: float, reference_now_ms: float) -> str | None:
