@@ -5,7 +5,7 @@
 DP: derive_in_window on random distributions (seeded) at 50% of each committed table's range,
 median wall time over 20 calls. Measurement: derive_on_device.measure_arch of the demo space's
 reference arch (ONNX export of the untrained subnet + the table's interleaved protocol beside
-the reference subnet), wall time of 3 calls. A derive that corrects its budget measures at most
+the table's nearest subnets, MEASUREMENT_RUNS runs), wall time of 3 calls. A derive that corrects its budget measures at most
 MAX_TRIES times.
 """
 

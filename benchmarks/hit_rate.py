@@ -27,9 +27,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from hwnas.files.atomic import save_figure, write_json
-from hwnas.derive.on_device import derive_for_target
+from hwnas.derive.on_device import derive_for_target, measure_arch
 from hwnas.measuring.device_identity import differences_from_here
-from hwnas.measuring.measure import measure_at_table_speed
 from hwnas.net.arch import Arch
 from hwnas.records.arch_record import in_window
 from hwnas.records.search_checkpoint import load_search_checkpoint
@@ -89,8 +88,7 @@ def measure_again(rows: list[dict], table) -> None:
     """Every target's derived arch measured again after all the derives, on its own as the derive and
     an export minutes later measure it: `measured_again_ms` at the table's speed and `hit_again`."""
     for row in rows:
-        arch = Arch(table.space, tuple(row["ops"]))
-        row["measured_again_ms"] = measure_at_table_speed({"model": arch}, table).measurements["model"].at_table_speed_ms
+        row["measured_again_ms"] = measure_arch(Arch(table.space, tuple(row["ops"])), table).at_table_speed_ms
         row["hit_again"] = in_window(row["measured_again_ms"], FLOOR, row["target_ms"])
 
 

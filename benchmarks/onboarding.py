@@ -3,7 +3,8 @@
 For each space: profile this machine in full (timed: the "profile in ≤ 60 s / 3 min" numbers),
 onboard it from the committed table (another machine's) with N = 5, 10 and 20 measured subnets
 (timed), then score every table on the same measurement: 30 fresh subnets, calibrated by none
-of them, timed whole twice beside the reference (measuring/fidelity.py). Reported per table: mean
+of them, timed whole twice beside the full profile's anchors (measuring/fidelity.py; the other tables'
+speeds carried by their reference times). Reported per table: mean
 |error| and share within ±10% of the normalized prediction, Kendall τ, and the raw figures;
 the second run against the first is the noise floor. Writes JSON to --out and prints a table.
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from hwnas.final_check.candidates import window_pool
 from hwnas.latency.table import load_table
-from hwnas.measuring.measure import (MEASUREMENT_RUNS, REFERENCE, nearest_anchors, speed_anchors,
+from hwnas.measuring.measure import (MEASUREMENT_RUNS, REFERENCE, anchor_speed, nearest_anchors, speed_anchors,
                                      time_beside)
 
 SHARES = (0.25, 0.5, 0.75)
@@ -53,14 +53,14 @@ def main() -> None:
                             device=table.device.kind, threads=table.device.threads, seed=run)
         raw.append([stats[name]["median_ms"] / predicted[name] for name in archs])
         for way, judged_on in ways.items():
-            rescaled[way].append([stats[name]["median_ms"] / predicted[name] / statistics.median(
-                stats[anchor]["median_ms"] / anchors[anchor].table_ms for anchor in judged_on[name])
-                for name in archs])
-        print(f"run {run + 1}/{args.runs}: reference now / table {stats[REFERENCE]['median_ms'] / table.reference_ms:.3f}, "
+            rescaled[way].append([stats[name]["median_ms"] / predicted[name]
+                                  / anchor_speed(stats, anchors, judged_on[name]) for name in archs])
+        reference_speed = stats[REFERENCE]["median_ms"] / table.reference_ms
+        print(f"run {run + 1}/{args.runs}: reference now / table {reference_speed:.3f}, "
               f"raw / predicted (median over archs) {statistics.median(raw[-1]):.3f}", flush=True)
     print(f"\n{len(archs)} archs, {len(anchors)} anchors, {args.runs} runs\n"
-          f"| rescaled by | one run: median / p90 / max |dev| | median of {MEASUREMENT_RUNS} runs: median / p90 / max |dev| "
-          f"| figure / predicted (median) |\n|---|---|---|---|")
+          f"| rescaled by | one run: median / p90 / max |dev| "
+          f"| median of {MEASUREMENT_RUNS} runs: median / p90 / max |dev| | figure / predicted (median) |\n|---|---|---|---|")
     for way, figures in {"raw (none)": raw, **rescaled}.items():
         figures = np.array(figures)  # runs × archs
         centre = np.median(figures, axis=0)

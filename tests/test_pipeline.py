@@ -60,6 +60,9 @@ def test_model_card_states_accuracy_target_predicted_and_measured_latency(tiny_r
     assert len(runs) == 3 and latency["measured_at_table_speed_ms"] == pytest.approx(
         statistics.median(run["median_ms"] / run["speed_now"] for run in runs))
     assert latency["target_met"] == (0.9 * tiny_target_ms <= latency["measured_at_table_speed_ms"] <= tiny_target_ms)
+    # the error the card states is of the figure target_met judges
+    assert latency["prediction_error_pct"] == pytest.approx(
+        (latency["predicted_ms"] / latency["measured_at_table_speed_ms"] - 1) * 100)
     assert latency["prediction_error_pct"] is not None and card["provenance"]["stage"] == "search"
     assert card["checks"]["ort_vs_torch_max_abs_diff"] <= 1e-4
     assert card["accuracy"]["test"] == json.loads((tiny_run / "retrain/retrain.json").read_text())["test_accuracy"]

@@ -2,7 +2,7 @@
 
 Latency does not depend on trained weights, so the derived subnet can be exported untrained
 (eval mode, BN folded, as deployed) and timed with the table's protocol, beside the table's
-reference subnet, minutes before anyone spends hours retraining it. When the table's device
+own subnets nearest its size, minutes before anyone spends hours retraining it. When the table's device
 is this machine (measuring/device_identity.py):
 
     try 1:  derive in [floor·T, T] (predicted; in [1.02·floor·T, 0.97·T] where it can), measure

@@ -62,7 +62,7 @@ class CardLatency:
     precision: str  # the target, prediction and measurement are of a model at this precision
     judged_model: str | None  # the file the target is judged on; None: not written (an int8 table without --int8)
     predicted_ms: float
-    predicted_now_ms: float  # times the speed now of the table's subnets nearest its size
+    predicted_now_ms: float  # at the speed the judged model ran: × its raw / table's-speed figure
     table: TableRef
     method: str  # how the table predicts
     changed_since_chosen: str | None

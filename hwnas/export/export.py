@@ -2,11 +2,11 @@
 
 The model card (export/card.py) states what a user needs to trust the model on the target: test accuracy,
 the latency target of the search, the latency the table predicted (as measured, and
-rescaled to the machine's speed now by the table's reference subnet), the latency ONNX
-Runtime measured on this machine with the same interleaved protocol as the table, and
-whether the target was met: the measurement, rescaled to the table's speed state by the
-reference subnet timed beside it (measuring/measure.py), inside [floor·T, T], the derive's
-window. The card shows the raw and the rescaled figure.
+rescaled to the machine's speed during the measurement), the latency ONNX Runtime measured on
+this machine with the same interleaved protocol as the table, and whether the target was met:
+the measurement, rescaled to the table's speed state by the table's subnets timed beside it
+(measuring/measure.py), inside [floor·T, T], the derive's window. The card shows the raw and the
+rescaled figure.
 
 The card also states the net's memory as deployed (weights in MB, peak activations in KB at batch
 1, net/memory.py) and the caps the arch was chosen under, if any.
@@ -182,12 +182,14 @@ def _card(arch, model, result: RetrainSummary, provenance, table, side_by_side, 
     """The card of the float export; the target is judged on the model at the table's precision."""
     judged = "int8" if table.precision == INT8 else "onnx"
     float_ms, ort_ms = side_by_side.measurements["onnx"].median_ms, side_by_side.measurements["ort"].median_ms
+    # the prediction at the speed the judged model ran: prediction / predicted_now = table's speed / raw
+    speed = side_by_side.measurements.get(judged, side_by_side.measurements["onnx"])
     weight_mb, activation_kb = arch_memory(arch)
     predicted_ms = table.predict_ms(arch)
     space = arch.space
     latency = CardLatency(
         table.precision, models[judged].name if judged in models else None, predicted_ms,
-        predicted_ms * side_by_side.measurements["onnx"].speed_now, table.ref, table.method, changed,
+        predicted_ms * speed.median_ms / speed.at_table_speed_ms, table.ref, table.method, changed,
         table.reference_ms, side_by_side.reference_now_ms, side_by_side.measurements.get(judged), float_ms, ort_ms,
         _which_to_deploy(float_ms, ort_ms, ort_for_this_cpu), comparable and judged in models, note)
     return ModelCard(

@@ -15,7 +15,7 @@ priced with every table. Per device:
     chosen    per budget T, the best-scoring pool arch predicted ≤ T (select/evolution.py's `best`)
     front     the pool archs no other beats on both predicted latency and score
     measured  where the table's device is this machine: the chosen archs timed beside the table's
-              reference (measuring/measure.py), judged at the table's speed; elsewhere, why not
+              own subnets (measuring/measure.py), judged at the table's speed; elsewhere, why not
 
 Written together, as one folder (files/atomic.py's atomic_folder): OUT/front.json (FrontSummary: per
 device its budgets, chosen archs and front; the cross-device matrix: each chosen arch's prediction on

@@ -66,7 +66,7 @@ def agreement(predicted: np.ndarray, measured: np.ndarray) -> dict:
 
 @dataclass(frozen=True)
 class TwoRuns:
-    """Fresh subnets timed whole in two independent interleaved runs, A and B, each beside the reference."""
+    """Fresh subnets timed whole in two independent interleaved runs, A and B, each beside the table's anchors."""
     archs: list[Arch]
     runs: tuple[SideBySide, SideBySide]
     seed: int
@@ -78,21 +78,22 @@ class TwoRuns:
 
     def speeds(self, run: int, table: LatencyTable) -> np.ndarray:
         """Each subnet's speed during `run` relative to `table`'s: its anchors' now / in the table measured
-        beside, carried to `table` by the two tables' times of the reference subnet (every table of a space
-        has the same one: benchmarks/onboarding.py scores several tables on one measurement)."""
+        beside, carried to another `table` of the space by the two tables' times of their common reference
+        subnet (benchmarks/onboarding.py scores several tables on one measurement). That carry holds the
+        reference's own noise from the moments the two tables were made; for the table measured beside it is 1."""
         measurements = [self.runs[run].measurements[f"subnet{i:03d}"] for i in range(len(self.archs))]
         return np.array([m.speed_now * m.reference_table_ms / table.reference_ms for m in measurements])
 
 
 def measure_twice(table: LatencyTable, archs: list[Arch], seed: int = 1, rounds: int = ROUNDS,
                   warmup_rounds: int = WARMUP_ROUNDS) -> TwoRuns:
-    """Time `archs` twice, each run beside `table`'s reference, with its device and threads."""
+    """Time `archs` twice, each run beside `table`'s anchors (measuring/measure.py), with its device and threads."""
     if len(archs) < 3:
         raise HwnasError(f"space {table.space.name} holds only {len(archs)} subnets outside the table's "
                          f"{len(calibration_ops(table))} calibration subnets, too few to validate: the "
                          f"calibration already measured nearly every arch of it (see its fit error)")
     models = {f"subnet{i:03d}": arch for i, arch in enumerate(archs)}
-    log.info(f"timing {len(archs)} fresh subnets and the reference in two independent runs")
+    log.info(f"timing {len(archs)} fresh subnets beside the table's own subnets in two independent runs")
     runs = tuple(measure_at_table_speed(models, table, runs=1, rounds=rounds, warmup_rounds=warmup_rounds,
                                         seed=seed + run, progress=f"{'AB'[run]}: ")
                  for run in (0, 1))
@@ -171,7 +172,7 @@ def plot_fidelity(report: dict, title: str, path: str | Path) -> None:
     measured = np.array([p["measured_ms"] for p in points])
     figure, axes = plt.subplots(figsize=(5.5, 5))
     axes.scatter(measured, [p["predicted_ms"] for p in points], s=18, alpha=0.5, label="raw prediction")
-    axes.scatter(measured, [p["normalized_ms"] for p in points], s=18, label="normalized by the reference")
+    axes.scatter(measured, [p["normalized_ms"] for p in points], s=18, label="normalized by the table's subnets")
     line = np.linspace(measured.min() * 0.9, measured.max() * 1.1, 2)
     axes.plot(line, line, "k-", linewidth=1, label="identity")
     axes.fill_between(line, line * 0.9, line * 1.1, color="gray", alpha=0.15, label="±10%")

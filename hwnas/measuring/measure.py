@@ -15,8 +15,9 @@ times its latency when the machine's state changed, and one run's rescaled figur
 from the long-run median; anchors of the model's size and the median of three runs held it within
 5% (benchmarks/reference_drift.py compares the two; BENCHMARKS.md has the figures).
 
-Derive's correction loop, the model card's `target_met`, `front`, onboarding and `validate-table` all
-measure through `measure_at_table_speed`, so they export and time the same way.
+Derive's correction loop, the model card's `target_met`, `front` and `validate-table` (one run for
+each of its two) measure through `measure_at_table_speed`, onboarding times raw through `time_beside`,
+so they all export and time the same way.
 """
 
 from __future__ import annotations
@@ -62,9 +63,15 @@ def speed_anchors(table: LatencyTable) -> dict[str, Anchor]:
     return anchors
 
 
-def nearest_anchors(anchors: dict[str, Anchor], near_ms: float, count: int = NEAREST_ANCHORS) -> list[str]:
-    """The names of the `count` anchors whose table time is nearest `near_ms`, by ratio."""
-    return sorted(anchors, key=lambda name: abs(math.log(anchors[name].table_ms / near_ms)))[:count]
+def nearest_anchors(anchors: dict[str, Anchor], near_ms: float) -> list[str]:
+    """The names of the NEAREST_ANCHORS anchors whose table time is nearest `near_ms`, by ratio."""
+    return sorted(anchors, key=lambda name: abs(math.log(anchors[name].table_ms / near_ms)))[:NEAREST_ANCHORS]
+
+
+def anchor_speed(stats: dict[str, dict], anchors: dict[str, Anchor], judged_on: list[str]) -> float:
+    """The machine's speed in one run (`stats`: name → its median) against the table's: the median over
+    the anchors `judged_on` of now / in the table (>1: slower now)."""
+    return statistics.median(stats[name]["median_ms"] / anchors[name].table_ms for name in judged_on)
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,9 @@ class Measurement:
             runs = tuple(Run(milliseconds(run["median_ms"], "a run's median_ms"),
                              speed_ratio(run["speed_now"], "a run's speed_now")) for run in data["runs"])
             anchors = tuple(milliseconds(ms, "anchors_table_ms") for ms in data["anchors_table_ms"])
+            if not runs or not anchors:
+                raise ValueError(f"a measurement names {len(runs)} runs and {len(anchors)} anchors, and "
+                                 f"every measurement has at least one of each")
         else:  # written before the anchors: one run, judged on the reference alone
             runs, anchors = (Run(median, now / table),), (table,)
         return cls(median, milliseconds(data["p25_ms"], "p25_ms"), milliseconds(data["p75_ms"], "p75_ms"), now,
@@ -187,19 +197,17 @@ def measure_at_table_speed(models: dict[str, str | Path | Arch], table: LatencyT
              for run in range(runs)]
     metadata = runtime_metadata(device, threads)
     protocol = {"rounds": rounds, "warmup_rounds": warmup_rounds, "runs": runs,
-                "order": f"{INTERLEAVED}; beside the table's reference and the model's {NEAREST_ANCHORS} nearest "
-                         f"anchors (measuring/measure.py)"}
+                "order": f"{INTERLEAVED}; beside the table's reference and anchors (measuring/measure.py): "
+                         f"anchors_table_ms are those each model is judged on"}
 
     def median_of(name: str, figure: str) -> float:
         return statistics.median(run[name][figure] for run in stats)
 
-    def speed(run: dict, chosen: list[str]) -> float:
-        return statistics.median(run[name]["median_ms"] / anchors[name].table_ms for name in chosen)
-
     reference_now_ms = median_of(REFERENCE, "median_ms")
     return SideBySide({name: Measurement(
         median_of(name, "median_ms"), median_of(name, "p25_ms"), median_of(name, "p75_ms"), reference_now_ms,
-        table.reference_ms, tuple(Run(run[name]["median_ms"], speed(run, judged_on[name])) for run in stats),
+        table.reference_ms, tuple(Run(run[name]["median_ms"], anchor_speed(run, anchors, judged_on[name]))
+                                  for run in stats),
         tuple(anchors[anchor].table_ms for anchor in judged_on[name]), metadata, protocol) for name in models},
         reference_now_ms)
 
