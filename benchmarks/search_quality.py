@@ -112,6 +112,13 @@ def measure_candidates(result: dict, space, table) -> None:
         row["measured_ms"], row["raw_ms"] = measurement.at_table_speed_ms, measurement.median_ms
 
 
+def accuracy_checks(mean: float, random: list[float], pooled_sd: float, most_params: float) -> dict[str, bool]:
+    """The issue's three accuracy conditions on an arch's mean test accuracy (fractions, not points)."""
+    return {"at or above the random archs' 80th percentile": mean >= float(np.percentile(random, 80)),
+            "above their median by more than two pooled seed sds": mean - statistics.median(random) > 2 * pooled_sd,
+            "not below the most-params arch": mean >= most_params}
+
+
 def verdict(result: dict) -> dict:
     """The delivered arch against the issue's four conditions, each true or false, and in words."""
     rows = result["candidates"]
@@ -119,10 +126,7 @@ def verdict(result: dict) -> dict:
     random = [r["mean"] for r in rows if r["kind"] == "random"]
     pooled_sd = statistics.mean(r["sd"] ** 2 for r in rows) ** 0.5
     most = next(r for r in rows if r["kind"] == "most params")
-    checks = {"at or above the random archs' 80th percentile": delivered["mean"] >= float(np.percentile(random, 80)),
-              "above their median by more than two pooled seed sds": delivered["mean"] - statistics.median(random)
-              > 2 * pooled_sd,
-              "not below the most-params arch": delivered["mean"] >= most["mean"],
+    checks = {**accuracy_checks(delivered["mean"], random, pooled_sd, most["mean"]),
               "measured inside [0.9 T, T]": in_window(delivered["measured_ms"], FLOOR, result["target_ms"])}
     margin = 100 * (delivered["mean"] - statistics.median(random))
     words = (f"margin over the median random arch {margin:+.2f} points against a pooled seed sd of "
