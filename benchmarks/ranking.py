@@ -67,8 +67,6 @@ SUPERNETS = {
     "sandwich": ["--model.one_shot", "Sandwich"],
     "sandwich-wd0-clip": ["--model.one_shot", "Sandwich", "--model.one_shot.weight_decay", "0",
                           "--model.one_shot.grad_clip", "5"],
-    # trained on the augmented train split, as a truth retrained with --retrain-options "...augment crop_flip" is
-    "sandwich-crop_flip": ["--model.one_shot", "Sandwich", "--data.init_args.augment", "crop_flip"],
 }
 SEARCH_EPOCHS = 15
 
