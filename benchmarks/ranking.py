@@ -4,7 +4,7 @@
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
         [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--spread-seeds 0] [--out runs/ranking] \
         [--supernets NAME ...] [--ground-truth-only] [--window-only] [--retrain-options "..."] \
-        [--report runs/ranking/ranking.json]
+        [--score-by-retrain "OPTIONS" ...] [--report runs/ranking/ranking.json]
 
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
 random archs and the uniform ones, the nearest to each of --spread evenly spaced latencies) and
@@ -21,6 +21,7 @@ The scores, each computed on the train/arch split only (the test split is the tr
                        scored as `hwnas select` scores it (BN recalibrated; arch-split accuracy) and by
                        arch-split cross-entropy (negated, so higher is better)
   rank averages        each supernet score's rank averaged with the parameter count's
+  other truths         for each --score-by-retrain variant, the archs' mean accuracy retrained that way
   short training       for each --proxy-epochs E, the final check's own measure (final_check/contest.py):
                        the arch trained from scratch for E epochs on the train split, scored on the arch split
 Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
@@ -173,6 +174,9 @@ def main() -> None:
                         help="train the supernets and the short-training scores (cached), retrain nothing, report nothing")
     parser.add_argument("--retrain-options", default="",
                         help="more `hwnas retrain` options for the ground truth, one string (a retrain variant)")
+    parser.add_argument("--score-by-retrain", action="append", default=[], metavar="OPTIONS",
+                        help="another retrain variant's mean accuracy as a score (\"\" for the recipe as written): "
+                             "how far two truths agree; repeatable")
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the arch draws and the bootstrap")
     parser.add_argument("--out", default="runs/ranking")
@@ -211,6 +215,12 @@ def main() -> None:
     scores = counting_scores(archs)
     for epochs in args.proxy_epochs:
         scores[f"short training, {epochs} epoch(s)"] = short_training_scores(archs, epochs, args, out)
+    for variant in args.score_by_retrain:
+        other = retrain_all([Retrain(arch, seed, args.data_root, options=tuple(variant.split()))
+                             for group, arch in chosen for seed in seeds[group]], cache)
+        scores[f"retrained with {variant or 'the recipe as written'}"] = [
+            statistics.mean(other[Retrain(arch, seed, args.data_root, options=tuple(variant.split()))]
+                            for seed in seeds[group]) for group, arch in chosen]
     seconds = {}
     for name in args.supernets:
         checkpoint, seconds[name] = train_supernet(name, args, out)
