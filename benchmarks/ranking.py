@@ -15,7 +15,8 @@ first, and the spread group's with --spread-seeds where time is short), its test
 --retrain-options adds `hwnas retrain` options to every retrain (a variant of the recipe, cached apart).
 
 The scores, each computed on the train/arch split only (the test split is the truth's alone):
-  counting baselines   parameters, weight MB and MACs of the deployed net (net/memory.py, net/macs.py)
+  counting baselines   parameters, weight MB and MACs of the deployed net (net/memory.py, net/macs.py), and its
+                       depth: the searchable layers that compute (not `zero`)
   supernets            for each --supernets entry (SUPERNETS below: a one-shot rule and its options), a
                        supernet trained by `hwnas search` with the OneShotOnly algorithm, then every arch
                        scored as `hwnas select` scores it (BN recalibrated; arch-split accuracy) and by
@@ -48,7 +49,7 @@ from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch, random_arch
 from hwnas.net.macs import arch_macs
 from hwnas.net.memory import arch_memory, arch_weight_count
-from hwnas.net.space import load_space
+from hwnas.net.space import load_space, parse_op
 from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.scoring.subnet_eval import scorer_of_search
 
@@ -142,7 +143,9 @@ def short_training_scores(archs: list[Arch], epochs: int, args, out: Path) -> li
 
 def counting_scores(archs: list[Arch]) -> dict[str, list[float]]:
     return {"parameters": [float(arch_weight_count(a)) for a in archs],
-            "weight_mb": [arch_memory(a)[0] for a in archs], "macs": [float(arch_macs(a)) for a in archs]}
+            "weight_mb": [arch_memory(a)[0] for a in archs], "macs": [float(arch_macs(a)) for a in archs],
+            "layers that compute": [float(sum(not parse_op(op).runs_nothing(layer.shape)
+                                              for op, layer in zip(a.ops, a.space.layers()))) for a in archs]}
 
 
 def truth_noise(rows: list[dict]) -> dict:
