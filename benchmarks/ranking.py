@@ -21,7 +21,7 @@ The scores, each computed on the train/arch split only (the test split is the tr
                        supernet trained by `hwnas search` with the OneShotOnly algorithm, then every arch
                        scored as `hwnas select` scores it (BN recalibrated; arch-split accuracy) and by
                        arch-split cross-entropy (negated, so higher is better)
-  rank averages        each supernet score's rank averaged with the parameter count's
+  rank averages        each supernet score's rank averaged with the parameter count's, and with the depth's
   other truths         for each --score-by-retrain variant, the archs' mean accuracy retrained that way
   short training       for each --proxy-epochs E, the final check's own measure (final_check/contest.py):
                        the arch trained from scratch for E epochs on the train split, scored on the arch split
@@ -229,7 +229,8 @@ def main() -> None:
         checkpoint, seconds[name] = train_supernet(name, args, out)
         for kind, values in supernet_scores(checkpoint, archs).items():
             scores[f"{name}: {kind}"] = values
-            scores[f"{name}: {kind} + parameters"] = list(rankdata(values) + rankdata(scores["parameters"]))
+            for baseline in ("parameters", "layers that compute"):
+                scores[f"{name}: {kind} + {baseline}"] = list(rankdata(values) + rankdata(scores[baseline]))
     groups = ("window",) if args.window_only else ("all", "window")
     rankings = {name: {group: tau_with_interval([v for v, r in zip(values, rows) if group == "all" or r["group"] == group],
                                                 [r["mean"] for r in rows if group == "all" or r["group"] == group],
