@@ -11,7 +11,8 @@ per score, whether that arch is better than a user's pick at the same latency, w
                  of the table's range, as benchmarks/ranking.py places its window
   picks          the pool's best by the parameter count, and for every --supernets checkpoint (a trained
                  one-shot supernet, e.g. benchmarks/ranking.py's) its best by the supernet's score and by
-                 the rank average of the two: the final check's rank_by supernet / parameters / both
+                 the rank average of the two (the final check's rank_by supernet / parameters / both), and by
+                 the supernet's rank averaged with the depth's (benchmarks/ranking.py's "layers that compute")
   most params    the arch with the most weights predicted inside [0.95 T, T] (search_quality.py's)
   random         benchmarks/ranking.py's equal-latency group at T: the same archs, so its retrains are reused
 each retrained for every seed with benchmarks/retrain_bench.yaml and --retrain-options (benchmarks/ground_truth.py,
@@ -27,9 +28,10 @@ import statistics
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import rankdata
 
 from ground_truth import Cache, Retrain, retrain_all
-from ranking import WINDOW_FLOOR, choose_archs
+from ranking import WINDOW_FLOOR, choose_archs, counting_scores
 from search_quality import accuracy_checks, most_parameters
 from hwnas.files.atomic import write_json
 from hwnas.final_check.candidates import pick_candidates, window_pool
@@ -45,10 +47,13 @@ def picks(pool, table, supernets: dict[str, str]) -> dict[str, object]:
         return pick_candidates(pool, table, scorer, FinalCheck(candidates=1, pool=len(pool), rank_by=rank_by))[0].arch
 
     chosen = {"parameters": best("parameters")}
+    depth = rankdata(counting_scores(pool)["layers that compute"])
     for name, checkpoint in supernets.items():
         scorer = scorer_of_search(load_search_checkpoint(checkpoint))
         chosen[f"{name}: supernet"] = best("supernet", scorer)
         chosen[f"{name}: both"] = best("both", scorer)
+        with_depth = rankdata([scorer(arch) for arch in pool]) + depth
+        chosen[f"{name}: supernet + depth"] = pool[int(np.argmax(with_depth))]
     return chosen
 
 
