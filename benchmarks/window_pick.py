@@ -57,12 +57,20 @@ def picks(pool, table, supernets: dict[str, str]) -> dict[str, object]:
     return chosen
 
 
+def named_checkpoint(entry: str) -> tuple[str, str]:
+    name, _, checkpoint = entry.partition("=")
+    if not name or not checkpoint:
+        raise argparse.ArgumentTypeError(f"NAME=CHECKPOINT, got {entry!r}")
+    return name, checkpoint
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", required=True, help="ImageFolder root (train/ + test/)")
     parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
     parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
-    parser.add_argument("--supernets", nargs="*", default=[], help="NAME=CHECKPOINT of trained supernets")
+    parser.add_argument("--supernets", nargs="*", type=named_checkpoint, default=[],
+                        help="NAME=CHECKPOINT of trained supernets")
     parser.add_argument("--target-share", type=float, default=0.5)
     parser.add_argument("--pool", type=int, default=64)
     parser.add_argument("--random", type=int, default=12)
@@ -72,7 +80,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the pool and of ranking.py's arch draws")
     parser.add_argument("--out", default="runs/window_pick")
     args = parser.parse_args()
-    supernets = dict(entry.split("=", 1) for entry in args.supernets)
+    supernets = dict(args.supernets)
     space = load_space(args.space)
     table = load_table(args.table, space)
     fastest, slowest = table.latency_range_ms()
