@@ -54,6 +54,7 @@ from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.scoring.subnet_eval import scorer_of_search
 
 POOL = 20_000  # random archs the spread is picked from
+SPREAD = 24  # archs spread over the range (--spread); the window group is drawn beside them
 WINDOW_FLOOR = 0.95  # the equal-latency group: predicted inside [0.95 T, T], as search_quality.py draws its random archs
 BOOTSTRAP = 2_000
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -83,6 +84,18 @@ def choose_archs(space, table, spread: int, window: int, target_ms: float, seed:
         spread_archs.append(min((a for a in pool if a not in spread_archs), key=lambda a: abs(latency[a] - point)))
     inside = [a for a in pool if WINDOW_FLOOR * target_ms <= latency[a] <= target_ms and a not in spread_archs]
     return [("spread", arch) for arch in spread_archs] + [("window", arch) for arch in rng.sample(inside, window)]
+
+
+def window_group(space, table, window: int, target_ms: float, seed: int) -> list[Arch]:
+    """The equal-latency group at target_ms exactly as this benchmark draws it (beside its default spread),
+    so other benchmarks that judge against it reuse its retrains."""
+    return [arch for group, arch in choose_archs(space, table, SPREAD, window, target_ms, seed) if group == "window"]
+
+
+def target_at_share(table, share: float) -> float:
+    """The target in ms at `share` of the table's predicted range (0: its fastest arch, 1: its slowest)."""
+    fastest, slowest = table.latency_range_ms()
+    return round(fastest + share * (slowest - fastest), 4)
 
 
 def tau_with_interval(scores, truth, seed: int) -> dict:
@@ -162,7 +175,7 @@ def main() -> None:
     parser.add_argument("--data-root", required=True, help="ImageFolder root (train/ + test/)")
     parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
     parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
-    parser.add_argument("--spread", type=int, default=24)
+    parser.add_argument("--spread", type=int, default=SPREAD)
     parser.add_argument("--window", type=int, default=12)
     parser.add_argument("--target-share", type=float, default=0.5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -190,8 +203,7 @@ def main() -> None:
         return
     space = load_space(args.space)
     table = load_table(args.table, space)
-    fastest, slowest = table.latency_range_ms()
-    args.target_ms = round(fastest + args.target_share * (slowest - fastest), 4)
+    args.target_ms = target_at_share(table, args.target_share)
     out = Path(args.out)
     chosen = choose_archs(space, table, args.spread, args.window, args.target_ms, args.seed)
     if args.window_only:  # drawn with the spread group all the same, so the window is the same archs
@@ -219,10 +231,11 @@ def main() -> None:
     for epochs in args.proxy_epochs:
         scores[f"short training, {epochs} epoch(s)"] = short_training_scores(archs, epochs, args, out)
     for variant in args.score_by_retrain:
-        other = retrain_all([Retrain(arch, seed, args.data_root, options=tuple(variant.split()))
+        variant_options = tuple(variant.split())
+        other = retrain_all([Retrain(arch, seed, args.data_root, options=variant_options)
                              for group, arch in chosen for seed in seeds[group]], cache)
         scores[f"retrained with {variant or 'the recipe as written'}"] = [
-            statistics.mean(other[Retrain(arch, seed, args.data_root, options=tuple(variant.split()))]
+            statistics.mean(other[Retrain(arch, seed, args.data_root, options=variant_options)]
                             for seed in seeds[group]) for group, arch in chosen]
     seconds = {}
     for name in args.supernets:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ground_truth import Cache, Retrain, retrain_all
-from ranking import WINDOW_FLOOR, choose_archs
+from ranking import WINDOW_FLOOR, target_at_share, window_group
 from hwnas.cli import main as hwnas
 from hwnas.derive.window import capped_problem, most_probable_in_window
 from hwnas.files.atomic import write_json
@@ -69,8 +69,7 @@ def most_parameters(table, target_ms: float) -> Arch:
 
 
 def benchmark_target(share: float, args, space, table, out: Path) -> dict:
-    fastest, slowest = table.latency_range_ms()
-    target = round(fastest + share * (slowest - fastest), 4)
+    target = target_at_share(table, share)
     folder = out / f"target_{target:.4f}"
     data = ["--data.class_path", "hwnas.data.ImageFolderDataModule", "--data.init_args.root", args.data_root]
     seconds = {"search with its final check": run(
@@ -84,22 +83,33 @@ def benchmark_target(share: float, args, space, table, out: Path) -> dict:
         seconds["of which the final check"] = contest["seconds"]
     candidates = [("delivered", delivered.arch), ("selected", ArchRecord.load(folder / "select" / "arch.json").arch),
                   ("most params", most_parameters(table, target))]
-    candidates += [("random", arch) for group, arch in choose_archs(space, table, 24, args.random, target, args.seed)
-                   if group == "window"]
+    candidates += [("random", arch) for arch in window_group(space, table, args.random, target, args.seed)]
     started = time.perf_counter()
-    accuracies = retrain_all([Retrain(arch, seed, args.data_root) for seed in args.seeds for _, arch in candidates],
-                             Cache(args.cache))
+    rows = retrained_rows(candidates, table, args.seeds, args.data_root, Cache(args.cache))
     seconds["retrains (all candidates, every seed; cached ones free)"] = time.perf_counter() - started
-    rows = []
-    for kind, arch in candidates:
-        values = [accuracies[Retrain(arch, seed, args.data_root)] for seed in args.seeds]
-        rows.append({"kind": kind, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch), "accuracies": values,
-                     "mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0})
     result = {"target_ms": target, "share_of_range": share, "candidates": rows, "seconds": seconds,
               "delivered_by_final_check": bool(contest) and contest["winner"] == list(delivered.arch.ops)}
     measure_candidates(result, space, table)
     result["verdict"] = verdict(result)
     return result
+
+
+def retrained_rows(candidates: list[tuple[str, Arch]], table, seeds: list[int], data_root: str, cache: Cache,
+                   options: tuple[str, ...] = ()) -> list[dict]:
+    """Per (kind, arch), its retrains' test accuracies for every seed (run or cached), their mean and sd."""
+    accuracies = retrain_all([Retrain(arch, seed, data_root, options=options) for seed in seeds
+                              for _, arch in candidates], cache)
+    rows = []
+    for kind, arch in candidates:
+        values = [accuracies[Retrain(arch, seed, data_root, options=options)] for seed in seeds]
+        rows.append({"kind": kind, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch), "accuracies": values,
+                     "mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0})
+    return rows
+
+
+def pooled_seed_sd(rows: list[dict]) -> float:
+    """The seed sd pooled over the rows (root of their mean variance), a fraction."""
+    return statistics.mean(r["sd"] ** 2 for r in rows) ** 0.5
 
 
 def measure_candidates(result: dict, space, table) -> None:
@@ -124,7 +134,7 @@ def verdict(result: dict) -> dict:
     rows = result["candidates"]
     delivered = next(r for r in rows if r["kind"] == "delivered")
     random = [r["mean"] for r in rows if r["kind"] == "random"]
-    pooled_sd = statistics.mean(r["sd"] ** 2 for r in rows) ** 0.5
+    pooled_sd = pooled_seed_sd(rows)
     most = next(r for r in rows if r["kind"] == "most params")
     checks = {**accuracy_checks(delivered["mean"], random, pooled_sd, most["mean"]),
               "measured inside [0.9 T, T]": in_window(delivered["measured_ms"], FLOOR, result["target_ms"])}

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from ground_truth import Cache, Retrain, retrain_all
-from ranking import WINDOW_FLOOR, choose_archs, counting_scores
-from search_quality import accuracy_checks, most_parameters
+from ground_truth import Cache
+from ranking import WINDOW_FLOOR, counting_scores, target_at_share, window_group
+from search_quality import accuracy_checks, most_parameters, pooled_seed_sd, retrained_rows
 from hwnas.files.atomic import write_json
 from hwnas.final_check.candidates import pick_candidates, window_pool
 from hwnas.latency.table import load_table
@@ -83,24 +83,15 @@ def main() -> None:
     supernets = dict(args.supernets)
     space = load_space(args.space)
     table = load_table(args.table, space)
-    fastest, slowest = table.latency_range_ms()
-    target = round(fastest + args.target_share * (slowest - fastest), 4)
+    target = target_at_share(table, args.target_share)
     pool = window_pool(table, WINDOW_FLOOR * target, target, args.pool, args.seed)
-    candidates = [(kind, arch) for kind, arch in picks(pool, table, supernets).items()]
+    candidates = list(picks(pool, table, supernets).items())
     candidates.append(("most params", most_parameters(table, target)))
-    candidates += [("random", arch) for group, arch in choose_archs(space, table, 24, args.random, target, args.seed)
-                   if group == "window"]
-    options = tuple(args.retrain_options.split())
+    candidates += [("random", arch) for arch in window_group(space, table, args.random, target, args.seed)]
     cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
-    accuracies = retrain_all([Retrain(arch, seed, args.data_root, options=options) for seed in args.seeds
-                              for _, arch in candidates], cache)
-    rows = []
-    for kind, arch in candidates:
-        values = [accuracies[Retrain(arch, seed, args.data_root, options=options)] for seed in args.seeds]
-        rows.append({"kind": kind, "ops": list(arch.ops), "predicted_ms": table.predict_ms(arch), "accuracies": values,
-                     "mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0})
+    rows = retrained_rows(candidates, table, args.seeds, args.data_root, cache, tuple(args.retrain_options.split()))
     random = [r["mean"] for r in rows if r["kind"] == "random"]
-    pooled_sd = statistics.mean(r["sd"] ** 2 for r in rows) ** 0.5
+    pooled_sd = pooled_seed_sd(rows)
     most = next(r["mean"] for r in rows if r["kind"] == "most params")
     for row in rows:
         row["checks"] = accuracy_checks(row["mean"], random, pooled_sd, most)
