@@ -5,6 +5,7 @@ and bad input is one line, exit 2."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -87,6 +88,14 @@ def test_predict_and_measure_print_milliseconds(tiny_run, tiny_table_path, capsy
     assert main(["measure", "--onnx", str(tiny_run / "export/model.onnx")]) == 0
     predicted, measured = capsys.readouterr().out.strip().splitlines()[-2:]
     assert "ms predicted" in predicted and "ms measured" in measured
+
+
+def test_predict_now_rescales_by_the_speed_of_the_subnets_nearest_the_prediction(tiny_run, tiny_table_path, capsys):
+    assert main(["predict", "--arch", str(tiny_run / "search/arch.json"), "--table", str(tiny_table_path), "--now"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    table_ms, slower = re.search(r"nearest ([\d.]+) ms run ([\d.]+)x their table time now", "\n".join(lines)).groups()
+    now_ms = float(re.search(r"([\d.]+) ms predicted", lines[-1]).group(1))
+    assert now_ms == pytest.approx(float(table_ms) * float(slower), rel=2e-3)  # the speed is printed to 3 decimals
 
 
 def test_a_table_of_another_space_is_a_one_line_error(tiny_run, capsys):

@@ -65,10 +65,6 @@ def test_prediction_is_calibrated_unless_asked_raw(space, table):
     assert "calibrated on 8" in table.method
 
 
-def test_rescale_factor_is_the_reference_ratio(table):
-    assert table.rescale_factor(table.reference_ms * 1.1) == pytest.approx(1.1)
-
-
 def _drop_an_entry(data, space):
     del data["entries"][required_keys(space)[1]]
 

@@ -17,7 +17,7 @@ Entries are keyed by what the op computes (op, input side, channels, stride), so
 the same shape share one entry; `zero` (and `skip` where it is identity) costs 0 ms and has none. The fixed parts (stem and
 head) have entries too. Predictions are calibrated when the table has a calibration
 (calibration.py says why the raw sum is not a prediction), and can be rescaled to the
-machine's speed now by timing the reference again (`rescale_factor`). A table read from a file
+machine's speed now by timing its own subnets again (measuring/measure.py). A table read from a file
 carries its TableRef (`ref`): the path and the hash of the content it was parsed from.
 """
 
@@ -167,11 +167,6 @@ class LatencyTable:
         self._check_arch(arch)
         return self.fixed_ms(calibrated) + sum(self.op_cost_ms(op, layer.shape, calibrated)
                                                for layer, op in zip(self.space.layers(), arch.ops))
-
-    def rescale_factor(self, reference_now_ms: float) -> float:
-        """Multiply predictions by this to get them at the speed the machine has now (the
-        whole scale moves with the CPU's speed state between runs minutes apart: docs/latency.md)."""
-        return reference_now_ms / self.reference_ms
 
     def latency_range_ms(self, calibrated: bool = True) -> tuple[float, float]:
         """(fastest, slowest) predicted latency in ms over every arch of the space."""

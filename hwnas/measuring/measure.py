@@ -231,6 +231,17 @@ def measure_onnx(path: str | Path, *, device: str = "cpu", threads: int = 1, rou
             "protocol": {"rounds": rounds, "warmup_rounds": warmup_rounds, "order": f"{INTERLEAVED}; one model"}}
 
 
+def speed_now(table: LatencyTable, near_ms: float, runs: int = MEASUREMENT_RUNS) -> float:
+    """How much slower than in the table this machine runs now (>1: slower), for models near `near_ms`:
+    the anchors nearest it timed in `runs` interleaved runs, the median over the runs of their speed."""
+    anchors = speed_anchors(table)
+    judged_on = nearest_anchors(anchors, near_ms)
+    timed = {name: anchors[name].arch for name in judged_on}
+    return statistics.median(anchor_speed(time_beside({}, table, timed, device=table.device.kind,
+                                                      threads=table.device.threads, seed=run), anchors, judged_on)
+                             for run in range(runs))
+
+
 def reference_now_ms(table: LatencyTable) -> float:
     """The table's reference subnet timed now on this machine, with the table's protocol (ms)."""
     return time_beside({}, table, {REFERENCE: table.reference_arch()}, device=table.device.kind,
