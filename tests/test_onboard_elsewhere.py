@@ -17,6 +17,7 @@ from hwnas.latency.calibration_design import design_features, spread_subnets
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
 from hwnas.profile.kit_runner import RESULTS_FORMAT, RESULTS_VERSION
+from hwnas.profile.onboard import POOR_FIT_MEAN_PCT
 
 # a device whose whole-subnet latency is exactly the calibration's model of the source table's features
 DEVICE = {"scale": 1.7, "per_op_ms": 0.004, "per_weight_mb_ms": 0.3, "offset_ms": 0.02}
@@ -78,6 +79,25 @@ def test_onboarding_from_the_measured_kit_predicts_that_device(phone_table, tmp_
     assert len(table.calibration.points) == 8 and table.reference_ops == source.reference_ops
     archs = all_archs(table)  # 18: the 10 not measured are predicted as well as the 8 that were
     assert [table.predict_ms(arch) for arch in archs] == pytest.approx(list(device_ms(source, archs)), rel=1e-6)
+
+
+@pytest.mark.parametrize("spread, noted", [(0.0, False), (0.13, True)])
+def test_a_calibration_that_misses_its_own_subnets_is_written_with_a_note_to_profile(phone_table, tmp_path, capsys,
+                                                                                    spread, noted):
+    """Measurements off the calibration's model by ±`spread` in turn (a device that runs the ops in other
+    proportions than the source's) still make a table, and past POOR_FIT_MEAN_PCT a one-line note."""
+    assert main(["onboard", "--from", str(phone_table), "--kit", str(tmp_path / "kit"), "--subnets", "8"]) == 0
+    results = measured_results(tmp_path / "kit", load_table(phone_table))
+    for i, stats in enumerate(results["stats"].values()):
+        stats.update({key: value * (1 + spread * (-1) ** i) for key, value in stats.items()})
+    (tmp_path / "kit/results.json").write_text(json.dumps(results))
+    capsys.readouterr()
+    assert main(["onboard", "--from", str(phone_table), "--measured", str(tmp_path / "kit/results.json"),
+                 "--out", str(tmp_path / "phone-b.json")]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "misses the 8 subnets measured here" in line]
+    fit_pct = load_table(tmp_path / "phone-b.json").calibration.measured_error_pct()
+    assert (fit_pct > POOR_FIT_MEAN_PCT) == noted and len(notes) == noted
+    assert not noted or "measure more subnets there" in notes[0]
 
 
 def test_the_subnets_are_the_first_ones_then_the_extremes_then_distinct_spread(tiny_table_path):

@@ -42,6 +42,10 @@ from hwnas.profile.kit import calibration_archs, check_calibration_count, export
 log = logging.getLogger(__name__)
 
 ONBOARD_SUBNETS = 20  # whole subnets measured here, the reference among them (fewer than 8 fit fewer terms)
+# Mean |error| (%) of an onboarded calibration on its own subnets above which the table is written with
+# a note to profile in full: the derive's window is 10% wide ([0.9 T, T]), and a prediction that far off
+# on average puts archs predicted near T outside it more often than its correction tries absorb.
+POOR_FIT_MEAN_PCT = 5.0
 POOL = 2000  # random subnets the subnets to measure elsewhere are chosen from (a second to price)
 
 
@@ -161,6 +165,14 @@ def run_onboard(source_path: str, out: str | None, *, subnets: int = ONBOARD_SUB
         table = onboard_table(source, subnets=subnets, rounds=rounds)
     save_table(table, out)
     log.info(describe(table, out))
+    fit_pct = table.calibration.measured_error_pct()
+    if fit_pct > POOR_FIT_MEAN_PCT:
+        remedy = ("measure more subnets there (--subnets with --kit), or profile the device in full" if measured else
+                  f"profile this machine in full: `hwnas profile --space SPACE.yaml --device {table.device.kind} "
+                  f"--threads {table.device.threads} --out {out}`")
+        log.info(f"note: the calibration misses the {len(table.calibration.points)} subnets measured here by "
+                 f"{fit_pct:.1f}% on average: this device does not run the ops of {source_path} in the same "
+                 f"proportions, and archs predicted near a target may measure outside its window; {remedy}")
 
 
 def _current_or_copied(source: LatencyTable, source_path: str, out: str) -> bool:
