@@ -94,7 +94,7 @@ def test_a_calibration_that_misses_its_own_subnets_is_written_with_a_note_to_pro
     capsys.readouterr()
     assert main(["onboard", "--from", str(phone_table), "--measured", str(tmp_path / "kit/results.json"),
                  "--out", str(tmp_path / "phone-b.json")]) == 0
-    notes = [line for line in capsys.readouterr().out.splitlines() if "misses the 8 subnets measured here" in line]
+    notes = [line for line in capsys.readouterr().out.splitlines() if "misses the 8 subnets it was fitted on" in line]
     fit_pct = load_table(tmp_path / "phone-b.json").calibration.measured_error_pct()
     assert (fit_pct > POOR_FIT_MEAN_PCT) == noted and len(notes) == noted
     assert not noted or "measure more subnets there" in notes[0]

@@ -170,7 +170,7 @@ def run_onboard(source_path: str, out: str | None, *, subnets: int = ONBOARD_SUB
         remedy = ("measure more subnets there (--subnets with --kit), or profile the device in full" if measured else
                   f"profile this machine in full: `hwnas profile --space SPACE.yaml --device {table.device.kind} "
                   f"--threads {table.device.threads} --out {out}`")
-        log.info(f"note: the calibration misses the {len(table.calibration.points)} subnets measured here by "
+        log.info(f"note: the calibration misses the {len(table.calibration.points)} subnets it was fitted on by "
                  f"{fit_pct:.1f}% on average: this device does not run the ops of {source_path} in the same "
                  f"proportions, and archs predicted near a target may measure outside its window; {remedy}")
 
