@@ -19,6 +19,7 @@ import json
 import time
 from pathlib import Path
 
+from ranking import target_at_share
 from hwnas.cli import main as hwnas
 from hwnas.latency.table import load_table
 from hwnas.net.space import load_space
@@ -35,9 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs/bench_objectives")
     args = parser.parse_args()
-    fastest, slowest = load_table(TABLE, load_space(SPACE)).latency_range_ms()
+    table = load_table(TABLE, load_space(SPACE))
+    fastest, slowest = table.latency_range_ms()
     recipe_target = 0.08
-    quarter, three_quarters = (round(fastest + share * (slowest - fastest), 4) for share in (0.25, 0.75))
+    quarter, three_quarters = (target_at_share(table, share) for share in (0.25, 0.75))
     variants = [
         ("add_linear, arch_lr 0.003", recipe_target, ["--model.loss.form", "add_linear", "--model.algorithm.arch_lr", "0.003"]),
         ("add_linear", recipe_target, ["--model.loss.form", "add_linear"]),
