@@ -121,19 +121,23 @@ def random_input(session: ort.InferenceSession, rng: np.random.Generator, batch_
 
 class Progress:
     """Lines such as "timing round 40/330, 2.1 min so far, about 15 min left" for long loops: at most
-    one per `every_s` seconds, and one at the end; the time left extrapolates the pace so far."""
+    one per `every_s` seconds, and one at the end. The time left extrapolates the pace since the
+    previous line, not since the start: first steps can be many times slower than the rest (a GPU
+    provider's first runs search its kernels), and would otherwise inflate every later estimate."""
 
     def __init__(self, label: str, total: int, log: Callable[[str], None] = print, every_s: float = 30.0):
         self.label, self.total, self.log, self.every_s = label, total, log, every_s
         self.start = self.last = time.monotonic()
+        self.last_done = 0
 
     def __call__(self, done: int) -> None:
         now = time.monotonic()
         if done < self.total and now - self.last < self.every_s:
             return
-        self.last, elapsed = now, now - self.start
-        left = f", about {_minutes(elapsed / done * (self.total - done))} left" if done < self.total else ""
-        self.log(f"{self.label} {done}/{self.total}, {_minutes(elapsed)} so far{left}")
+        pace_s = (now - self.last) / max(done - self.last_done, 1)  # seconds a step, lately
+        self.last, self.last_done = now, done
+        left = f", about {_minutes(pace_s * (self.total - done))} left" if done < self.total else ""
+        self.log(f"{self.label} {done}/{self.total}, {_minutes(now - self.start)} so far{left}")
 
 
 def _minutes(seconds: float) -> str:
