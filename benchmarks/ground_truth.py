@@ -5,8 +5,10 @@
         [--cache benchmarks/ground_truth/fashion-7k.json]
 
 A retrain is `hwnas retrain` of one arch with one seed and one recipe, its test accuracy the result.
-Retrains run as separate processes, --jobs at a time, each with one torch thread: on two cores two
-one-thread processes do more work than one of two threads (BENCHMARKS.md, "Training layout").
+Retrains run as separate processes, --jobs at a time, each told `--threads 1`: on two cores two
+one-thread processes do more work than one of two threads (BENCHMARKS.md, "Training layout"), and two
+that start together would each see idle cores and take them all, every thread then waiting on
+another's core (a retrain 30x slower: BENCHMARKS.md, "Two trainings on one machine").
 Each finished retrain goes into the cache, keyed by what decides it (the space's fingerprint, the ops,
 the seed, the recipe's content and extra options, the data folder's name), so an interrupted run
 resumes and every benchmark that needs the same retrain reuses it. The cache is JSON, small, and
@@ -18,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,6 @@ from hwnas.net.arch import Arch
 from hwnas.records.arch_record import ArchRecord, Provenance
 
 RECIPE = "benchmarks/retrain_bench.yaml"
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
@@ -76,9 +76,9 @@ def run_retrain(retrain: Retrain) -> tuple[float, float]:
         ArchRecord(retrain.arch, Provenance("benchmark ground truth")).save(arch_path)
         command = [sys.executable, "-m", "hwnas", "retrain", "--config", retrain.recipe, "--arch", str(arch_path),
                    "--run_dir", str(Path(folder) / "run"), "--seed_everything", str(retrain.seed),
-                   "--data.init_args.root", retrain.data_root, *retrain.options, *QUIET]
+                   "--data.init_args.root", retrain.data_root, "--threads", "1", *retrain.options, *QUIET]
         started = time.perf_counter()
-        done = subprocess.run(command, env={**os.environ, **ONE_THREAD}, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"retrain failed ({' '.join(command)}):\n{done.stderr[-2000:]}")
         result = json.loads((Path(folder) / "run" / "retrain.json").read_text())

@@ -41,6 +41,7 @@ def steps(space, channels_last: bool) -> dict[str, float]:
     x = torch.randn(64, space.in_channels, space.resolution, space.resolution).contiguous(memory_format=layout)
     y = torch.randint(0, space.num_classes, (64,))
     supernet = SuperNet(space).to(memory_format=layout)
+    uniform = [torch.full_like(mixed.alphas, 1.0 / len(mixed.names)) for mixed in supernet.mixed_ops]
     subnet = build_subnet(Arch(space, tuple(layer.candidates[len(layer.candidates) // 2]
                                             for layer in space.layers()))).to(memory_format=layout)
 
@@ -55,7 +56,7 @@ def steps(space, channels_last: bool) -> dict[str, float]:
 
     return {
         "one-shot (all paths, drop path)": median_step_ms(train(
-            supernet, lambda i: supernet.forward_one_shot(x, 0.5, generator(0, i)))),
+            supernet, lambda i: supernet.forward_weighted(x, uniform, 0.5, generator(0, i)))),
         "one sampled path": median_step_ms(train(supernet, lambda i: supernet(x, supernet.sample_paths(generator(0, i))))),
         "retrain (subnet)": median_step_ms(train(subnet, lambda i: subnet(x))),
     }
