@@ -1,10 +1,10 @@
 """Two trainings on one small machine: how much slower is each beside another than alone?
 
-    .venv/bin/python benchmarks/side_by_side.py [--epochs 10] [--threads auto] [--first-threads N]
+    .venv/bin/python benchmarks/side_by_side.py [--epochs 10] [--threads auto] [--first-threads N] [--apart 2]
 
 The demo's retrain (recipes/retrain_demo.yaml on the embedded digits, the search's arch of a fresh
 supernet: every layer's middle op) run once alone, then twice at the same time, each as its own
-`hwnas retrain` process started 2 s apart. Reported: the wall time alone, each of the two side by
+`hwnas retrain` process started --apart seconds apart (0: together, each finding the cores idle). Reported: the wall time alone, each of the two side by
 side, and their ratio to the one alone. `--threads auto` leaves the threads to hwnas (the cores the
 load leaves free, data/cores.py); a number passes --threads N to both, e.g. the machine's core count
 for what every process took before. `--first-threads N` gives the first of the pair (only) N threads: a
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", default="auto")
     parser.add_argument("--first-threads", default=None, help="threads of the first of the pair (default --threads)")
+    parser.add_argument("--apart", type=float, default=2.0, help="seconds between the pair's starts")
     args = parser.parse_args()
     space = load_space("recipes/spaces/demo.yaml")
     with tempfile.TemporaryDirectory(prefix="hwnas-side-by-side-") as folder:
@@ -59,9 +60,10 @@ def main() -> None:
             started.append(time.perf_counter())
             threads = args.first_threads if index == 0 and args.first_threads else args.threads
             processes.append(retrain(arch, Path(folder) / f"beside{index}", args.epochs, threads))
-            time.sleep(2)
+            time.sleep(args.apart)
         beside = timed(processes, started)
-    print(f"threads {args.threads} (first of the pair: {args.first_threads or args.threads}): alone {alone:.0f} s; "
+    print(f"threads {args.threads} (first of the pair: {args.first_threads or args.threads}), started {args.apart:g} s "
+          f"apart: alone {alone:.0f} s; "
           f"side by side {beside[0]:.0f} s and {beside[1]:.0f} s "
           f"({beside[0] / alone:.2f}x and {beside[1] / alone:.2f}x the one alone)")
 

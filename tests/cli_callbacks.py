@@ -34,3 +34,14 @@ class StopAfterEpochs(Callback):
     def on_train_epoch_end(self, trainer, pl_module):
         if trainer.current_epoch + 1 >= self.epochs:
             trainer.should_stop = True
+
+
+class SaveCallbackNames(Callback):
+    """Writes the class names of the trainer's callbacks to PATH, one a line, when training starts."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def on_train_start(self, trainer, pl_module):
+        with open(self.path, "w") as names:
+            names.write("\n".join(type(callback).__name__ for callback in trainer.callbacks))

@@ -1,9 +1,14 @@
 """The data modules: input shapes, labels, seeded disjoint splits, the search's dict batches,
 and an error a user can act on when a dataset folder is missing or empty."""
 
+import hashlib
 import os
 import pickle
 import re
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -242,14 +247,14 @@ def test_image_folders_take_the_free_cores_beside_the_threads_and_memory_data_lo
     write_image_folder(tmp_path)
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    monkeypatch.setattr(cores, "runnable_now", lambda: 1)  # this process alone
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: 0)  # this process alone
     assert (free_share().threads, free_share().disk_workers) == (2, 0)
     assert ImageFolderDataModule(str(tmp_path)).num_workers == 0
     assert free_share(threads=1).disk_workers == 1
-    monkeypatch.setattr(cores, "runnable_now", lambda: 2)  # and one other
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: 1)  # and one other
     assert (free_share().threads, free_share().disk_workers) == (1, 0)
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(8)))
-    monkeypatch.setattr(cores, "runnable_now", lambda: 1)
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: 0)
     assert free_share(threads=1).disk_workers == 4
     assert DigitsDataModule().num_workers == 0
     assert DigitsDataModule(num_workers=2).num_workers == 2
@@ -262,13 +267,13 @@ def test_what_runs_now_counts_not_the_load_average_of_the_last_minute(monkeypatc
 
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    monkeypatch.setattr(cores, "runnable_now", lambda: 2)  # it and this process
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: 1)  # the training beside it
     assert free_share().threads == 1
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.5, 0.0, 0.0))
-    monkeypatch.setattr(cores, "runnable_now", lambda: 1)
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: 0)
     assert free_share().threads == 2
-    looks = iter([3] + [1] * (cores.LOOKS - 1))
-    monkeypatch.setattr(cores, "runnable_now", lambda: next(looks))
+    looks = iter([2] + [0] * (cores.LOOKS - 1))
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: next(looks))
     assert free_share().threads == 2
 
 
@@ -276,13 +281,29 @@ def test_without_a_count_of_runnable_tasks_the_load_average_decides(monkeypatch)
     import hwnas.data.cores as cores
 
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: set(range(2)))
-    monkeypatch.setattr(cores, "runnable_now", lambda: None)
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: None)
     monkeypatch.setattr(cores.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
     assert free_share().threads == 1
 
 
 @pytest.mark.skipif(not Path("/proc/loadavg").is_file(), reason="no /proc/loadavg: not Linux")
-def test_the_runnable_tasks_are_read_from_this_machine():
-    from hwnas.data.cores import runnable_now
+def test_the_runnable_tasks_are_read_from_this_machine_less_this_process_own_threads():
+    """A process spinning beside this one is runnable at every look; two threads of this one hashing (the
+    GIL released, as torch's threads compute) are its own, not other work."""
+    from hwnas.data.cores import others_runnable_now, own_runnable_threads
 
-    assert runnable_now() >= 1  # this test's own thread is running while it reads
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert all(others_runnable_now() >= 1 for _ in range(20))
+    finally:
+        spinner.kill()
+        spinner.wait()
+    data = bytes(400_000_000)  # ~0.2-1 s of hashing
+    hashing = [threading.Thread(target=hashlib.sha256, args=(data,)) for _ in range(2)]
+    for thread in hashing:
+        thread.start()
+    seen = []
+    while any(thread.is_alive() for thread in hashing):
+        seen.append(own_runnable_threads())
+        time.sleep(0.01)  # the GIL released, so a thread not yet hashing gets to start
+    assert max(seen) >= 3 and own_runnable_threads() >= 1  # this thread and the two hashing

@@ -4,10 +4,12 @@ Every process that takes all the cores' threads (torch's default) plus data-load
 other one on a small machine far more than sharing would (BENCHMARKS.md, "Two trainings on one
 machine"). So a training stage takes the cores that other work leaves free (at least one), for torch's
 threads and, beyond one, its data-loader workers; the command line says what it took on the first line
-of a run, and --threads overrides it (training/stage_cli.py). Other work is what runs now: the tasks
-runnable besides this process, the median of a few looks over a tenth of a second. The 1-minute load
-average would lag a minute behind both a training started beside this one and one that has just ended,
-so it is the fallback only where the system does not count runnable tasks.
+of a run, and --threads overrides it (training/stage_cli.py). Two trainings started in the same second
+each find the cores idle and take them all, so a run looks again while it trains and follows what is
+free (training/core_follower.py). Other work is what runs now: the tasks runnable on the machine less
+this process's own, the median of a few looks over a tenth of a second. The 1-minute load average would
+lag a minute behind both a training started beside this one and one that has just ended, so it is the
+fallback only where the system does not count runnable tasks.
 """
 
 from __future__ import annotations
@@ -35,24 +37,38 @@ class CoreShare:
                 f"({self.cores} cores, load {self.load:.1f})")
 
 
-def runnable_now() -> int | None:
-    """Tasks runnable on this machine at this instant, this process's own thread among them (Linux's
-    /proc/loadavg; None where there is none)."""
+def others_runnable_now() -> int | None:
+    """Tasks runnable on this machine at this instant less this process's own (Linux's /proc/loadavg;
+    None where there is none)."""
     try:
-        return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        machine = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return None
+    return machine - own_runnable_threads()
+
+
+def own_runnable_threads() -> int:
+    """This process's threads running or runnable now (its torch threads mid-step, say): at least the one asking."""
+    return max(1, sum(_state(task) == "R" for task in Path("/proc/self/task").glob("*")))
+
+
+def _state(task: Path) -> str:
+    """A thread's scheduler state letter ('R': running or runnable), '' for one that has just ended."""
+    try:
+        return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]  # the name in parentheses may hold spaces
+    except (OSError, IndexError):
+        return ""
 
 
 def busy_cores() -> float:
-    """Cores other work occupies now: the median of LOOKS counts of the tasks runnable besides this one;
-    the 1-minute load average where the system does not count them."""
+    """Cores other work occupies now: the median of LOOKS counts of the tasks runnable besides this
+    process's; the 1-minute load average where the system does not count them."""
     counts = []
     for _ in range(LOOKS):
-        runnable = runnable_now()
-        if runnable is None:
+        others = others_runnable_now()
+        if others is None:
             return os.getloadavg()[0]
-        counts.append(runnable - 1)
+        counts.append(others)
         time.sleep(LOOK_INTERVAL_S)
     return max(0.0, statistics.median(counts))
 

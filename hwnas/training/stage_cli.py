@@ -36,6 +36,7 @@ from hwnas.files.strict import read_yaml
 from hwnas.records import run_folder
 from hwnas.records.run_folder import RunFolder
 from hwnas.training.atomic_checkpoint import AtomicCheckpointIO
+from hwnas.training.core_follower import CoreFollower
 from hwnas.training.epoch_lines import EpochLines, output_is_a_terminal
 from hwnas.training.resumed_metrics import ResumedCSVLogger
 
@@ -115,6 +116,8 @@ class StageCLI(LightningCLI):
         callbacks.append(self.run_checkpoint)
         plugins = self.config_init["trainer"].get("plugins") or []
         plugins = [*(plugins if isinstance(plugins, list) else [plugins]), AtomicCheckpointIO()]
+        if self.config_init["threads"] is None and _processes(self.config_init["trainer"]["devices"]) == 1:
+            callbacks.append(CoreFollower())  # DDP ranks would count each other as other work
         if not output_is_a_terminal():  # a log file: one line per epoch instead of the redrawn bar
             callbacks.append(EpochLines())
             kwargs["enable_progress_bar"] = False
@@ -157,14 +160,18 @@ def run_stage(cli_class: type[StageCLI], model_class, args: list[str],
     (records/run_folder.py): one writer at a time, an earlier run's records moved aside first."""
     run_folder.ddp_rank()  # a LOCAL_RANK left in the shell is refused before any work
     cli = _cli(cli_class, model_class, args)
-    devices = cli.config["trainer"]["devices"]
-    _take_cores(cli.config["threads"], int(devices) if str(devices).isdigit() else 1)
+    _take_cores(cli.config["threads"], _processes(cli.config["trainer"]["devices"]))
     _check_before_training(cli)
     check_writable(cli.config["run_dir"], folder=True)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
         _fit(cli)  # the module's own callback writes the stage's records at its end
         if after_fit:
             after_fit(cli)
+
+
+def _processes(devices) -> int:
+    """Processes of the run on this machine: its DDP ranks where trainer.devices counts them, else one."""
+    return int(devices) if str(devices).isdigit() else 1
 
 
 def _take_cores(threads: int | None, processes: int) -> None:
