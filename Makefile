@@ -98,7 +98,7 @@ bench-ranking: $(READY)
 	$(BIN)/python benchmarks/ranking.py --data-root $(DATA) --space $(BENCH_SPACE) \
 		--table latency_tables/fashion-cpu.json --out runs/bench_ranking $(ARGS)
 
-# ~1.5 h per target on 2 cores: the delivered, selected, most-parameters and 12 random archs at 25/50/75%
+# 0.5-1 h per target on 2 cores (45 retrains, two at a time): the delivered, selected, most-parameters and 12 random archs at 25/50/75%
 # of the range, each retrained with 3 seeds and measured here (this machine's table: onboarded if need be).
 bench-search: $(READY)
 	$(CHECK_DATA)
