@@ -8,7 +8,7 @@ A retrain is `hwnas retrain` of one arch with one seed and one recipe, its test 
 Retrains run as separate processes, --jobs at a time, each told `--threads 1`: on two cores two
 one-thread processes do more work than one of two threads (BENCHMARKS.md, "Training layout"), and two
 that start together would each see idle cores and take them all, every thread then waiting on
-another's core (a retrain 30x slower: BENCHMARKS.md, "Two trainings on one machine").
+another's core (BENCHMARKS.md, "Two trainings on one machine").
 Each finished retrain goes into the cache, keyed by what decides it (the space's fingerprint, the ops,
 the seed, the recipe's content and extra options, the data folder's name), so an interrupted run
 resumes and every benchmark that needs the same retrain reuses it. The cache is JSON, small, and

@@ -4,8 +4,8 @@
 
 The demo's retrain (recipes/retrain_demo.yaml on the embedded digits, the search's arch of a fresh
 supernet: every layer's middle op) run once alone, then twice at the same time, each as its own
-`hwnas retrain` process started --apart seconds apart (0: together, each finding the cores idle). Reported: the wall time alone, each of the two side by
-side, and their ratio to the one alone. `--threads auto` leaves the threads to hwnas (the cores the
+`hwnas retrain` process started --apart seconds apart (0: together, each finding the cores idle).
+Reported: the wall time alone, each of the two side by side, and their ratio to the one alone. `--threads auto` leaves the threads to hwnas (the cores the
 load leaves free, data/cores.py); a number passes --threads N to both, e.g. the machine's core count
 for what every process took before. `--first-threads N` gives the first of the pair (only) N threads: a
 training started on an idle machine, which keeps them when the second arrives.

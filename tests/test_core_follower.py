@@ -2,11 +2,14 @@
 it, more when that one ends; --threads is the user's and stays."""
 
 import logging
+import time
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 import hwnas.data.cores as cores
+import hwnas.training.core_follower as core_follower
 from hwnas.training.core_follower import CoreFollower
 
 
@@ -40,6 +43,24 @@ def test_it_looks_only_every_so_often(two_cores, monkeypatch):
     follower = CoreFollower(every_s=3600.0)
     torch.set_num_threads(2)
     monkeypatch.setattr(cores, "others_runnable_now", lambda: 2)
+    follower.on_train_batch_start(None, None, None, 0)
+    assert torch.get_num_threads() == 2
+
+
+def test_its_looks_are_drawn_apart_so_that_two_runs_started_together_do_not_count_at_the_same_instant():
+    follower, now = CoreFollower(every_s=10.0), time.monotonic()
+    gaps = [follower._after(now) - now for _ in range(50)]
+    assert 5.0 <= min(gaps) <= max(gaps) <= 15.0 and len(set(gaps)) == 50
+
+
+@pytest.mark.parametrize("devices, runnable", [(2, 2), (1, None)])
+def test_ddp_ranks_and_a_system_that_does_not_count_runnable_tasks_keep_their_threads(two_cores, monkeypatch,
+                                                                                        devices, runnable):
+    follower = CoreFollower(every_s=0.0)
+    torch.set_num_threads(2)
+    monkeypatch.setattr(core_follower, "others_runnable_now", lambda: runnable)
+    monkeypatch.setattr(cores, "others_runnable_now", lambda: 2)  # what a look would see
+    follower.setup(SimpleNamespace(num_devices=devices), None, "fit")
     follower.on_train_batch_start(None, None, None, 0)
     assert torch.get_num_threads() == 2
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import pytorch_lightning as pl
 
 from hwnas.cli import main
 from hwnas.data import DigitsDataModule
@@ -36,8 +37,19 @@ def four_candidates(table) -> list[Candidate]:
     return [Candidate(Arch(table.space, o), 0.0, table.predict_ms(Arch(table.space, o))) for o in ops]
 
 
+class CountFits(pl.Callback):
+    """Counts the trainings it joined: the search's CoreFollower joins the contest's the same way."""
+
+    def __init__(self):
+        self.fits = 0
+
+    def setup(self, trainer, pl_module, stage):
+        self.fits += stage == "fit"
+
+
 def test_successive_halving_halves_the_candidates_and_doubles_the_epochs(table, data):
-    contest = run_contest(four_candidates(table), data, FinalCheck(candidates=4, epochs=1, pool=4))
+    fits = CountFits()
+    contest = run_contest(four_candidates(table), data, FinalCheck(candidates=4, epochs=1, pool=4), callbacks=[fits])
     assert [r["epochs"] for r in contest.rungs] == [1, 2]  # a rung of two decides: no lone third rung
     assert [len(r["results"]) for r in contest.rungs] == [4, 2]
     first = contest.rungs[0]["results"]
@@ -47,6 +59,7 @@ def test_successive_halving_halves_the_candidates_and_doubles_the_epochs(table, 
     assert all(0 <= r["accuracy"] <= 1 for rung in contest.rungs for r in rung["results"])
     record = contest.to_json()
     assert len(record["candidates"]) == 4 and record["winner"] == list(contest.winner.ops)
+    assert fits.fits == 4 + 2  # the given callbacks joined every candidate's training
 
 
 def test_a_minutes_budget_ends_the_contest_after_a_rung(table, data):

@@ -2,9 +2,9 @@
 
 Every process that takes all the cores' threads (torch's default) plus data-loader workers slows every
 other one on a small machine far more than sharing would (BENCHMARKS.md, "Two trainings on one
-machine"). So a training stage takes the cores that other work leaves free (at least one), for torch's
-threads and, beyond one, its data-loader workers; the command line says what it took on the first line
-of a run, and --threads overrides it (training/stage_cli.py). Two trainings started in the same second
+machine"). So a training stage takes the cores that other work leaves free (at least one) for torch's
+threads, and the free cores --threads leaves, if any, for data-loader workers of data read from disk; the
+command line says what it took on the first line of a run (training/stage_cli.py). Two trainings started in the same second
 each find the cores idle and take them all, so a run looks again while it trains and follows what is
 free (training/core_follower.py). Other work is what runs now: the tasks runnable on the machine less
 this process's own, the median of a few looks over a tenth of a second. The 1-minute load average would
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DISK_WORKERS = 4  # DataLoader workers at most, for data read from disk
-LOOKS = 10  # counts of runnable tasks taken, LOOK_INTERVAL_S apart: a brief spike is not a busy core
+LOOKS = 9  # counts of runnable tasks taken, LOOK_INTERVAL_S apart: a brief spike is not a busy core; odd, so
+# that their median is a count seen, not a half to round
 LOOK_INTERVAL_S = 0.01
 
 
@@ -37,14 +38,24 @@ class CoreShare:
                 f"({self.cores} cores, load {self.load:.1f})")
 
 
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity where the system has one (Linux), else the count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def others_runnable_now() -> int | None:
-    """Tasks runnable on this machine at this instant less this process's own (Linux's /proc/loadavg;
-    None where there is none)."""
+    """Tasks runnable on this machine at this instant less this process's own; None where the system does not
+    count them. The two counts are read a moment apart, hence the floor at 0."""
+    machine = machine_runnable_now()
+    return None if machine is None else max(0, machine - own_runnable_threads())
+
+
+def machine_runnable_now() -> int | None:
+    """Tasks running or runnable on this machine at this instant (Linux's /proc/loadavg), None where there is none."""
     try:
-        machine = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return None
-    return machine - own_runnable_threads()
 
 
 def own_runnable_threads() -> int:
@@ -55,9 +66,16 @@ def own_runnable_threads() -> int:
 def _state(task: Path) -> str:
     """A thread's scheduler state letter ('R': running or runnable), '' for one that has just ended."""
     try:
-        return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]  # the name in parentheses may hold spaces
-    except (OSError, IndexError):
+        return state_in_stat((task / "stat").read_text())
+    except OSError:
         return ""
+
+
+def state_in_stat(stat: str) -> str:
+    """The state letter of a /proc/.../stat line ("pid (name) state ..."), '' for a malformed one: the name in
+    parentheses may hold spaces and parentheses of its own, so the state follows the last ')'."""
+    fields = stat.rsplit(")", 1)[-1].split() if ")" in stat else []
+    return fields[0] if fields else ""
 
 
 def busy_cores() -> float:
@@ -76,7 +94,7 @@ def busy_cores() -> float:
 def free_share(threads: int | None = None, processes: int = 1) -> CoreShare:
     """The cores the load leaves free (at least one), shared among `processes` of one run (DDP ranks), as
     threads, the rest of them, if any, as workers; `threads` chosen by the user instead."""
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     load = busy_cores()
     free = max(1, (cores - round(load)) // processes)
     threads = threads or free

@@ -11,8 +11,10 @@ the derived arch is measured too, where the derived one was: it is delivered if 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
+import pytorch_lightning as pl
 import torch
 
 from hwnas.data.modules import ImageDataModule
@@ -33,15 +35,16 @@ log = logging.getLogger(__name__)
 
 def check_derived(derived: Arch, provenance: Provenance, supernet: SuperNet, table: LatencyTable, data: ImageDataModule,
                   settings: DeriveSettings, seed: int = 0, accelerator: str = "cpu",
-                  caps: MemoryCaps = MemoryCaps()) -> tuple[Arch, Provenance]:
-    """The arch to deliver and its provenance, the contest recorded in it (module docstring)."""
+                  caps: MemoryCaps = MemoryCaps(), callbacks: Sequence[pl.Callback] = ()) -> tuple[Arch, Provenance]:
+    """The arch to deliver and its provenance, the contest recorded in it (module docstring); `callbacks` join
+    the candidates' trainings."""
     chosen_try = next((t for t in provenance.tries if t.ops == derived.ops), None)
     low, high = chosen_try.window_ms if chosen_try else (provenance.floor * provenance.target_ms, provenance.target_ms)
     pool = window_pool(table, low, high, settings.final_check.pool, seed, caps, always=(derived,))
     with torch.enable_grad():  # a fit's end runs without gradients; the candidates train
         scorer = SubnetScorer.of_data(supernet, data)
         contest = run_contest(pick_candidates(pool, table, scorer, settings.final_check), data, settings.final_check,
-                              seed, accelerator)
+                              seed, accelerator, callbacks)
     record = contest.to_json()
     if contest.winner == derived:
         return derived, replace(provenance, final_check=record)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,15 +58,16 @@ class Contest:
 
 
 def run_contest(candidates: list[Candidate], data: ImageDataModule, settings: FinalCheck, seed: int = 0,
-                accelerator: str = "cpu") -> Contest:
-    """Successive halving over `candidates` (module docstring) on `data`'s train and arch splits (set up)."""
+                accelerator: str = "cpu", callbacks: Sequence[pl.Callback] = ()) -> Contest:
+    """Successive halving over `candidates` (module docstring) on `data`'s train and arch splits (set up);
+    `callbacks` join every candidate's training (the search's CoreFollower, say)."""
     started = time.perf_counter()
     alive, epochs, rungs = [c.arch for c in candidates], settings.epochs, []
     while True:
         rung_started = time.perf_counter()
         results = []
         for index, arch in enumerate(alive, 1):
-            accuracy, seconds = arch_split_accuracy(arch, data, epochs, seed, accelerator)
+            accuracy, seconds = arch_split_accuracy(arch, data, epochs, seed, accelerator, callbacks)
             results.append({"ops": list(arch.ops), "accuracy": accuracy, "seconds": round(seconds, 1)})
             log.info(f"final check, rung {len(rungs) + 1} ({epochs} epoch(s) each): {index}/{len(alive)} "
                      f"{' '.join(arch.ops)}: arch-split accuracy {accuracy:.4f} ({seconds:.0f} s)")
@@ -83,7 +85,8 @@ def run_contest(candidates: list[Candidate], data: ImageDataModule, settings: Fi
     return contest
 
 
-def arch_split_accuracy(arch: Arch, data: ImageDataModule, epochs: int, seed: int, accelerator: str) -> tuple[float, float]:
+def arch_split_accuracy(arch: Arch, data: ImageDataModule, epochs: int, seed: int, accelerator: str,
+                        callbacks: Sequence[pl.Callback] = ()) -> tuple[float, float]:
     """(accuracy on the arch split, seconds) of `arch` trained from scratch for `epochs` on the train split."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hwnas-final-check-") as folder:
@@ -92,7 +95,7 @@ def arch_split_accuracy(arch: Arch, data: ImageDataModule, epochs: int, seed: in
         model = RetrainModule(str(Path(folder) / "candidate.json"))
         trainer = pl.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, default_root_dir=folder,
                              logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                             enable_model_summary=False, num_sanity_val_steps=0)
+                             enable_model_summary=False, num_sanity_val_steps=0, callbacks=list(callbacks))
         trainer.fit(model, train_dataloaders=data.weights_loader())
         (metrics,) = trainer.validate(model, data.val_dataloader(), verbose=False)
     return float(metrics["val/acc"]), time.perf_counter() - started

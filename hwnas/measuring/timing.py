@@ -125,13 +125,14 @@ class Progress:
     previous line, not since the start: first steps can be many times slower than the rest (a GPU
     provider's first runs search its kernels), and would otherwise inflate every later estimate."""
 
-    def __init__(self, label: str, total: int, log: Callable[[str], None] = print, every_s: float = 30.0):
-        self.label, self.total, self.log, self.every_s = label, total, log, every_s
-        self.start = self.last = time.monotonic()
+    def __init__(self, label: str, total: int, log: Callable[[str], None] = print, every_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.label, self.total, self.log, self.every_s, self.clock = label, total, log, every_s, clock
+        self.start = self.last = clock()
         self.last_done = 0
 
     def __call__(self, done: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if done < self.total and now - self.last < self.every_s:
             return
         pace_s = (now - self.last) / max(done - self.last_done, 1)  # seconds a step, lately

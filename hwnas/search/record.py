@@ -28,6 +28,7 @@ from hwnas.records.arch_record import ArchRecord
 from hwnas.records.run_folder import RunFolder
 from hwnas.records.search_checkpoint import SearchSettings
 from hwnas.training.checks import ChecksAtSetup
+from hwnas.training.core_follower import CoreFollower
 
 log = logging.getLogger(__name__)
 FORMAT, VERSION = "hwnas.search", 2
@@ -92,8 +93,10 @@ class SearchRecord(ChecksAtSetup):
         if settings.derive.final_check.candidates > 1 and trainer.datamodule is None:
             log.info("note: the final check needs the search's data module (plain dataloaders were given): skipped")
         elif settings.derive.final_check.candidates > 1:  # the derived arch against the best of its window, trained
+            followers = [c for c in trainer.callbacks if isinstance(c, CoreFollower)]  # its trainings follow too
             arch, provenance = check_derived(arch, provenance, search.supernet, table, trainer.datamodule,
-                                             settings.derive, settings.seed, trainer.strategy.root_device.type)
+                                             settings.derive, settings.seed, trainer.strategy.root_device.type,
+                                             callbacks=followers)
         record = ArchRecord(arch, replace(provenance, argmax=argmax))
         record.save(run.arch)
         measured = record.provenance.measurement

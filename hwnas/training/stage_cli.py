@@ -14,7 +14,6 @@ they cannot disagree with the network. Only rank 0 writes the run's files.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import warnings
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from hwnas.data import ImageDataModule
-from hwnas.data.cores import free_share
+from hwnas.data.cores import free_share, usable_cores
 from hwnas.errors import HwnasError, Interrupted
 from hwnas.files.atomic import check_writable
 from hwnas.files.saved_state import check_fits, read_saved
@@ -116,8 +115,8 @@ class StageCLI(LightningCLI):
         callbacks.append(self.run_checkpoint)
         plugins = self.config_init["trainer"].get("plugins") or []
         plugins = [*(plugins if isinstance(plugins, list) else [plugins]), AtomicCheckpointIO()]
-        if self.config_init["threads"] is None and _processes(self.config_init["trainer"]["devices"]) == 1:
-            callbacks.append(CoreFollower())  # DDP ranks would count each other as other work
+        if self.config_init["threads"] is None:
+            callbacks.append(CoreFollower())
         if not output_is_a_terminal():  # a log file: one line per epoch instead of the redrawn bar
             callbacks.append(EpochLines())
             kwargs["enable_progress_bar"] = False
@@ -160,7 +159,7 @@ def run_stage(cli_class: type[StageCLI], model_class, args: list[str],
     (records/run_folder.py): one writer at a time, an earlier run's records moved aside first."""
     run_folder.ddp_rank()  # a LOCAL_RANK left in the shell is refused before any work
     cli = _cli(cli_class, model_class, args)
-    _take_cores(cli.config["threads"], _processes(cli.config["trainer"]["devices"]))
+    _take_cores(cli.config["threads"], cli.trainer.num_devices)
     _check_before_training(cli)
     check_writable(cli.config["run_dir"], folder=True)
     with run_folder.writing(cli.config["run_dir"], resuming=cli.config["ckpt_path"] is not None):
@@ -169,15 +168,10 @@ def run_stage(cli_class: type[StageCLI], model_class, args: list[str],
             after_fit(cli)
 
 
-def _processes(devices) -> int:
-    """Processes of the run on this machine: its DDP ranks where trainer.devices counts them, else one."""
-    return int(devices) if str(devices).isdigit() else 1
-
-
 def _take_cores(threads: int | None, processes: int) -> None:
     """torch's threads: the cores the load leaves free, shared among the run's `processes` (its DDP ranks on
     this machine), or --threads; said on the run's first line."""
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     if threads is not None and not 1 <= threads <= 4 * cores:
         raise HwnasError(f"--threads must be in 1-{4 * cores} on this machine ({cores} cores), got {threads}")
     share = free_share(threads, processes)
