@@ -44,6 +44,17 @@ def test_select_writes_the_best_feasible_arch_a_summary_and_a_pareto_plot(select
     assert (selected / "pareto.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
+def test_select_with_a_final_check_delivers_the_contest_winner_and_records_it(tiny_run, target_ms, tmp_path):
+    assert main(["select", "--ckpt", str(tiny_run / "search/checkpoints/last.ckpt"), "--target_ms", str(target_ms),
+                 "--population", "4", "--cycles", "4", "--sample", "2", "--calibration_batches", "1",
+                 "--final_check", "2", "--out", str(tmp_path)]) == 0
+    record = ArchRecord.load(tmp_path / "arch.json")
+    contest = record.provenance.final_check
+    assert len(contest["candidates"]) == 2 and [len(rung["results"]) for rung in contest["rungs"]] == [2]
+    assert list(record.arch.ops) == contest["winner"] == contest["rungs"][-1]["results"][0]["ops"]
+    assert json.loads((tmp_path / "select.json").read_text())["chosen"]["method"] == "evolution + final check"
+
+
 def test_an_infeasible_target_is_a_one_line_error_naming_the_range(tiny_run, tiny_space_path, tiny_table_path,
                                                                   tmp_path, capsys):
     fastest, slowest = load_table(tiny_table_path, load_space(tiny_space_path)).latency_range_ms()

@@ -2,7 +2,7 @@
 
     hwnas select --ckpt RUN/search/checkpoints/last.ckpt --target_ms 0.15 [--table T.json]
                  [--method evolution|random|both] [--population 20 --cycles 100 --sample 5 --seed 0]
-                 [--calibration_batches 8] [--out RUN/select]
+                 [--calibration_batches 8] [--final_check K --final_check_epochs E] [--out RUN/select]
 
     OUT/arch.json     the best feasible arch found (the best of both methods with `both`)
     OUT/select.json   SelectSummary: target, feasible range, the chosen arch, per method its settings,
@@ -14,7 +14,10 @@ earlier ones. What it reads: the supernet and its space from the checkpoint
 (records/search_checkpoint.py); the latency table the search used, unless --table names another
 (e.g. another device's). Scoring: scoring/subnet_eval.py (BN recalibration on train batches, then
 minus the cross-entropy on the search's arch split, the accuracy beside it); search:
-select/evolution.py (aging evolution, random search with the same number of candidates).
+select/evolution.py (aging evolution, random search with the same number of candidates). With
+--final_check K > 1 the K best scored archs are trained briefly from scratch and halved by arch-split
+accuracy (final_check/contest.py), following the cores other work leaves free as a training does; the
+winner is chosen and arch.json records the contest.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from hwnas.records.search_checkpoint import FinalCheck, load_search_checkpoint
 from hwnas.select.evolution import Evaluated, LatencyBudget, aging_evolution, best, pareto_front, random_search
 from hwnas.select.pareto_plot import plot_pareto
 from hwnas.scoring.subnet_eval import SCORING, SubnetScorer, scorer_of_search
+from hwnas.training.core_follower import CoreFollower
 
 log = logging.getLogger(__name__)
 Method = Literal["evolution", "random", "both"]
@@ -133,7 +137,7 @@ def run_select(ckpt: str, target_ms: float, table: str | None = None, out: str |
     if final_check.candidates > 1:  # the best scored archs trained briefly, halved by accuracy
         scored = list(dict.fromkeys(e.arch for history in results.values() for e in history))
         contest = run_contest(pick_candidates(scored, latency_table, scorer, final_check), scorer.datamodule,
-                              final_check, seed)
+                              final_check, seed, callbacks=[CoreFollower()])  # its trainings share the cores
         chosen = Evaluated(contest.winner, scorer(contest.winner), budget.latency_ms(contest.winner))
         chosen_method += " + final check"
     argmax = checkpoint.supernet.argmax_arch()  # the search's own answer, for comparison
