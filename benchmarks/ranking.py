@@ -68,6 +68,7 @@ SUPERNETS = {
     "spos-wd0-clip": ["--model.one_shot", "SinglePath", "--model.one_shot.weight_decay", "0",
                       "--model.one_shot.grad_clip", "5"],
     "sandwich": ["--model.one_shot", "Sandwich"],
+    "sandwich-long": ["--model.one_shot", "Sandwich", "--trainer.max_epochs", "30"],
     "sandwich-wd0-clip": ["--model.one_shot", "Sandwich", "--model.one_shot.weight_decay", "0",
                           "--model.one_shot.grad_clip", "5"],
 }
