@@ -50,6 +50,21 @@ def test_runs_not_named_after_their_stage_get_folders_of_their_own(tmp_path):
     assert RunFolder(tmp_path / "a").beside("derive") != RunFolder(tmp_path / "b").beside("derive")
 
 
+def test_a_sigterm_during_an_import_waits_for_the_import_to_end(tmp_path):
+    """A SIGTERM while onnx's C extension was being imported crashed validate-table (SIGSEGV, a temporary folder
+    left): the handler's exception must not be raised inside an import, but right after it."""
+    (tmp_path / "sends_sigterm.py").write_text("import os, signal, time\nos.kill(os.getpid(), signal.SIGTERM)\n"
+                                               "for _ in range(50):\n    time.sleep(0.002)\n")
+    program = ("import signal, sys, time\n"
+               "from hwnas.errors import Terminated, raise_terminated\n"
+               "signal.signal(signal.SIGTERM, raise_terminated)\n"
+               "try:\n    import sends_sigterm\n    print('imported', flush=True)\n    time.sleep(30)\n"
+               "except Terminated:\n    print('terminated', flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["imported", "terminated"], done.stderr
+
+
 def test_sigterm_during_a_validation_is_one_line_143_and_leaves_no_temporary_folder(tiny_table_path, tmp_path):
     """It exited 143 without a word and left its hwnas-measure-* folders in the temporary directory."""
     table = tmp_path / "t.json"
