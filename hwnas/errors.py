@@ -1,4 +1,5 @@
-"""The one base class of errors a user can fix; `hwnas` prints them as one line, no traceback."""
+"""The one base class of errors a user can fix (`hwnas` prints them as one line, no traceback), and how a stop
+by a signal reaches the command line: Interrupted, Terminated and the SIGTERM handler."""
 
 from __future__ import annotations
 

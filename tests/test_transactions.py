@@ -55,7 +55,7 @@ def test_a_sigterm_during_an_import_waits_for_the_import_to_end(tmp_path):
     left): the handler's exception must not be raised inside an import, but right after it."""
     (tmp_path / "sends_sigterm.py").write_text("import os, signal, time\nos.kill(os.getpid(), signal.SIGTERM)\n"
                                                "for _ in range(50):\n    time.sleep(0.002)\n")
-    program = ("import signal, sys, time\n"
+    program = ("import signal, time\n"
                "from hwnas.errors import Terminated, raise_terminated\n"
                "signal.signal(signal.SIGTERM, raise_terminated)\n"
                "try:\n    import sends_sigterm\n    print('imported', flush=True)\n    time.sleep(30)\n"
