@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ranking.py --data-root ../shared/data/fashion-7k \
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
         [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--spread-seeds 0] [--out runs/ranking] \
-        [--supernets NAME ...] [--ground-truth-only] [--window-only] [--retrain-options "..."] \
+        [--supernets NAME ...] [--supernet-seeds 0 1 2] [--ground-truth-only] [--window-only] [--retrain-options "..."] \
         [--score-by-retrain "OPTIONS" ...] [--report runs/ranking/ranking.json]
 
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
@@ -20,7 +20,11 @@ The scores, each computed on the train/arch split only (the test split is the tr
   supernets            for each --supernets entry (SUPERNETS below: a one-shot rule and its options), a
                        supernet trained by `hwnas search` with the OneShotOnly algorithm, then every arch
                        scored as `hwnas select` scores it (BN recalibrated; arch-split accuracy) and by
-                       arch-split cross-entropy (negated, so higher is better)
+                       arch-split cross-entropy (negated, so higher is better); with --supernet-seeds, each
+                       trained once per seed, and the report adds τ's mean and sd over the seeds
+  few-shot supernets   for each FEW_SHOT entry among --supernets: its parent supernet, then one sub-supernet
+                       per op of the first searchable layer (hwnas/search/few_shot.py: the parent's weights,
+                       trained on with that layer pinned to the op); each arch scored by its op's sub-supernet
   rank averages        each supernet score's rank averaged with the parameter count's, and with the depth's
   other truths         for each --score-by-retrain variant, the archs' mean accuracy retrained that way
   short training       for each --proxy-epochs E, the final check's own measure (final_check/contest.py):
@@ -73,6 +77,10 @@ SUPERNETS = {
                           "--model.one_shot.grad_clip", "5"],
 }
 SEARCH_EPOCHS = 15
+# Few-shot supernets (hwnas/search/few_shot.py): name → (the parent, a SUPERNETS entry; the epochs of each
+# sub-supernet, one per candidate of the first searchable layer, each started from the parent's weights).
+FEW_SHOT = {"spos-few-shot": ("spos", 5), "sandwich-few-shot": ("sandwich", 5)}
+SPLIT_LAYER = 0
 
 
 def choose_archs(space, table, spread: int, window: int, target_ms: float, seed: int) -> list[tuple[str, Arch]]:
@@ -113,18 +121,42 @@ def tau_with_interval(scores, truth, seed: int) -> dict:
     return {"tau": float(kendalltau(scores, truth).statistic), "low": float(low), "high": float(high)}
 
 
-def train_supernet(name: str, args, out: Path) -> tuple[Path, float]:
-    """A one-shot supernet (SUPERNETS[name]) on the benchmark's data; (checkpoint, seconds), reused if there."""
-    folder = out / f"supernet_{name}"
+def train_supernet(name: str, seed: int, args, out: Path, split: tuple[str, Path, int] | None = None) -> tuple[Path, float]:
+    """A one-shot supernet (SUPERNETS[name]) on the benchmark's data, its weights' initialisation and its paths
+    drawn from `seed`; (checkpoint, seconds), reused if there. split (op, parent checkpoint, epochs): instead the
+    few-shot sub-supernet of that first-layer op."""
+    folder = out / (f"supernet_{name}" if seed == 0 else f"supernet_{name}@{seed}")
+    folder = folder if split is None else folder.with_name(folder.name.replace(name, f"{name}-few-shot", 1)) / split[0]
     started = time.perf_counter()
     if not (folder / "search.json").exists():
-        options = ["--trainer.max_epochs", str(SEARCH_EPOCHS), *SUPERNETS[name]]
+        options = ["--trainer.max_epochs", str(SEARCH_EPOCHS), *SUPERNETS[name], "--seed_everything", str(seed),
+                   "--model.seed", str(seed)]
+        if split is not None:
+            op, parent, epochs = split
+            options += ["--trainer.max_epochs", str(epochs), "--model.algorithm.split",
+                        json.dumps({"parent": str(parent), "layer": SPLIT_LAYER, "op": op})]
         if hwnas(["search", "--config", "recipes/search_demo.yaml", "--run_dir", str(folder), "--model.space", args.space,
                   "--model.table", args.table, "--model.target_ms", str(args.target_ms), "--model.algorithm",
                   "OneShotOnly", "--data.class_path", "hwnas.data.ImageFolderDataModule", "--data.init_args.root",
                   args.data_root, *options, *QUIET]) != 0:
             raise SystemExit(f"the {name} supernet failed to train")
     return folder / "checkpoints/last.ckpt", time.perf_counter() - started
+
+
+def few_shot_scores(name: str, seed: int, archs: list[Arch], args, out: Path) -> tuple[dict[str, list[float]], float]:
+    """Each arch scored by the sub-supernet of its first-layer op (trained if missing: the parent, then the
+    sub-supernets of the ops the archs hold); (scores as supernet_scores gives them, seconds of all trainings)."""
+    parent_name, epochs = FEW_SHOT[name]
+    parent, seconds = train_supernet(parent_name, seed, args, out)
+    scores: dict[str, list[float]] = {"accuracy": [0.0] * len(archs), "neg_ce": [0.0] * len(archs)}
+    for op in dict.fromkeys(arch.ops[SPLIT_LAYER] for arch in archs):
+        held = [i for i, arch in enumerate(archs) if arch.ops[SPLIT_LAYER] == op]
+        checkpoint, sub_seconds = train_supernet(parent_name, seed, args, out, split=(op, parent.resolve(), epochs))
+        seconds += sub_seconds
+        for kind, values in supernet_scores(checkpoint, [archs[i] for i in held]).items():
+            for i, value in zip(held, values):
+                scores[kind][i] = value
+    return scores, seconds
 
 
 def supernet_scores(checkpoint_path: Path, archs: list[Arch]) -> dict[str, list[float]]:
@@ -182,7 +214,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--spread-seeds", type=int, nargs="+", default=None,
                         help="seeds of the spread group (default --seeds): archs far apart differ by more than a seed")
-    parser.add_argument("--supernets", nargs="*", default=list(SUPERNETS), choices=list(SUPERNETS))
+    parser.add_argument("--supernets", nargs="*", default=list(SUPERNETS), choices=[*SUPERNETS, *FEW_SHOT])
+    parser.add_argument("--supernet-seeds", type=int, nargs="+", default=[0],
+                        help="train each supernet once per seed (its initialisation and paths): how far τ moves with it")
     parser.add_argument("--proxy-epochs", type=int, nargs="*", default=[1, 2, 4], help="short-training scores")
     parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
     parser.add_argument("--window-only", action="store_true",
@@ -214,7 +248,11 @@ def main() -> None:
         for epochs in args.proxy_epochs:
             short_training_scores(archs, epochs, args, out)
         for name in args.supernets:
-            supernet_scores(train_supernet(name, args, out)[0], archs)
+            for seed in args.supernet_seeds:
+                if name in FEW_SHOT:
+                    few_shot_scores(name, seed, archs, args, out)
+                else:
+                    supernet_scores(train_supernet(name, seed, args, out)[0], archs)
         return
     cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
     seeds = {"spread": args.spread_seeds or args.seeds, "window": args.seeds}
@@ -239,12 +277,17 @@ def main() -> None:
             statistics.mean(other[Retrain(arch, seed, args.data_root, options=variant_options)]
                             for seed in seeds[group]) for group, arch in chosen]
     seconds = {}
-    for name in args.supernets:
-        checkpoint, seconds[name] = train_supernet(name, args, out)
-        for kind, values in supernet_scores(checkpoint, archs).items():
-            scores[f"{name}: {kind}"] = values
+    for name, seed in [(name, seed) for name in args.supernets for seed in args.supernet_seeds]:
+        label = name if args.supernet_seeds == [0] else f"{name}@{seed}"
+        if name in FEW_SHOT:
+            supernet, seconds[label] = few_shot_scores(name, seed, archs, args, out)
+        else:
+            checkpoint, seconds[label] = train_supernet(name, seed, args, out)
+            supernet = supernet_scores(checkpoint, archs)
+        for kind, values in supernet.items():
+            scores[f"{label}: {kind}"] = values
             for baseline in ("parameters", "layers that compute"):
-                scores[f"{name}: {kind} + {baseline}"] = list(rankdata(values) + rankdata(scores[baseline]))
+                scores[f"{label}: {kind} + {baseline}"] = list(rankdata(values) + rankdata(scores[baseline]))
     groups = ("window",) if args.window_only else ("all", "window")
     rankings = {name: {group: tau_with_interval([v for v, r in zip(values, rows) if group == "all" or r["group"] == group],
                                                 [r["mean"] for r in rows if group == "all" or r["group"] == group],
@@ -265,6 +308,21 @@ def report(result: dict) -> None:
     for name, ranking in result["rankings"].items():
         cells = [f"{r['tau']:.3f} [{r['low']:.2f}, {r['high']:.2f}]" if r else "not run"
                  for r in (ranking.get("all"), ranking["window"])]
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
+    over_seeds: dict[str, list[dict]] = {}  # "rule: kind" → its rankings, one per supernet seed
+    for name, ranking in result["rankings"].items():
+        if "@" in name:
+            rule, rest = name.split("@", 1)
+            over_seeds.setdefault(f"{rule}{rest[rest.index(':'):]}", []).append(ranking)
+    if over_seeds:
+        print("\n| score, over supernet seeds | τ, all archs: mean ± sd | τ, equal latency: mean ± sd (each seed) |")
+        print("|---|---|---|")
+    for name, rankings in over_seeds.items():
+        cells = []
+        for group in ("all", "window"):
+            taus = [r[group]["tau"] for r in rankings if r.get(group)]
+            cells.append(f"{statistics.mean(taus):.3f} ± {statistics.stdev(taus) if len(taus) > 1 else 0:.3f}"
+                         + (f" ({', '.join(f'{t:.2f}' for t in taus)})" if group == "window" else "") if taus else "not run")
         print(f"| {name} | {cells[0]} | {cells[1]} |")
 
 

@@ -89,6 +89,7 @@ class SubnetScorer:
                  datamodule=None):
         self.supernet, self.calibration, self.validation = supernet, calibration, validation
         self.datamodule = datamodule  # where calibration and validation come from, if from a data module
+        self.pinned: dict | None = None  # a few-shot sub-supernet's {"layer", "op", …}: the only archs it scores
         self.scores: dict[Arch, float] = {}
         self.accuracy: dict[Arch, float] = {}
 
@@ -101,6 +102,11 @@ class SubnetScorer:
                    datamodule)
 
     def __call__(self, arch: Arch) -> float:
+        split = self.pinned
+        if split is not None and arch.ops[split["layer"]] != split["op"]:
+            raise HwnasError(f"this supernet is a few-shot sub-supernet: it holds only the archs with {split['op']} in "
+                             f"layer {split['layer']}, and {' '.join(arch.ops)} is not one; score it with the "
+                             f"sub-supernet of its op (search/few_shot.py)")
         if arch not in self.scores:
             paths = path_indices(arch)
             recalibrate_batch_norm(self.supernet, paths, self.calibration)
@@ -126,4 +132,6 @@ def scorer_of_search(checkpoint: SearchCheckpoint, calibration_batches: int = 4,
         raise HwnasError(f"{config}: the search had no arch split (data.arch_fraction = 0), so every "
                          f"image trained the weights; nothing is left to score subnets on")
     datamodule.setup("fit")
-    return SubnetScorer.of_data(checkpoint.supernet, datamodule, calibration_batches)
+    scorer = SubnetScorer.of_data(checkpoint.supernet, datamodule, calibration_batches)
+    scorer.pinned = checkpoint.settings.algorithm.get("split")
+    return scorer

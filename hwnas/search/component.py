@@ -22,9 +22,12 @@ class Component:
     option: ClassVar[str]  # the recipe field it is given in: "algorithm" or "one_shot"
 
     def settings(self) -> dict:
-        """{"name": registry name, argument: value, …}: what the recipe chose, as plain data."""
+        """{"name": registry name, argument: value, …}: what the recipe chose, as plain data (an argument that is
+        a record, e.g. few_shot.Split, as its to_json())."""
         arguments = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
-        return {"name": self.name, **{argument: getattr(self, argument) for argument in arguments}}
+        values = {argument: getattr(self, argument) for argument in arguments}
+        return {"name": self.name, **{argument: value.to_json() if hasattr(value, "to_json") else value
+                                      for argument, value in values.items()}}
 
     def check_non_negative(self, **values: float) -> None:
         """One line naming the recipe option when a value is not a finite number ≥ 0 (a NaN learning

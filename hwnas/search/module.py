@@ -53,8 +53,9 @@ from hwnas.latency.table import load_table
 from hwnas.measuring.device_identity import describe_mismatch
 from hwnas.net.space import load_space
 from hwnas.net.supernet import SuperNet
-from hwnas.records.search_checkpoint import CHECKPOINT_KEY, DeriveSettings, SearchSettings
+from hwnas.records.search_checkpoint import CHECKPOINT_KEY, DeriveSettings, SearchSettings, load_search_checkpoint
 from hwnas.search.algorithms import ArchStep, Proxyless, SearchAlgorithm
+from hwnas.search.few_shot import PinnedLayer, Split
 from hwnas.search.one_shot import Average, OneShotRule
 from hwnas.search.one_shot.base import Loss
 from hwnas.search.record import SearchRecord
@@ -94,10 +95,25 @@ class SearchModule(ChannelsLast, pl.LightningModule):
                                        self.algorithm.trains_alphas, derive, seed)
         self.save_hyperparameters(self.settings.to_json())  # plain values: the checkpoint loads with weights_only
         self.supernet = SuperNet(self.space)
+        split = getattr(self.algorithm, "split", None)  # OneShotOnly's few-shot sub-supernet (search/few_shot.py)
+        self.pinned = None if split is None else self._sub_supernet(split)  # what the one-shot rule trains, if not all
         self.expected_latency = ExpectedLatency(self.table)
         self.latency_loss = LatencyLoss(target_ms, loss)
         if self.algorithm.trains_alphas:  # before any training: the arch this run will write must exist
             derive_in_window(self.supernet.probabilities(), self.table, target_ms, derive.floor * target_ms)
+
+    def _sub_supernet(self, split: Split) -> PinnedLayer:
+        """The parent's weights in this supernet, seen with the split layer pinned (search/few_shot.py)."""
+        index = split.check(self.space)
+        if isinstance(self.one_shot, Average):
+            raise HwnasError("--model.algorithm.split needs a one-shot rule that draws paths: --model.one_shot "
+                             "SinglePath, Sandwich or Fair (Average runs every candidate)")
+        parent = load_search_checkpoint(split.parent)
+        if parent.supernet.space != self.space:
+            raise HwnasError(f"--model.algorithm.split.parent {split.parent}: its space is not --model.space "
+                             f"{self.settings.space}: split a supernet searched on this space")
+        self.supernet.load_state_dict(parent.supernet.state_dict())
+        return PinnedLayer(self.supernet, split.layer, index)
 
     def configure_callbacks(self):
         """arch.json and search.json, written when the fit ends, whoever runs it (search/record.py)."""
@@ -161,7 +177,8 @@ class SearchModule(ChannelsLast, pl.LightningModule):
         one_shot_batches = self._one_shot_batches()
         x, y = batch["train"]
         if batch_number < one_shot_batches:
-            losses = self.one_shot.losses(self.supernet, x, y, randomness, batch_number / one_shot_batches)
+            trained = self.pinned or self.supernet
+            losses = self.one_shot.losses(trained, x, y, randomness, batch_number / one_shot_batches)
         else:
             search_batches = max(1, self.trainer.estimated_stepping_batches - one_shot_batches)
             progress = (batch_number - one_shot_batches) / search_batches
