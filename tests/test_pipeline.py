@@ -71,9 +71,13 @@ def test_model_card_states_accuracy_target_predicted_and_measured_latency(tiny_r
 
 def test_the_shipped_ort_runs_about_as_fast_as_the_onnx(tiny_run):
     """Saved after basic optimisations only, the demo's .ort ran 9x slower than its .onnx while the
-    card reported the .onnx alone. Both are measured side by side now (a loose bound: tiny nets)."""
+    card reported the .onnx alone. Both are measured side by side now (a loose bound: tiny nets, and a
+    busy machine moves their ratio by ~10%, so which file the advice names is not asserted), and the
+    advice states the ratio of the two figures the card gives."""
     latency = json.loads((tiny_run / "export/model_card.json").read_text())["latency"]
-    assert latency["measured_ort_ms"] < 1.5 * latency["measured_ms"] and latency["deploy"].startswith("either")
+    ratio = latency["measured_ort_ms"] / latency["measured_ms"]
+    stated = float(re.search(r"model\.ort runs at ([\d.]+)x", latency["deploy"]).group(1))
+    assert ratio < 1.5 and stated == pytest.approx(ratio, abs=0.06)
 
 
 @pytest.mark.parametrize("name", ["model.onnx", "model.ort"])
