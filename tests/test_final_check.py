@@ -67,6 +67,20 @@ def test_a_minutes_budget_ends_the_contest_after_a_rung(table, data):
     assert len(contest.rungs) == 1 and contest.winner.ops == tuple(contest.rungs[0]["results"][0]["ops"])
 
 
+def test_an_epoch_budget_ends_the_contest_before_the_rung_that_would_pass_it(table, data):
+    # rung 1: 4 candidates × 1 epoch; rung 2 would add 2 × 2: 8 epochs in all, one more than the budget
+    contest = run_contest(four_candidates(table), data, FinalCheck(candidates=4, epochs=1, pool=4, epoch_budget=7))
+    assert [r["epochs"] for r in contest.rungs] == [1] and contest.winner.ops == tuple(contest.rungs[0]["results"][0]["ops"])
+
+
+def test_select_refuses_an_epoch_budget_below_its_first_rung_in_one_line(capsys):
+    assert main(["select", "--ckpt", "no/such.ckpt", "--target_ms", "1", "--final_check", "4",
+                 "--final_check_epoch_budget", "3"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "hwnas: error: --model.derive.final_check.epoch_budget is a whole number of epochs, at least the first rung's "
+        "4 candidates × 1 epochs = 4: got 3"]
+
+
 def test_the_pool_stays_inside_its_window_and_keeps_the_given_arch(table):
     fastest, slowest = table.latency_range_ms()
     low, high = fastest + 0.3 * (slowest - fastest), fastest + 0.7 * (slowest - fastest)
@@ -102,7 +116,9 @@ def test_a_search_with_a_final_check_records_the_contest_in_its_arch(tiny_search
 @pytest.mark.parametrize("options, says", [
     ({"candidates": -1}, "candidates is a whole number ≥ 0"), ({"epochs": 0}, "epochs is a whole number ≥ 1"),
     ({"candidates": 9, "pool": 8}, "more than its pool"), ({"minutes": 0}, "minutes is a positive number"),
-    ({"rank_by": "luck"}, "rank_by is one of supernet, parameters, both")])
+    ({"rank_by": "luck"}, "rank_by is one of supernet, parameters, both"),
+    ({"candidates": 4, "epochs": 2, "epoch_budget": 7}, "at least the first rung's 4 candidates × 2 epochs = 8"),
+    ({"epoch_budget": 2.5}, "epoch_budget is a whole number")])
 def test_a_bad_final_check_option_is_one_line(options, says):
     from hwnas.errors import HwnasError
 

@@ -2,8 +2,8 @@
 
     rung 0   K candidates, E epochs each
     rung r   the better half of rung r − 1, 2^r · E epochs each, trained from scratch again
-    until a rung of two (or one) has run, or the next rung would end past the budget in minutes;
-    the winner is the best of the last rung
+    until a rung of two (or one) has run, or the next rung would end past the budget in minutes or in
+    epochs (every candidate's epochs added up); the winner is the best of the last rung
 
 Successive halving (Jamieson & Talwalkar 2016): the training budget goes where the contest is close.
 Each candidate is the retrain stage's module (retrain/module.py: SGD, cosine schedule, label smoothing)
@@ -75,9 +75,12 @@ def run_contest(candidates: list[Candidate], data: ImageDataModule, settings: Fi
         rungs.append({"epochs": epochs, "results": results})
         spent_min = (time.perf_counter() - started) / 60
         next_min = (time.perf_counter() - rung_started) / 60  # half the archs, twice the epochs: about the same
-        if len(results) <= 2 or (settings.minutes is not None and spent_min + next_min > settings.minutes):
+        spent_epochs = sum(rung["epochs"] * len(rung["results"]) for rung in rungs)
+        next_alive = max(1, len(results) // 2)
+        if len(results) <= 2 or (settings.minutes is not None and spent_min + next_min > settings.minutes) or \
+                (settings.epoch_budget is not None and spent_epochs + next_alive * 2 * epochs > settings.epoch_budget):
             break
-        alive = [Arch(alive[0].space, tuple(r["ops"])) for r in results[:max(1, len(results) // 2)]]
+        alive = [Arch(alive[0].space, tuple(r["ops"])) for r in results[:next_alive]]
         epochs *= 2
     winner = Arch(candidates[0].arch.space, tuple(rungs[-1]["results"][0]["ops"]))
     contest = Contest(tuple(candidates), tuple(rungs), winner, time.perf_counter() - started)

@@ -46,10 +46,12 @@ class FinalCheck:
     """The final check (final_check/contest.py): the `candidates` best archs in the window by `rank_by`
     (the supernet's score, the parameter count, or the mean of their ranks), among `pool` drawn there,
     trained briefly from scratch and halved by arch-split accuracy: `epochs` each at first, twice as many
-    at each halving, until one is left or the next rung would end past `minutes`. 0 candidates: off."""
+    at each halving, until one is left or the next rung would end past `minutes` or past `epoch_budget`
+    (the epochs of all candidates' trainings added up). 0 candidates: off."""
     candidates: int = 0
     epochs: int = 1
     minutes: float | None = None
+    epoch_budget: int | None = None
     pool: int = 64
     rank_by: RankBy = "both"
 
@@ -63,6 +65,10 @@ class FinalCheck:
             raise HwnasError(f"{option}.candidates {self.candidates} is more than its pool {self.pool}: raise the pool")
         if self.minutes is not None and not (isinstance(self.minutes, (int, float)) and 0 < self.minutes < 1e6):
             raise HwnasError(f"{option}.minutes is a positive number of minutes, got {self.minutes!r}")
+        budget, first_rung = self.epoch_budget, self.candidates * self.epochs
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < first_rung):
+            raise HwnasError(f"{option}.epoch_budget is a whole number of epochs, at least the first rung's "
+                             f"{self.candidates} candidates × {self.epochs} epochs = {first_rung}: got {budget!r}")
         if self.rank_by not in RANK_BY:
             raise HwnasError(f"{option}.rank_by is one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
 
