@@ -149,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
             ("--sample", {"type": int, "default": 5}), seed, calibration, *caps, trust,
             ("--final_check", {"type": int, "default": 0, "metavar": "K", "help": "train the best K briefly, halve"}),
             ("--final_check_epochs", {"type": int, "default": 1, "help": "the final check's first epochs"}),
+            ("--final_check_trainings", {"type": int, "default": 1, "help": "seeds per candidate, scored by the mean"}),
             ("--final_check_minutes", {"type": float, "default": None, "help": "no rung that would end past this"}),
             ("--final_check_epoch_budget", {"type": int, "default": None,
                                             "help": "no rung that would take the candidates' epochs, added up, past this"}))
@@ -238,8 +239,8 @@ def _select(args: argparse.Namespace) -> None:
 
     run_select(args.ckpt, args.target_ms, args.table, args.out, args.data_config, args.method, args.population,
                args.cycles, args.sample, args.seed, args.calibration_batches, _caps(args), args.trust_data_module,
-               FinalCheck(args.final_check, args.final_check_epochs, args.final_check_minutes,
-                          args.final_check_epoch_budget, pool=max(64, args.final_check)))
+               FinalCheck(args.final_check, args.final_check_epochs, args.final_check_trainings,
+                          args.final_check_minutes, args.final_check_epoch_budget, pool=max(64, args.final_check)))
 
 
 def _front(args: argparse.Namespace) -> None:

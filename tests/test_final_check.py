@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 from hwnas.cli import main
 from hwnas.data import DigitsDataModule
 from hwnas.final_check.candidates import pick_candidates, window_pool
-from hwnas.final_check.contest import Candidate, run_contest
+from hwnas.final_check.contest import Candidate, arch_split_accuracy, run_contest
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
 from hwnas.net.memory import arch_weight_count
@@ -73,12 +73,23 @@ def test_an_epoch_budget_ends_the_contest_before_the_rung_that_would_pass_it(tab
     assert [r["epochs"] for r in contest.rungs] == [1] and contest.winner.ops == tuple(contest.rungs[0]["results"][0]["ops"])
 
 
+def test_trainings_score_each_candidate_by_the_mean_of_its_seeds_and_count_in_the_budget(table, data):
+    fits = CountFits()
+    two = FinalCheck(candidates=4, epochs=1, trainings=2, pool=4, epoch_budget=15)  # rung 2 would make 16
+    contest = run_contest(four_candidates(table), data, two, seed=3, callbacks=[fits])
+    assert len(contest.rungs) == 1 and fits.fits == 4 * 2
+    for result in contest.rungs[0]["results"]:
+        arch = Arch(table.space, tuple(result["ops"]))
+        alone = [arch_split_accuracy(arch, data, 1, seed, "cpu")[0] for seed in (3, 4)]
+        assert result["accuracies"] == alone and result["accuracy"] == pytest.approx(sum(alone) / 2)
+
+
 def test_select_refuses_an_epoch_budget_below_its_first_rung_in_one_line(capsys):
     assert main(["select", "--ckpt", "no/such.ckpt", "--target_ms", "1", "--final_check", "4",
                  "--final_check_epoch_budget", "3"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "hwnas: error: --model.derive.final_check.epoch_budget is a whole number of epochs, at least the first rung's "
-        "4 candidates × 1 epochs = 4: got 3"]
+        "4 candidates × 1 epochs × 1 training(s) = 4: got 3"]
 
 
 def test_the_pool_stays_inside_its_window_and_keeps_the_given_arch(table):
@@ -117,7 +128,8 @@ def test_a_search_with_a_final_check_records_the_contest_in_its_arch(tiny_search
     ({"candidates": -1}, "candidates is a whole number ≥ 0"), ({"epochs": 0}, "epochs is a whole number ≥ 1"),
     ({"candidates": 9, "pool": 8}, "more than its pool"), ({"minutes": 0}, "minutes is a positive number"),
     ({"rank_by": "luck"}, "rank_by is one of supernet, parameters, both"),
-    ({"candidates": 4, "epochs": 2, "epoch_budget": 7}, "at least the first rung's 4 candidates × 2 epochs = 8"),
+    ({"candidates": 4, "epochs": 2, "epoch_budget": 7}, "at least the first rung's 4 candidates × 2 epochs × 1"),
+    ({"trainings": 0}, "trainings is a whole number ≥ 1"),
     ({"epoch_budget": 2.5}, "epoch_budget is a whole number")])
 def test_a_bad_final_check_option_is_one_line(options, says):
     from hwnas.errors import HwnasError

@@ -8,13 +8,16 @@
 Successive halving (Jamieson & Talwalkar 2016): the training budget goes where the contest is close.
 Each candidate is the retrain stage's module (retrain/module.py: SGD, cosine schedule, label smoothing)
 fitted on the search's train split and scored on its arch split, never on the test split. Every
-candidate trains with the same seed (its initialisation stream and its batch order), so the candidates
-of a rung differ by their arch alone. The time per epoch of a rung is measured and predicts the next.
+candidate trains with the same seeds (its initialisation stream and its batch order), so the candidates
+of a rung differ by their arch alone; `trainings` seeds per candidate, scored by the mean accuracy,
+because one training's arch-split accuracy moves by about as much as archs of one latency differ. The
+time per epoch of a rung is measured and predicts the next.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 import tempfile
 import time
 from collections.abc import Sequence
@@ -67,18 +70,22 @@ def run_contest(candidates: list[Candidate], data: ImageDataModule, settings: Fi
         rung_started = time.perf_counter()
         results = []
         for index, arch in enumerate(alive, 1):
-            accuracy, seconds = arch_split_accuracy(arch, data, epochs, seed, accelerator, callbacks)
-            results.append({"ops": list(arch.ops), "accuracy": accuracy, "seconds": round(seconds, 1)})
+            runs = [arch_split_accuracy(arch, data, epochs, seed + i, accelerator, callbacks)
+                    for i in range(settings.trainings)]
+            accuracy, seconds = statistics.mean(a for a, _ in runs), sum(s for _, s in runs)
+            results.append({"ops": list(arch.ops), "accuracy": accuracy, "accuracies": [a for a, _ in runs],
+                            "seconds": round(seconds, 1)})
             log.info(f"final check, rung {len(rungs) + 1} ({epochs} epoch(s) each): {index}/{len(alive)} "
                      f"{' '.join(arch.ops)}: arch-split accuracy {accuracy:.4f} ({seconds:.0f} s)")
         results.sort(key=lambda r: -r["accuracy"])  # stable: among equals, the better-scored candidate first
         rungs.append({"epochs": epochs, "results": results})
         spent_min = (time.perf_counter() - started) / 60
         next_min = (time.perf_counter() - rung_started) / 60  # half the archs, twice the epochs: about the same
-        spent_epochs = sum(rung["epochs"] * len(rung["results"]) for rung in rungs)
+        spent_epochs = sum(rung["epochs"] * len(rung["results"]) for rung in rungs) * settings.trainings
         next_alive = max(1, len(results) // 2)
+        next_epochs = next_alive * 2 * epochs * settings.trainings
         if len(results) <= 2 or (settings.minutes is not None and spent_min + next_min > settings.minutes) or \
-                (settings.epoch_budget is not None and spent_epochs + next_alive * 2 * epochs > settings.epoch_budget):
+                (settings.epoch_budget is not None and spent_epochs + next_epochs > settings.epoch_budget):
             break
         alive = [Arch(alive[0].space, tuple(r["ops"])) for r in results[:next_alive]]
         epochs *= 2

@@ -47,9 +47,11 @@ class FinalCheck:
     (the supernet's score, the parameter count, or the mean of their ranks), among `pool` drawn there,
     trained briefly from scratch and halved by arch-split accuracy: `epochs` each at first, twice as many
     at each halving, until one is left or the next rung would end past `minutes` or past `epoch_budget`
-    (the epochs of all candidates' trainings added up). 0 candidates: off."""
+    (the epochs of all candidates' trainings added up). Each candidate is trained `trainings` times in a
+    rung (seeds seed, seed + 1, …) and scored by their mean. 0 candidates: off."""
     candidates: int = 0
     epochs: int = 1
+    trainings: int = 1
     minutes: float | None = None
     epoch_budget: int | None = None
     pool: int = 64
@@ -57,7 +59,7 @@ class FinalCheck:
 
     def __post_init__(self):
         option = "--model.derive.final_check"
-        for name, minimum in [("candidates", 0), ("epochs", 1), ("pool", 1)]:
+        for name, minimum in [("candidates", 0), ("epochs", 1), ("trainings", 1), ("pool", 1)]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise HwnasError(f"{option}.{name} is a whole number ≥ {minimum}, got {value!r}")
@@ -65,10 +67,11 @@ class FinalCheck:
             raise HwnasError(f"{option}.candidates {self.candidates} is more than its pool {self.pool}: raise the pool")
         if self.minutes is not None and not (isinstance(self.minutes, (int, float)) and 0 < self.minutes < 1e6):
             raise HwnasError(f"{option}.minutes is a positive number of minutes, got {self.minutes!r}")
-        budget, first_rung = self.epoch_budget, self.candidates * self.epochs
+        budget, first_rung = self.epoch_budget, self.candidates * self.epochs * self.trainings
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < first_rung):
             raise HwnasError(f"{option}.epoch_budget is a whole number of epochs, at least the first rung's "
-                             f"{self.candidates} candidates × {self.epochs} epochs = {first_rung}: got {budget!r}")
+                             f"{self.candidates} candidates × {self.epochs} epochs × {self.trainings} training(s) = "
+                             f"{first_rung}: got {budget!r}")
         if self.rank_by not in RANK_BY:
             raise HwnasError(f"{option}.rank_by is one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
 

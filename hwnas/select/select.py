@@ -2,7 +2,7 @@
 
     hwnas select --ckpt RUN/search/checkpoints/last.ckpt --target_ms 0.15 [--table T.json]
                  [--method evolution|random|both] [--population 20 --cycles 100 --sample 5 --seed 0]
-                 [--calibration_batches 8] [--final_check K --final_check_epochs E
+                 [--calibration_batches 8] [--final_check K --final_check_epochs E --final_check_trainings N
                  --final_check_minutes M --final_check_epoch_budget B] [--out RUN/select]
 
     OUT/arch.json     the best feasible arch found (the best of both methods with `both`)
