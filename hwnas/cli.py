@@ -79,6 +79,16 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+# `hwnas select`'s final check (records/search_checkpoint.py's FinalCheck; a search recipe sets it as model.derive)
+_FINAL_CHECK_OPTIONS = (
+    ("--final_check", {"type": int, "default": 0, "metavar": "K", "help": "train the best K briefly, halve"}),
+    ("--final_check_epochs", {"type": int, "default": 1, "help": "the final check's first epochs"}),
+    ("--final_check_trainings", {"type": int, "default": 1, "help": "seeds per candidate, scored by the mean"}),
+    ("--final_check_minutes", {"type": float, "default": None, "help": "no rung that would end past this"}),
+    ("--final_check_epoch_budget", {"type": int, "default": None,
+                                    "help": "no rung that would take the candidates' epochs, added up, past this"}))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="hwnas", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -147,12 +157,7 @@ def _parser() -> argparse.ArgumentParser:
             ("--method", {"default": "evolution", "choices": ["evolution", "random", "both"]}),
             ("--population", {"type": int, "default": 20}), ("--cycles", {"type": int, "default": 100}),
             ("--sample", {"type": int, "default": 5}), seed, calibration, *caps, trust,
-            ("--final_check", {"type": int, "default": 0, "metavar": "K", "help": "train the best K briefly, halve"}),
-            ("--final_check_epochs", {"type": int, "default": 1, "help": "the final check's first epochs"}),
-            ("--final_check_trainings", {"type": int, "default": 1, "help": "seeds per candidate, scored by the mean"}),
-            ("--final_check_minutes", {"type": float, "default": None, "help": "no rung that would end past this"}),
-            ("--final_check_epoch_budget", {"type": int, "default": None,
-                                            "help": "no rung that would take the candidates' epochs, added up, past this"}))
+            *_FINAL_CHECK_OPTIONS)
     command("front", _front, "the best arch per budget and the front on every device's table", ckpt,
             ("--table", {"action": "append", "required": True, "help": "a device's latency table (repeat it)"}),
             ("--points", {"type": int, "default": 8}), ("--targets", {"type": float, "nargs": "+", "default": None}),
