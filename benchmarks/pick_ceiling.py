@@ -41,9 +41,10 @@ def held_out_picks(rows: list[dict], size: int) -> dict:
     gains, met = [], []
     for seed in seeds:
         judged = [statistics.mean(a for s, a in enumerate(r["accuracies"]) if s != seed) for r in rows]
+        median = statistics.median(judged)
         for subset in itertools.combinations(range(len(rows)), size):
             pick = max(subset, key=lambda i: rows[i]["accuracies"][seed])
-            gains.append(judged[pick] - statistics.median(judged))
+            gains.append(judged[pick] - median)
             met.append(accuracy_checks(judged[pick], judged, sd, most_params=float("-inf")))
     conditions = [c for c in met[0] if not c.startswith("not below")]
     return {"size": size, "gain_points": 100 * statistics.mean(gains),
@@ -59,8 +60,8 @@ def ceiling_at(share: float, args, space, table, cache: Cache) -> dict:
             "means_sd_points": 100 * statistics.stdev(means),
             "median": 100 * statistics.median(means), "p80": 100 * float(np.percentile(means, 80)),
             "bar": 100 * (statistics.median(means) + 2 * sd), "best_mean": 100 * max(means),
-            "picks": [held_out_picks(rows, size) for size in SUBSET_SIZES if size <= len(rows)] +
-                     [held_out_picks(rows, len(rows))], "archs": rows}
+            "picks": [held_out_picks(rows, size) for size in sorted({*SUBSET_SIZES, len(rows)}) if size <= len(rows)],
+            "archs": rows}
 
 
 def report(results: list[dict]) -> None:

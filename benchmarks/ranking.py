@@ -125,13 +125,14 @@ def train_supernet(name: str, seed: int, args, out: Path, split: tuple[str, Path
     """A one-shot supernet (SUPERNETS[name]) on the benchmark's data, its weights' initialisation and its paths
     drawn from `seed`; (checkpoint, seconds), reused if there. split (op, parent checkpoint, epochs): instead the
     few-shot sub-supernet of that first-layer op."""
-    folder = out / (f"supernet_{name}" if seed == 0 else f"supernet_{name}@{seed}")
-    folder = folder if split is None else folder.with_name(folder.name.replace(name, f"{name}-few-shot", 1)) / split[0]
+    label = name if split is None else f"{name}-few-shot"
+    folder = out / (f"supernet_{label}" if seed == 0 else f"supernet_{label}@{seed}")
+    folder = folder if split is None else folder / split[0]
     started = time.perf_counter()
     if not (folder / "search.json").exists():
         options = ["--trainer.max_epochs", str(SEARCH_EPOCHS), *SUPERNETS[name], "--seed_everything", str(seed),
                    "--model.seed", str(seed)]
-        if split is not None:
+        if split is not None:  # after the rule's own options: its epochs are the sub-supernet's
             op, parent, epochs = split
             options += ["--trainer.max_epochs", str(epochs), "--model.algorithm.split",
                         json.dumps({"parent": str(parent), "layer": SPLIT_LAYER, "op": op})]
