@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 from hwnas.cli import main
 from hwnas.data import DigitsDataModule
 from hwnas.final_check.candidates import pick_candidates, window_pool
-from hwnas.final_check.contest import Candidate, arch_split_accuracy, run_contest
+from hwnas.final_check.contest import Candidate, run_contest, train_on_the_arch_split
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
 from hwnas.net.memory import arch_weight_count
@@ -80,8 +80,10 @@ def test_trainings_score_each_candidate_by_the_mean_of_its_seeds_and_count_in_th
     assert len(contest.rungs) == 1 and fits.fits == 4 * 2
     for result in contest.rungs[0]["results"]:
         arch = Arch(table.space, tuple(result["ops"]))
-        alone = [arch_split_accuracy(arch, data, 1, seed, "cpu")[0] for seed in (3, 4)]
-        assert result["accuracies"] == alone and result["accuracy"] == pytest.approx(sum(alone) / 2)
+        alone = [train_on_the_arch_split(arch, data, 1, seed, "cpu") for seed in (3, 4)]
+        assert result["accuracies"] == [t.accuracy for t in alone]
+        assert result["accuracy"] == pytest.approx(sum(t.accuracy for t in alone) / 2)
+        assert result["cross_entropies"] == [t.cross_entropy for t in alone] and all(t.cross_entropy > 0 for t in alone)
 
 
 def test_select_refuses_an_epoch_budget_below_its_first_rung_in_one_line(capsys):

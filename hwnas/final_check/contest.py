@@ -45,7 +45,9 @@ class Candidate:
 @dataclass(frozen=True)
 class Contest:
     candidates: tuple[Candidate, ...]
-    rungs: tuple[dict, ...]  # {"epochs", "results": [{"ops", "accuracy", "seconds"}]}, best first
+    # {"epochs", "results": [{"ops", "accuracy", "accuracies", "cross_entropies", "seconds"}]} per rung, best first:
+    # per training its arch-split accuracy and cross-entropy (nats per image); `accuracy`, their mean, decides
+    rungs: tuple[dict, ...]
     winner: Arch
     seconds: float
 
@@ -70,11 +72,11 @@ def run_contest(candidates: list[Candidate], data: ImageDataModule, settings: Fi
         rung_started = time.perf_counter()
         results = []
         for index, arch in enumerate(alive, 1):
-            runs = [arch_split_accuracy(arch, data, epochs, seed + i, accelerator, callbacks)
+            runs = [train_on_the_arch_split(arch, data, epochs, seed + i, accelerator, callbacks)
                     for i in range(settings.trainings)]
-            accuracy, seconds = statistics.mean(a for a, _ in runs), sum(s for _, s in runs)
-            results.append({"ops": list(arch.ops), "accuracy": accuracy, "accuracies": [a for a, _ in runs],
-                            "seconds": round(seconds, 1)})
+            accuracy, seconds = statistics.mean(run.accuracy for run in runs), sum(run.seconds for run in runs)
+            results.append({"ops": list(arch.ops), "accuracy": accuracy, "accuracies": [run.accuracy for run in runs],
+                            "cross_entropies": [run.cross_entropy for run in runs], "seconds": round(seconds, 1)})
             log.info(f"final check, rung {len(rungs) + 1} ({epochs} epoch(s) each): {index}/{len(alive)} "
                      f"{' '.join(arch.ops)}: arch-split accuracy {accuracy:.4f} ({seconds:.0f} s)")
         results.sort(key=lambda r: -r["accuracy"])  # stable: among equals, the better-scored candidate first
@@ -95,9 +97,17 @@ def run_contest(candidates: list[Candidate], data: ImageDataModule, settings: Fi
     return contest
 
 
-def arch_split_accuracy(arch: Arch, data: ImageDataModule, epochs: int, seed: int, accelerator: str,
-                        callbacks: Sequence[pl.Callback] = ()) -> tuple[float, float]:
-    """(accuracy on the arch split, seconds) of `arch` trained from scratch for `epochs` on the train split."""
+@dataclass(frozen=True)
+class Training:
+    """One candidate's training, scored on the arch split."""
+    accuracy: float  # share of the arch split's images, in [0, 1]
+    cross_entropy: float  # nats per image
+    seconds: float
+
+
+def train_on_the_arch_split(arch: Arch, data: ImageDataModule, epochs: int, seed: int, accelerator: str,
+                            callbacks: Sequence[pl.Callback] = ()) -> Training:
+    """`arch` trained from scratch for `epochs` on the train split, scored on the arch split."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hwnas-final-check-") as folder:
         ArchRecord(arch, Provenance("final check")).save(Path(folder) / "candidate.json")
@@ -108,4 +118,4 @@ def arch_split_accuracy(arch: Arch, data: ImageDataModule, epochs: int, seed: in
                              enable_model_summary=False, num_sanity_val_steps=0, callbacks=list(callbacks))
         trainer.fit(model, train_dataloaders=data.weights_loader())
         (metrics,) = trainer.validate(model, data.val_dataloader(), verbose=False)
-    return float(metrics["val/acc"]), time.perf_counter() - started
+    return Training(float(metrics["val/acc"]), float(metrics["val/ce"]), time.perf_counter() - started)
