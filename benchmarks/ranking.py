@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/ranking.py --data-root ../shared/data/fashion-7k \
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
         [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--spread-seeds 0] [--out runs/ranking] \
-        [--supernets NAME ...] [--supernet-seeds 0 1 2] [--ground-truth-only] [--window-only] [--retrain-options "..."] \
-        [--score-by-retrain "OPTIONS" ...] [--report runs/ranking/ranking.json]
+        [--supernets NAME ...] [--supernet-seeds 0 1 2] [--proxy-epochs 1 2 4] [--proxy-seeds 0] \
+        [--ground-truth-only] [--window-only] [--retrain-options "..."] [--score-by-retrain "OPTIONS" ...] \
+        [--report runs/ranking/ranking.json]
 
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
 random archs and the uniform ones, the nearest to each of --spread evenly spaced latencies) and
@@ -28,15 +29,18 @@ The scores, each computed on the train/arch split only (the test split is the tr
   rank averages        each supernet score's rank averaged with the parameter count's, and with the depth's
   other truths         for each --score-by-retrain variant, the archs' mean accuracy retrained that way
   short training       for each --proxy-epochs E, the final check's own measure (final_check/contest.py):
-                       the arch trained from scratch for E epochs on the train split, scored on the arch split
+                       the arch trained from scratch for E epochs on the train split, scored on the arch split by
+                       accuracy and by negated cross-entropy, each the mean over --proxy-seeds
 Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
-with a 95% bootstrap interval (archs resampled 2,000 times), and the truth's own noise: the split-seed
-τ (seeds' means against each other) and the pooled seed sd. Writes OUT/ranking.json.
+with a 95% bootstrap interval (archs resampled 2,000 times); what choosing by it delivers inside the
+window (best_of_k: the score's favourite of every K-subset, judged by its retrained mean); and the
+truth's own noise: the split-seed τ (seeds' means against each other) and the pooled seed sd. Writes OUT/ranking.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -58,6 +62,7 @@ from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.scoring.subnet_eval import scorer_of_search
 
 POOL = 20_000  # random archs the spread is picked from
+BEST_OF = (4, 8)  # subset sizes of the best-of-K report, beside all of the window
 SPREAD = 24  # archs spread over the range (--spread); the window group is drawn beside them
 WINDOW_FLOOR = 0.95  # the equal-latency group: predicted inside [0.95 T, T], as search_quality.py draws its random archs
 BOOTSTRAP = 2_000
@@ -121,6 +126,25 @@ def tau_with_interval(scores, truth, seed: int) -> dict:
     return {"tau": float(kendalltau(scores, truth).statistic), "low": float(low), "high": float(high)}
 
 
+def best_of_k(scores, truth, sizes) -> list[dict]:
+    """What choosing by a score delivers among archs of one latency: for every K-subset of them, the arch
+    the score puts first, judged by its retrained mean; per K, the picks' mean gain over the median of all
+    (points) and their share at or above the 80th percentile (search_quality.py's first condition); where
+    archs tie for first, each is the pick equally often."""
+    median, p80 = statistics.median(truth), float(np.percentile(truth, 80))
+    results = []
+    for size in sizes:
+        gains, shares = [], []
+        for subset in itertools.combinations(range(len(truth)), size):
+            top = max(scores[i] for i in subset)
+            picks = [truth[i] for i in subset if scores[i] == top]  # a tie is a draw among the tied archs
+            gains.append(statistics.mean(picks) - median)
+            shares.append(statistics.mean(pick >= p80 for pick in picks))
+        results.append({"size": size, "gain_points": 100 * statistics.mean(gains),
+                        "at_or_above_p80": float(statistics.mean(shares))})
+    return results
+
+
 def train_supernet(name: str, seed: int, args, out: Path, split: tuple[str, Path, int] | None = None) -> tuple[Path, float]:
     """A one-shot supernet (SUPERNETS[name]) on the benchmark's data, its weights' initialisation and its paths
     drawn from `seed`; (checkpoint, seconds), reused if there. split (op, parent checkpoint, epochs): instead the
@@ -167,25 +191,28 @@ def supernet_scores(checkpoint_path: Path, archs: list[Arch]) -> dict[str, list[
     return {"accuracy": [scorer.accuracy[arch] for arch in archs], "neg_ce": neg_ce}
 
 
-def short_training_scores(archs: list[Arch], epochs: int, args, out: Path) -> list[float]:
-    """Arch-split accuracy after `epochs` of training from scratch (seed 0), as the final check trains;
-    cached in OUT/short_training.json, saved after every arch."""
+def short_training_scores(archs: list[Arch], epochs: int, seeds: list[int], args, out: Path) -> dict[str, list[float]]:
+    """Arch-split accuracy and negated cross-entropy after `epochs` of training from scratch, as the final
+    check trains, each the mean over `seeds` (the final check's `trainings`); cached per seed in
+    OUT/short_training.json, saved after every training."""
     from hwnas.data import ImageFolderDataModule
-    from hwnas.final_check.contest import arch_split_accuracy
+    from hwnas.final_check.contest import train_on_the_arch_split
 
     cache_path = out / "short_training.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     data = None
-    for arch in archs:
-        key = f"{' '.join(arch.ops)}|{epochs} epochs"
+    for arch, seed in [(arch, seed) for seed in seeds for arch in archs]:
+        key = f"{' '.join(arch.ops)}|{epochs} epochs|seed {seed}"
         if key not in cache:
             if data is None:  # the search's splits: its data module with the recipe's arch_fraction
                 data = ImageFolderDataModule(args.data_root, resolution=archs[0].space.resolution,
                                              channels=archs[0].space.in_channels, arch_fraction=0.2, num_workers=0)
                 data.setup("fit")
-            cache[key] = arch_split_accuracy(arch, data, epochs, 0, "cpu")[0]
+            training = train_on_the_arch_split(arch, data, epochs, seed, "cpu")
+            cache[key] = {"accuracy": training.accuracy, "neg_ce": -training.cross_entropy}
             write_json(cache_path, cache)
-    return [cache[f"{' '.join(arch.ops)}|{epochs} epochs"] for arch in archs]
+    return {kind: [statistics.mean(cache[f"{' '.join(arch.ops)}|{epochs} epochs|seed {seed}"][kind] for seed in seeds)
+                   for arch in archs] for kind in ("accuracy", "neg_ce")}
 
 
 def counting_scores(archs: list[Arch]) -> dict[str, list[float]]:
@@ -219,6 +246,8 @@ def main() -> None:
     parser.add_argument("--supernet-seeds", type=int, nargs="+", default=[0],
                         help="train each supernet once per seed (its initialisation and paths): how far τ moves with it")
     parser.add_argument("--proxy-epochs", type=int, nargs="*", default=[1, 2, 4], help="short-training scores")
+    parser.add_argument("--proxy-seeds", type=int, nargs="+", default=[0],
+                        help="train each arch once per seed for the short-training scores, scored by the mean")
     parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
     parser.add_argument("--window-only", action="store_true",
                         help="retrain and score the equal-latency group alone (no τ over the range): where time is short")
@@ -247,7 +276,7 @@ def main() -> None:
     archs = [arch for _, arch in chosen]
     if args.scores_only:  # beside a ground-truth run: its caches fill, the report waits for both
         for epochs in args.proxy_epochs:
-            short_training_scores(archs, epochs, args, out)
+            short_training_scores(archs, epochs, args.proxy_seeds, args, out)
         for name in args.supernets:
             for seed in args.supernet_seeds:
                 if name in FEW_SHOT:
@@ -269,7 +298,9 @@ def main() -> None:
         return
     scores = counting_scores(archs)
     for epochs in args.proxy_epochs:
-        scores[f"short training, {epochs} epoch(s)"] = short_training_scores(archs, epochs, args, out)
+        trained = short_training_scores(archs, epochs, args.proxy_seeds, args, out)
+        label = f"short training, {epochs} epoch(s)" + (f" × seeds {args.proxy_seeds}" if args.proxy_seeds != [0] else "")
+        scores[f"{label}: accuracy"], scores[f"{label}: cross-entropy"] = trained["accuracy"], trained["neg_ce"]
     for variant in args.score_by_retrain:
         variant_options = tuple(variant.split())
         other = retrain_all([Retrain(arch, seed, args.data_root, options=variant_options)
@@ -294,9 +325,13 @@ def main() -> None:
                                                 [r["mean"] for r in rows if group == "all" or r["group"] == group],
                                                 args.seed)
                        for group in groups} for name, values in scores.items()}
+    window = [i for i, r in enumerate(rows) if r["group"] == "window"]
+    picks = {name: best_of_k([values[i] for i in window], [rows[i]["mean"] for i in window],
+                             sorted({*BEST_OF, len(window)} & set(range(1, len(window) + 1))))
+             for name, values in scores.items()}
     result = {"settings": {k: v for k, v in vars(args).items()}, "target_ms": args.target_ms,
               "truth": truth_noise(rows), "archs": rows, "scores": scores, "rankings": rankings,
-              "supernet_seconds": seconds}
+              "picks": picks, "supernet_seconds": seconds}
     write_json(out / "ranking.json", result)
     report(result)
 
@@ -310,6 +345,12 @@ def report(result: dict) -> None:
         cells = [f"{r['tau']:.3f} [{r['low']:.2f}, {r['high']:.2f}]" if r else "not run"
                  for r in (ranking.get("all"), ranking["window"])]
         print(f"| {name} | {cells[0]} | {cells[1]} |")
+    if "picks" in result:
+        print("\n| score | best of K at equal latency, judged on the retrained means: gain over the median, points "
+              "(share ≥ p80) |\n|---|---|")
+        for name, picks in result["picks"].items():
+            print(f"| {name} | " + "; ".join(f"K={p['size']}: {p['gain_points']:+.2f} ({p['at_or_above_p80']:.0%})"
+                                            for p in picks) + " |")
     over_seeds: dict[str, list[dict]] = {}  # "rule: kind" → its rankings, one per supernet seed
     for name, ranking in result["rankings"].items():
         if "@" in name:
