@@ -245,7 +245,10 @@ def _select(args: argparse.Namespace) -> None:
     run_select(args.ckpt, args.target_ms, args.table, args.out, args.data_config, args.method, args.population,
                args.cycles, args.sample, args.seed, args.calibration_batches, _caps(args), args.trust_data_module,
                FinalCheck(args.final_check, args.final_check_epochs, args.final_check_trainings,
-                          args.final_check_minutes, args.final_check_epoch_budget, pool=max(64, args.final_check)))
+                          args.final_check_minutes, args.final_check_epoch_budget, pool=max(64, args.final_check),
+                          _options={"candidates": "--final_check", "epochs": "--final_check_epochs",
+                                   "trainings": "--final_check_trainings", "minutes": "--final_check_minutes",
+                                   "epoch_budget": "--final_check_epoch_budget"}))
 
 
 def _front(args: argparse.Namespace) -> None:

@@ -90,8 +90,14 @@ def test_select_refuses_an_epoch_budget_below_its_first_rung_in_one_line(capsys)
     assert main(["select", "--ckpt", "no/such.ckpt", "--target_ms", "1", "--final_check", "4",
                  "--final_check_epoch_budget", "3"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "hwnas: error: --model.derive.final_check.epoch_budget is a whole number of epochs, at least the first rung's "
+        "hwnas: error: --final_check_epoch_budget is a whole number of epochs, at least the first rung's "
         "4 candidates × 1 epochs × 1 training(s) = 4: got 3"]
+
+
+def test_select_names_its_own_final_check_option_in_an_error(capsys):
+    assert main(["select", "--ckpt", "no/such.ckpt", "--target_ms", "1", "--final_check", "-1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "hwnas: error: --final_check is a whole number ≥ 0, got -1"]
 
 
 def test_the_pool_stays_inside_its_window_and_keeps_the_given_arch(table):

@@ -20,7 +20,8 @@ reads both.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import InitVar, asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -48,7 +49,9 @@ class FinalCheck:
     trained briefly from scratch and halved by arch-split accuracy: `epochs` each at first, twice as many
     at each halving, until one is left or the next rung would end past `minutes` or past `epoch_budget`
     (the epochs of all candidates' trainings added up). Each candidate is trained `trainings` times in a
-    rung (seeds seed, seed + 1, …) and scored by their mean. 0 candidates: off."""
+    rung (seeds seed, seed + 1, …) and scored by their mean. 0 candidates: off. `_options` names the
+    command-line option that set each field, for its error (default: the search recipe's keys; its
+    leading underscore keeps it out of the search's options, which jsonargparse reads off __init__)."""
     candidates: int = 0
     epochs: int = 1
     trainings: int = 1
@@ -56,24 +59,28 @@ class FinalCheck:
     epoch_budget: int | None = None
     pool: int = 64
     rank_by: RankBy = "both"
+    _options: InitVar[Mapping[str, str] | None] = None
 
-    def __post_init__(self):
-        option = "--model.derive.final_check"
+    def __post_init__(self, _options: Mapping[str, str] | None):
+        def option(name: str) -> str:
+            return (_options or {}).get(name, f"--model.derive.final_check.{name}")
+
         for name, minimum in [("candidates", 0), ("epochs", 1), ("trainings", 1), ("pool", 1)]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise HwnasError(f"{option}.{name} is a whole number ≥ {minimum}, got {value!r}")
+                raise HwnasError(f"{option(name)} is a whole number ≥ {minimum}, got {value!r}")
         if self.candidates > self.pool:
-            raise HwnasError(f"{option}.candidates {self.candidates} is more than its pool {self.pool}: raise the pool")
+            raise HwnasError(f"{option('candidates')} {self.candidates} is more than its pool {self.pool}: "
+                             f"raise {option('pool')}")
         if self.minutes is not None and not (isinstance(self.minutes, (int, float)) and 0 < self.minutes < 1e6):
-            raise HwnasError(f"{option}.minutes is a positive number of minutes, got {self.minutes!r}")
+            raise HwnasError(f"{option('minutes')} is a positive number of minutes, got {self.minutes!r}")
         budget, first_rung = self.epoch_budget, self.candidates * self.epochs * self.trainings
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < first_rung):
-            raise HwnasError(f"{option}.epoch_budget is a whole number of epochs, at least the first rung's "
+            raise HwnasError(f"{option('epoch_budget')} is a whole number of epochs, at least the first rung's "
                              f"{self.candidates} candidates × {self.epochs} epochs × {self.trainings} training(s) = "
                              f"{first_rung}: got {budget!r}")
         if self.rank_by not in RANK_BY:
-            raise HwnasError(f"{option}.rank_by is one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
+            raise HwnasError(f"{option('rank_by')} is one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
 
 
 @dataclass(frozen=True)
