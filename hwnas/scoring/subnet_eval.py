@@ -86,20 +86,21 @@ class SubnetScorer:
     with the top-1 accuracy on the same images beside it (`accuracy`, for people reading the results)."""
 
     def __init__(self, supernet: SuperNet, calibration: list[Tensor], validation: list[tuple[Tensor, Tensor]],
-                 datamodule=None):
+                 datamodule=None, pinned: dict | None = None):
         self.supernet, self.calibration, self.validation = supernet, calibration, validation
         self.datamodule = datamodule  # where calibration and validation come from, if from a data module
-        self.pinned: dict | None = None  # a few-shot sub-supernet's {"layer", "op", …}: the only archs it scores
+        self.pinned = pinned  # a few-shot sub-supernet's {"layer", "op", …}: the only archs it scores
         self.scores: dict[Arch, float] = {}
         self.accuracy: dict[Arch, float] = {}
 
     @classmethod
-    def of_data(cls, supernet: SuperNet, datamodule, calibration_batches: int = 4) -> SubnetScorer:
+    def of_data(cls, supernet: SuperNet, datamodule, calibration_batches: int = 4,
+                pinned: dict | None = None) -> SubnetScorer:
         """Scored on `datamodule`'s arch split (set up), BN recalibrated on its first train batches, already
         in seeded random order."""
         train = DataLoader(datamodule.train_set, datamodule.batch_size)
         return cls(supernet, [x for x, _ in islice(train, calibration_batches)], list(datamodule.val_dataloader()),
-                   datamodule)
+                   datamodule, pinned)
 
     def __call__(self, arch: Arch) -> float:
         split = self.pinned
@@ -132,6 +133,5 @@ def scorer_of_search(checkpoint: SearchCheckpoint, calibration_batches: int = 4,
         raise HwnasError(f"{config}: the search had no arch split (data.arch_fraction = 0), so every "
                          f"image trained the weights; nothing is left to score subnets on")
     datamodule.setup("fit")
-    scorer = SubnetScorer.of_data(checkpoint.supernet, datamodule, calibration_batches)
-    scorer.pinned = checkpoint.settings.algorithm.get("split")
-    return scorer
+    return SubnetScorer.of_data(checkpoint.supernet, datamodule, calibration_batches,
+                                checkpoint.settings.algorithm.get("split"))
