@@ -40,8 +40,8 @@ truth's own noise: the split-seed τ (seeds' means against each other) and the p
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import math
 import random
 import statistics
 import time
@@ -130,18 +130,21 @@ def best_of_k(scores, truth, sizes) -> list[dict]:
     """What choosing by a score delivers among archs of one latency: for every K-subset of them, the arch
     the score puts first, judged by its retrained mean; per K, the picks' mean gain over the median of all
     (points) and their share at or above the 80th percentile (search_quality.py's first condition); where
-    archs tie for first, each is the pick equally often."""
+    archs tie for first, each is the pick equally often. The subsets are counted, not listed: arch i is the
+    pick of the subsets holding it, j of the archs tied with it and K − 1 − j of those scored below it, in
+    a 1/(1 + j) share."""
     median, p80 = statistics.median(truth), float(np.percentile(truth, 80))
     results = []
     for size in sizes:
-        gains, shares = [], []
-        for subset in itertools.combinations(range(len(truth)), size):
-            top = max(scores[i] for i in subset)
-            picks = [truth[i] for i in subset if scores[i] == top]  # a tie is a draw among the tied archs
-            gains.append(statistics.mean(picks) - median)
-            shares.append(statistics.mean(pick >= p80 for pick in picks))
-        results.append({"size": size, "gain_points": 100 * statistics.mean(gains),
-                        "at_or_above_p80": float(statistics.mean(shares))})
+        share_of_picks = []  # per arch: the subsets it is the pick of, as a share of all of them
+        for score in scores:
+            below = sum(other < score for other in scores)
+            tied = sum(other == score for other in scores) - 1
+            share_of_picks.append(sum(math.comb(tied, j) * math.comb(below, size - 1 - j) / (1 + j)
+                                      for j in range(min(tied, size - 1) + 1)) / math.comb(len(scores), size))
+        results.append({"size": size,
+                        "gain_points": 100 * sum(w * (t - median) for w, t in zip(share_of_picks, truth)),
+                        "at_or_above_p80": sum(w for w, t in zip(share_of_picks, truth) if t >= p80)})
     return results
 
 
