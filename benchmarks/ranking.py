@@ -33,7 +33,8 @@ The scores, each computed on the train/arch split only (the test split is the tr
                        accuracy and by negated cross-entropy, each the mean over --proxy-seeds
 Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
 with a 95% bootstrap interval (archs resampled 2,000 times); what choosing by it delivers inside the
-window (best_of_k: the score's favourite of every K-subset, judged by its retrained mean); and the
+window (best_of_k: the score's favourite of every K-subset, judged by its retrained mean); with 16 or more
+equal-latency archs, τ in each half of their draw apart (does a score's τ on one draw hold on the next?); and the
 truth's own noise: the split-seed τ (seeds' means against each other) and the pooled seed sd. Writes OUT/ranking.json.
 """
 
@@ -354,6 +355,15 @@ def report(result: dict) -> None:
         for name, picks in result["picks"].items():
             print(f"| {name} | " + "; ".join(f"K={p['size']}: {p['gain_points']:+.2f} ({p['at_or_above_p80']:.0%})"
                                             for p in picks) + " |")
+    window = [i for i, row in enumerate(result["archs"]) if row["group"] == "window"]
+    if len(window) >= 16:  # each half large enough for a τ worth printing
+        halves = window[:len(window) // 2], window[len(window) // 2:]
+        print(f"\n| score | τ, the first {len(halves[0])} equal-latency archs drawn | τ, the {len(halves[1])} drawn "
+              f"after them |\n|---|---|---|")
+        for name, values in result["scores"].items():
+            taus = [kendalltau([values[i] for i in half], [result["archs"][i]["mean"] for i in half]).statistic
+                    for half in halves]
+            print(f"| {name} | {taus[0]:.3f} | {taus[1]:.3f} |")
     over_seeds: dict[str, list[dict]] = {}  # "rule: kind" → its rankings, one per supernet seed
     for name, ranking in result["rankings"].items():
         if "@" in name:
