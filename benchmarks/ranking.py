@@ -35,7 +35,8 @@ Reported per score: Kendall τ against the retrained means over all archs and in
 with a 95% bootstrap interval (archs resampled 2,000 times); what choosing by it delivers inside the
 window (best_of_k: the score's favourite of every K-subset, judged by its retrained mean); with 16 or more
 equal-latency archs, τ in each half of their draw apart (does a score's τ on one draw hold on the next?); and the
-truth's own noise: the split-seed τ (seeds' means against each other) and the pooled seed sd. Writes OUT/ranking.json.
+truth's own noise: the split-seed τ (seeds' means against each other), the pooled seed sd, and at equal latency
+the archs' own spread and the τ ceiling it allows (equal_latency_spread). Writes OUT/ranking.json.
 """
 
 from __future__ import annotations
@@ -232,7 +233,24 @@ def truth_noise(rows: list[dict]) -> dict:
     several = [r for r in rows if len(r["accuracies"]) > 1]
     halves = [(statistics.mean(r["accuracies"][0::2]), statistics.mean(r["accuracies"][1::2])) for r in several]
     pooled = statistics.mean(statistics.variance(r["accuracies"]) for r in several) ** 0.5
-    return {"split_seed_tau": float(kendalltau(*zip(*halves)).statistic), "pooled_seed_sd_points": 100 * pooled}
+    return {"split_seed_tau": float(kendalltau(*zip(*halves)).statistic), "pooled_seed_sd_points": 100 * pooled,
+            **equal_latency_spread([r for r in several if r["group"] == "window"])}
+
+
+def equal_latency_spread(window: list[dict]) -> dict:
+    """How much of the equal-latency archs' spread is theirs and not the seeds' (points): the sd of their
+    means; the archs' own sd, what is left of its square after a mean's seed noise (pooled sd² / seeds) is
+    taken out; and the τ ceiling, the τ against these noisy means of a score that knew every arch's true
+    mean: (2/π)·arcsin(ρ) for normal noise (Greiner's relation), ρ² the share of the means' variance that
+    is the archs' own. A score's τ at equal latency is judged against this, not against 1."""
+    if len(window) < 3:
+        return {}
+    seeds = min(len(r["accuracies"]) for r in window)
+    means_variance = statistics.variance(r["mean"] for r in window)
+    noise_variance = statistics.mean(statistics.variance(r["accuracies"]) for r in window) / seeds
+    own_variance = max(0.0, means_variance - noise_variance)
+    return {"window_means_sd_points": 100 * means_variance ** 0.5, "window_arch_sd_points": 100 * own_variance ** 0.5,
+            "window_tau_ceiling": 2 / math.pi * math.asin((own_variance / means_variance) ** 0.5)}
 
 
 def main() -> None:
@@ -344,6 +362,9 @@ def report(result: dict) -> None:
     noise = result["truth"]
     print(f"truth: {len(result['archs'])} archs, split-seed τ {noise['split_seed_tau']:.3f}, pooled seed sd "
           f"{noise['pooled_seed_sd_points']:.2f} points; window T = {result['target_ms']} ms")
+    if "window_tau_ceiling" in noise:
+        print(f"equal latency: the means' sd {noise['window_means_sd_points']:.2f} points, the archs' own "
+              f"{noise['window_arch_sd_points']:.2f} (seed noise taken out); τ ceiling {noise['window_tau_ceiling']:.3f}")
     print("| score | τ, all archs | τ, equal latency |\n|---|---|---|")
     for name, ranking in result["rankings"].items():
         cells = [f"{r['tau']:.3f} [{r['low']:.2f}, {r['high']:.2f}]" if r else "not run"
