@@ -79,14 +79,17 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-# `hwnas select`'s final check (records/search_checkpoint.py's FinalCheck; a search recipe sets it as model.derive)
-_FINAL_CHECK_OPTIONS = (
-    ("--final_check", {"type": int, "default": 0, "metavar": "K", "help": "train the best K briefly, halve"}),
-    ("--final_check_epochs", {"type": int, "default": 1, "help": "the final check's first epochs"}),
-    ("--final_check_trainings", {"type": int, "default": 1, "help": "seeds per candidate, scored by the mean"}),
-    ("--final_check_minutes", {"type": float, "default": None, "help": "no rung that would end past this"}),
-    ("--final_check_epoch_budget", {"type": int, "default": None,
-                                    "help": "no rung that would take the candidates' epochs, added up, past this"}))
+# `hwnas select`'s final check: each field of records/search_checkpoint.py's FinalCheck (a search recipe sets them
+# as model.derive.final_check) → its option here, with the option's argparse keywords
+_FINAL_CHECK_OPTIONS = {
+    "candidates": ("--final_check", {"type": int, "default": 0, "metavar": "K",
+                                     "help": "train the best K briefly, halve"}),
+    "epochs": ("--final_check_epochs", {"type": int, "default": 1, "help": "the final check's first epochs"}),
+    "trainings": ("--final_check_trainings", {"type": int, "default": 1,
+                                              "help": "seeds per candidate, scored by the mean"}),
+    "minutes": ("--final_check_minutes", {"type": float, "default": None, "help": "no rung that would end past this"}),
+    "epoch_budget": ("--final_check_epoch_budget", {"type": int, "default": None,
+                     "help": "no rung that would take the candidates' epochs, added up, past this"})}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -157,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
             ("--method", {"default": "evolution", "choices": ["evolution", "random", "both"]}),
             ("--population", {"type": int, "default": 20}), ("--cycles", {"type": int, "default": 100}),
             ("--sample", {"type": int, "default": 5}), seed, calibration, *caps, trust,
-            *_FINAL_CHECK_OPTIONS)
+            *_FINAL_CHECK_OPTIONS.values())
     command("front", _front, "the best arch per budget and the front on every device's table", ckpt,
             ("--table", {"action": "append", "required": True, "help": "a device's latency table (repeat it)"}),
             ("--points", {"type": int, "default": 8}), ("--targets", {"type": float, "nargs": "+", "default": None}),
@@ -244,11 +247,9 @@ def _select(args: argparse.Namespace) -> None:
 
     run_select(args.ckpt, args.target_ms, args.table, args.out, args.data_config, args.method, args.population,
                args.cycles, args.sample, args.seed, args.calibration_batches, _caps(args), args.trust_data_module,
-               FinalCheck(args.final_check, args.final_check_epochs, args.final_check_trainings,
-                          args.final_check_minutes, args.final_check_epoch_budget, pool=max(64, args.final_check),
-                          _options={"candidates": "--final_check", "epochs": "--final_check_epochs",
-                                   "trainings": "--final_check_trainings", "minutes": "--final_check_minutes",
-                                   "epoch_budget": "--final_check_epoch_budget"}))
+               FinalCheck(**{field: getattr(args, option.lstrip("-"))
+                             for field, (option, _) in _FINAL_CHECK_OPTIONS.items()}, pool=max(64, args.final_check),
+                          _options={field: option for field, (option, _) in _FINAL_CHECK_OPTIONS.items()}))
 
 
 def _front(args: argparse.Namespace) -> None:
