@@ -136,14 +136,13 @@ def best_of_k(scores, truth, sizes) -> list[dict]:
     pick of the subsets holding it, j of the archs tied with it and K − 1 − j of those scored below it, in
     a 1/(1 + j) share."""
     median, p80 = statistics.median(truth), float(np.percentile(truth, 80))
+    below = [sum(other < score for other in scores) for score in scores]
+    tied = [sum(other == score for other in scores) - 1 for score in scores]
     results = []
     for size in sizes:
-        share_of_picks = []  # per arch: the subsets it is the pick of, as a share of all of them
-        for score in scores:
-            below = sum(other < score for other in scores)
-            tied = sum(other == score for other in scores) - 1
-            share_of_picks.append(sum(math.comb(tied, j) * math.comb(below, size - 1 - j) / (1 + j)
-                                      for j in range(min(tied, size - 1) + 1)) / math.comb(len(scores), size))
+        share_of_picks = [  # per arch: the subsets it is the pick of, as a share of all of them
+            sum(math.comb(ties, j) * math.comb(lower, size - 1 - j) / (1 + j) for j in range(min(ties, size - 1) + 1))
+            / math.comb(len(scores), size) for lower, ties in zip(below, tied)]
         results.append({"size": size,
                         "gain_points": 100 * sum(w * (t - median) for w, t in zip(share_of_picks, truth)),
                         "at_or_above_p80": sum(w for w, t in zip(share_of_picks, truth) if t >= p80)})
