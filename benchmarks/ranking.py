@@ -4,6 +4,7 @@
         [--space recipes/spaces/fashion.yaml] [--table latency_tables/fashion-cpu.json] \
         [--spread 24] [--window 12] [--target-share 0.5] [--seeds 0 1 2] [--spread-seeds 0] [--out runs/ranking] \
         [--supernets NAME ...] [--supernet-seeds 0 1 2] [--proxy-epochs 1 2 4] [--proxy-seeds 0] \
+        [--zero-cost-seeds 0 1 2] \
         [--ground-truth-only] [--window-only] [--retrain-options "..."] [--score-by-retrain "OPTIONS" ...] \
         [--report runs/ranking/ranking.json]
 
@@ -26,7 +27,9 @@ The scores, each computed on the train/arch split only (the test split is the tr
   few-shot supernets   for each FEW_SHOT entry among --supernets: its parent supernet, then one sub-supernet
                        per op of the first searchable layer (hwnas/search/few_shot.py: the parent's weights,
                        trained on with that layer pinned to the op); each arch scored by its op's sub-supernet
-  rank averages        each supernet score's rank averaged with the parameter count's, and with the depth's
+  zero-cost proxies    naswot, synflow, snip, grad_norm of each arch's net at initialisation (zero_cost.py), on
+                       one seeded batch of the train split, each the mean over --zero-cost-seeds initialisations
+  rank averages        each supernet score's and proxy's rank averaged with the parameter count's, and with the depth's
   other truths         for each --score-by-retrain variant, the archs' mean accuracy retrained that way
   short training       for each --proxy-epochs E, the final check's own measure (final_check/contest.py):
                        the arch trained from scratch for E epochs on the train split, scored on the arch split by
@@ -53,6 +56,7 @@ import numpy as np
 from scipy.stats import kendalltau, rankdata
 
 from ground_truth import Cache, Retrain, retrain_all
+from zero_cost import train_batch, zero_cost_scores
 from hwnas.cli import main as hwnas
 from hwnas.files.atomic import write_json
 from hwnas.latency.table import load_table
@@ -195,11 +199,20 @@ def supernet_scores(checkpoint_path: Path, archs: list[Arch]) -> dict[str, list[
     return {"accuracy": [scorer.accuracy[arch] for arch in archs], "neg_ce": neg_ce}
 
 
+def search_splits(space, args):
+    """The search's splits of the benchmark's data: its data module with the recipe's arch_fraction, set up."""
+    from hwnas.data import ImageFolderDataModule
+
+    data = ImageFolderDataModule(args.data_root, resolution=space.resolution, channels=space.in_channels,
+                                 arch_fraction=0.2, num_workers=0)
+    data.setup("fit")
+    return data
+
+
 def short_training_scores(archs: list[Arch], epochs: int, seeds: list[int], args, out: Path) -> dict[str, list[float]]:
     """Arch-split accuracy and negated cross-entropy after `epochs` of training from scratch, as the final
     check trains, each the mean over `seeds` (the final check's `trainings`); cached per seed in
     OUT/short_training.json, saved after every training."""
-    from hwnas.data import ImageFolderDataModule
     from hwnas.final_check.contest import train_on_the_arch_split
 
     cache_path = out / "short_training.json"
@@ -208,10 +221,8 @@ def short_training_scores(archs: list[Arch], epochs: int, seeds: list[int], args
     for arch, seed in [(arch, seed) for seed in seeds for arch in archs]:
         key = f"{' '.join(arch.ops)}|{epochs} epochs|seed {seed}"
         if key not in cache:
-            if data is None:  # the search's splits: its data module with the recipe's arch_fraction
-                data = ImageFolderDataModule(args.data_root, resolution=archs[0].space.resolution,
-                                             channels=archs[0].space.in_channels, arch_fraction=0.2, num_workers=0)
-                data.setup("fit")
+            if data is None:
+                data = search_splits(archs[0].space, args)
             training = train_on_the_arch_split(arch, data, epochs, seed, "cpu")
             cache[key] = {"accuracy": training.accuracy, "neg_ce": -training.cross_entropy}
             write_json(cache_path, cache)
@@ -224,6 +235,12 @@ def counting_scores(archs: list[Arch]) -> dict[str, list[float]]:
             "weight_mb": [arch_memory(a)[0] for a in archs], "macs": [float(arch_macs(a)) for a in archs],
             "layers that compute": [float(sum(not parse_op(op).runs_nothing(layer.shape)
                                               for op, layer in zip(a.ops, a.space.layers()))) for a in archs]}
+
+
+def with_baselines(scores: dict[str, list[float]], name: str) -> None:
+    """Adds the score's rank averaged with the parameter count's, and with the depth's."""
+    for baseline in ("parameters", "layers that compute"):
+        scores[f"{name} + {baseline}"] = list(rankdata(scores[name]) + rankdata(scores[baseline]))
 
 
 def truth_noise(rows: list[dict]) -> dict:
@@ -269,6 +286,8 @@ def main() -> None:
     parser.add_argument("--proxy-epochs", type=int, nargs="*", default=[1, 2, 4], help="short-training scores")
     parser.add_argument("--proxy-seeds", type=int, nargs="+", default=[0],
                         help="train each arch once per seed for the short-training scores, scored by the mean")
+    parser.add_argument("--zero-cost-seeds", type=int, nargs="*", default=[0, 1, 2],
+                        help="initialisations each zero-cost proxy is averaged over (none: no proxies)")
     parser.add_argument("--ground-truth-only", action="store_true", help="retrain the archs, score nothing")
     parser.add_argument("--window-only", action="store_true",
                         help="retrain and score the equal-latency group alone (no τ over the range): where time is short")
@@ -329,6 +348,13 @@ def main() -> None:
         scores[f"retrained with {variant or 'the recipe as written'}"] = [
             statistics.mean(other[Retrain(arch, seed, args.data_root, options=variant_options)]
                             for seed in seeds[group]) for group, arch in chosen]
+    if args.zero_cost_seeds:
+        started = time.perf_counter()
+        images, labels = train_batch(search_splits(archs[0].space, args).train_set, args.seed)
+        for proxy, values in zero_cost_scores(archs, images, labels, args.zero_cost_seeds).items():
+            scores[f"zero-cost: {proxy}"] = values
+            with_baselines(scores, f"zero-cost: {proxy}")
+        print(f"zero-cost proxies: {time.perf_counter() - started:.0f} s for {len(archs)} archs")
     seconds = {}
     for name, seed in [(name, seed) for name in args.supernets for seed in args.supernet_seeds]:
         label = name if args.supernet_seeds == [0] else f"{name}@{seed}"
@@ -339,8 +365,7 @@ def main() -> None:
             supernet = supernet_scores(checkpoint, archs)
         for kind, values in supernet.items():
             scores[f"{label}: {kind}"] = values
-            for baseline in ("parameters", "layers that compute"):
-                scores[f"{label}: {kind} + {baseline}"] = list(rankdata(values) + rankdata(scores[baseline]))
+            with_baselines(scores, f"{label}: {kind}")
     groups = ("window",) if args.window_only else ("all", "window")
     rankings = {name: {group: tau_with_interval([v for v, r in zip(values, rows) if group == "all" or r["group"] == group],
                                                 [r["mean"] for r in rows if group == "all" or r["group"] == group],
