@@ -1,7 +1,7 @@
 """Split agreement: do archs of one latency differ on the arch split as they differ on the test split?
 
     .venv/bin/python benchmarks/split_agreement.py --data-root ../shared/data/fashion-7k \
-        [--target-share 0.5] [--epochs 12] [--seeds 0 1] [--out runs/split_agreement]
+        [--target-share 0.5] [--window 12] [--epochs 12] [--seeds 0 1] [--jobs 2] [--out runs/split_agreement]
 
 The final check scores a candidate by its accuracy on the arch split after training on the train split
 (final_check/contest.py); the search-quality verdict judges by the test split. Here each of ranking.py's
@@ -11,7 +11,9 @@ the per-run seed sd (points), the sd of the archs' means, the seeds' agreement (
 runs), and τ of the means against the truth (the retrains' mean test accuracy). If the archs agree across
 seeds on the test split but not on the arch split, their differences belong to the test images, and no
 score that sees only the train and arch splits can predict them. A diagnosis, not a score: nothing here
-chooses an arch. Writes OUT/split_agreement.json (cached per arch and seed, saved after every training).
+chooses an arch. The trainings run --jobs at a time, each process with one torch thread (as ground_truth.py
+runs retrains: on two cores two one-thread processes do more work than one of two threads). Writes
+OUT/split_agreement.json (cached per arch and seed, saved after every training).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import itertools
 import json
 import statistics
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -27,12 +30,13 @@ import torch
 from scipy.stats import kendalltau
 
 from ground_truth import Cache
-from ranking import target_at_share, window_group
+from ranking import search_splits, target_at_share, window_group
 from search_quality import retrained_rows
 from hwnas.data import ImageFolderDataModule
 from hwnas.files.atomic import write_json
 from hwnas.final_check.contest import train_on_the_arch_split
 from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch
 from hwnas.net.space import load_space
 
 SPLITS = ("arch", "test")
@@ -55,10 +59,20 @@ class TestSplitAccuracy(pl.Callback):
         self.accuracy = right / total
 
 
-def accuracy_on_both_splits(arch, data: ImageFolderDataModule, epochs: int, seed: int) -> dict[str, float]:
-    """`arch` trained as the final check trains a candidate (contest.py), scored on both splits."""
-    test = TestSplitAccuracy(data)
-    training = train_on_the_arch_split(arch, data, epochs, seed, "cpu", callbacks=[test])
+_worker_data: ImageFolderDataModule | None = None  # each worker process's splits, set up once
+
+
+def _start_worker(args) -> None:
+    global _worker_data
+    torch.set_num_threads(1)
+    _worker_data = search_splits(load_space(args.space), args)
+
+
+def accuracy_on_both_splits(args, ops: tuple[str, ...], seed: int) -> dict[str, float]:
+    """The arch trained as the final check trains a candidate (contest.py), scored on both splits."""
+    test = TestSplitAccuracy(_worker_data)
+    arch = Arch(load_space(args.space), ops)
+    training = train_on_the_arch_split(arch, _worker_data, args.epochs, seed, "cpu", callbacks=[test])
     return {"arch": training.accuracy, "test": test.accuracy}
 
 
@@ -80,6 +94,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=12, help="the truth's epochs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time, one torch thread each")
     parser.add_argument("--truth-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of ranking.py's arch draws")
@@ -95,14 +110,15 @@ def main() -> None:
                                                    args.data_root, cache)]
     out_path = Path(args.out) / "split_agreement.json"
     trained = json.loads(out_path.read_text())["trained"] if out_path.exists() else {}
-    data = ImageFolderDataModule(args.data_root, resolution=space.resolution, channels=space.in_channels,
-                                 arch_fraction=0.2, num_workers=0)  # the search recipe's splits
-    data.setup("fit")
-    for seed, arch in itertools.product(args.seeds, archs):
-        key = f"{' '.join(arch.ops)}|{args.epochs} epochs|seed {seed}"
-        if key not in trained:
-            trained[key] = accuracy_on_both_splits(arch, data, args.epochs, seed)
+    missing = [(arch, seed) for seed, arch in itertools.product(args.seeds, archs)
+               if f"{' '.join(arch.ops)}|{args.epochs} epochs|seed {seed}" not in trained]
+    with ProcessPoolExecutor(args.jobs, initializer=_start_worker, initargs=(args,)) as pool:
+        futures = {pool.submit(accuracy_on_both_splits, args, arch.ops, seed): (arch, seed) for arch, seed in missing}
+        for done, future in enumerate(as_completed(futures), 1):
+            arch, seed = futures[future]
+            trained[f"{' '.join(arch.ops)}|{args.epochs} epochs|seed {seed}"] = future.result()
             write_json(out_path, {"settings": vars(args), "trained": trained})
+            print(f"{done}/{len(missing)} trained: {' '.join(arch.ops)}, seed {seed}", flush=True)
     results = {split: summary([[trained[f"{' '.join(a.ops)}|{args.epochs} epochs|seed {s}"][split] for a in archs]
                                for s in args.seeds], truth) for split in SPLITS}
     write_json(out_path, {"settings": vars(args), "trained": trained, "results": results})
