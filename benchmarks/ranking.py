@@ -35,7 +35,8 @@ The scores, each computed on the train/arch split only (the test split is the tr
                        the arch trained from scratch for E epochs on the train split, scored on the arch split by
                        accuracy and by negated cross-entropy, each the mean over --proxy-seeds
 Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
-with a 95% bootstrap interval (archs resampled 2,000 times); what choosing by it delivers inside the
+with a 95% bootstrap interval (archs resampled 2,000 times); inside the window, its gain in τ over the
+parameter count with a paired interval (both on the same resamples: the issue's "beats the count"); what choosing by it delivers inside the
 window (best_of_k: the score's favourite of every K-subset, judged by its retrained mean); with 16 or more
 equal-latency archs, τ in each half of their draw apart (does a score's τ on one draw hold on the next?); and the
 truth's own noise: the split-seed τ (seeds' means against each other), the pooled seed sd, and at equal latency
@@ -118,18 +119,30 @@ def target_at_share(table, share: float) -> float:
     return round(fastest + share * (slowest - fastest), 4)
 
 
-def tau_with_interval(scores, truth, seed: int) -> dict:
-    """Kendall τ (tau-b) and its 95% bootstrap interval, archs resampled with replacement."""
+def _resampled_taus(scores, truth, seed: int) -> list[float]:
+    """τ of the score on BOOTSTRAP resamples of the archs (with replacement; the same resamples for every
+    score of one seed), NaN where a resample holds a single distinct arch and so has no order."""
     scores, truth = np.asarray(scores, float), np.asarray(truth, float)
     rng = np.random.default_rng(seed)
-    resampled = []
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(len(scores), size=len(scores))
-        tau = kendalltau(scores[pick], truth[pick]).statistic
-        if np.isfinite(tau):  # a resample of one distinct arch has no order
-            resampled.append(tau)
+    picks = (rng.integers(len(scores), size=len(scores)) for _ in range(BOOTSTRAP))
+    return [kendalltau(scores[pick], truth[pick]).statistic for pick in picks]
+
+
+def tau_with_interval(scores, truth, seed: int) -> dict:
+    """Kendall τ (tau-b) and its 95% bootstrap interval, archs resampled with replacement."""
+    resampled = [tau for tau in _resampled_taus(scores, truth, seed) if np.isfinite(tau)]
     low, high = np.percentile(resampled, [2.5, 97.5])
     return {"tau": float(kendalltau(scores, truth).statistic), "low": float(low), "high": float(high)}
+
+
+def tau_gain_with_interval(scores, baseline, truth, seed: int) -> dict:
+    """τ(score) − τ(baseline) on the same archs, and its paired 95% bootstrap interval (both scores on the same
+    resamples): does the score order these archs better than the baseline beyond the luck of their draw?"""
+    gains = np.array(_resampled_taus(scores, truth, seed)) - np.array(_resampled_taus(baseline, truth, seed))
+    gains = gains[np.isfinite(gains)]
+    low, high = np.percentile(gains, [2.5, 97.5])
+    return {"gain": float(kendalltau(scores, truth).statistic - kendalltau(baseline, truth).statistic),
+            "low": float(low), "high": float(high), "share_above": float(np.mean(gains > 0))}
 
 
 def best_of_k(scores, truth, sizes) -> list[dict]:
@@ -372,12 +385,16 @@ def main() -> None:
                                                 args.seed)
                        for group in groups} for name, values in scores.items()}
     window = [i for i, r in enumerate(rows) if r["group"] == "window"]
+    truth_in_window = [rows[i]["mean"] for i in window]
+    over_parameters = {name: tau_gain_with_interval([values[i] for i in window],
+                                                    [scores["parameters"][i] for i in window], truth_in_window, args.seed)
+                       for name, values in scores.items() if name != "parameters"}
     picks = {name: best_of_k([values[i] for i in window], [rows[i]["mean"] for i in window],
                              sorted({*BEST_OF, len(window)} & set(range(1, len(window) + 1))))
              for name, values in scores.items()}
     result = {"settings": {k: v for k, v in vars(args).items()}, "target_ms": args.target_ms,
               "truth": truth_noise(rows), "archs": rows, "scores": scores, "rankings": rankings,
-              "picks": picks, "supernet_seconds": seconds}
+              "over_parameters": over_parameters, "picks": picks, "supernet_seconds": seconds}
     write_json(out / "ranking.json", result)
     report(result)
 
@@ -394,6 +411,11 @@ def report(result: dict) -> None:
         cells = [f"{r['tau']:.3f} [{r['low']:.2f}, {r['high']:.2f}]" if r else "not run"
                  for r in (ranking.get("all"), ranking["window"])]
         print(f"| {name} | {cells[0]} | {cells[1]} |")
+    if "over_parameters" in result:
+        print("\n| score | τ gain over the parameter count at equal latency [paired 95% interval] (share of resamples "
+              "above 0) |\n|---|---|")
+        for name, gain in result["over_parameters"].items():
+            print(f"| {name} | {gain['gain']:+.3f} [{gain['low']:+.2f}, {gain['high']:+.2f}] ({gain['share_above']:.0%}) |")
     if "picks" in result:
         print("\n| score | best of K at equal latency, judged on the retrained means: gain over the median, points "
               "(share ≥ p80) |\n|---|---|")
