@@ -36,11 +36,12 @@ The scores, each computed on the train/arch split only (the test split is the tr
                        accuracy and by negated cross-entropy, each the mean over --proxy-seeds
 Reported per score: Kendall τ against the retrained means over all archs and inside the window, each
 with a 95% bootstrap interval (archs resampled 2,000 times); inside the window, its gain in τ over the
-parameter count with a paired interval (both on the same resamples: the issue's "beats the count"); what choosing by it delivers inside the
-window (best_of_k: the score's favourite of every K-subset, judged by its retrained mean); with 16 or more
-equal-latency archs, τ in each half of their draw apart (does a score's τ on one draw hold on the next?); and the
-truth's own noise: the split-seed τ (seeds' means against each other), the pooled seed sd, and at equal latency
-the archs' own spread and the τ ceiling it allows (equal_latency_spread). Writes OUT/ranking.json.
+parameter count with a paired interval (both on the same resamples: does it beat counting?); what choosing
+by it delivers inside the window (best_of_k: the score's favourite of every K-subset, judged by its
+retrained mean); with 16 or more equal-latency archs, τ in each half of their draw apart (does a score's τ
+on one draw hold on the next?); and the truth's own noise: the split-seed τ (seeds' means against each
+other), the pooled seed sd, and at equal latency the archs' own spread and the τ ceiling it allows
+(equal_latency_spread). Writes OUT/ranking.json.
 """
 
 from __future__ import annotations
