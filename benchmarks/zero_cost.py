@@ -61,7 +61,7 @@ def naswot(net: nn.Module, images: torch.Tensor) -> float:
 
 def synflow(net: nn.Module, images: torch.Tensor) -> float:
     net = copy.deepcopy(net).double().eval()
-    for name, module in net.named_modules():  # every signal is positive here: ReLU6 would cut those above 6
+    for module in net.modules():  # every signal is positive here: ReLU6 would cut those above 6
         for child_name, child in module.named_children():
             if isinstance(child, nn.ReLU6):
                 setattr(module, child_name, nn.ReLU())
