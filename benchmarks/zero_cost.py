@@ -61,8 +61,10 @@ def naswot(net: nn.Module, images: torch.Tensor) -> float:
 
 def synflow(net: nn.Module, images: torch.Tensor) -> float:
     net = copy.deepcopy(net).double().eval()
-    for module in net.modules():  # every signal is positive here: ReLU6 would cut those above 6
-        for child_name, child in module.named_children():
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):  # identity, as at initialisation, whatever ran the net before
+            module.reset_running_stats()
+        for child_name, child in module.named_children():  # every signal is positive: ReLU6 would cut those above 6
             if isinstance(child, nn.ReLU6):
                 setattr(module, child_name, nn.ReLU())
     with torch.no_grad():
