@@ -120,30 +120,30 @@ def target_at_share(table, share: float) -> float:
     return round(fastest + share * (slowest - fastest), 4)
 
 
-def _resampled_taus(scores, truth, seed: int) -> list[float]:
+def resampled_taus(scores, truth, seed: int) -> list[float]:
     """τ of the score on BOOTSTRAP resamples of the archs (with replacement; the same resamples for every
-    score of one seed), NaN where a resample holds a single distinct arch and so has no order."""
+    score of one seed and group size), NaN where a resample holds a single distinct arch and so has no order."""
     scores, truth = np.asarray(scores, float), np.asarray(truth, float)
     rng = np.random.default_rng(seed)
     picks = (rng.integers(len(scores), size=len(scores)) for _ in range(BOOTSTRAP))
     return [kendalltau(scores[pick], truth[pick]).statistic for pick in picks]
 
 
-def tau_with_interval(scores, truth, seed: int) -> dict:
-    """Kendall τ (tau-b) and its 95% bootstrap interval, archs resampled with replacement."""
-    resampled = [tau for tau in _resampled_taus(scores, truth, seed) if np.isfinite(tau)]
-    low, high = np.percentile(resampled, [2.5, 97.5])
+def tau_with_interval(scores, truth, resampled: list[float]) -> dict:
+    """Kendall τ (tau-b) and its 95% bootstrap interval from the score's resampled τ (resampled_taus)."""
+    low, high = np.percentile([tau for tau in resampled if np.isfinite(tau)], [2.5, 97.5])
     return {"tau": float(kendalltau(scores, truth).statistic), "low": float(low), "high": float(high)}
 
 
-def tau_gain_with_interval(scores, baseline, truth, seed: int) -> dict:
-    """τ(score) − τ(baseline) on the same archs, and its paired 95% bootstrap interval (both scores on the same
-    resamples): does the score order these archs better than the baseline beyond the luck of their draw?"""
-    gains = np.array(_resampled_taus(scores, truth, seed)) - np.array(_resampled_taus(baseline, truth, seed))
+def tau_gain_with_interval(ranking: dict, resampled: list[float], baseline: dict, baseline_resampled: list[float]) -> dict:
+    """τ(score) − τ(baseline) on the same archs (their tau_with_interval and resampled_taus, one seed), and its
+    paired 95% bootstrap interval: does the score order these archs better than the baseline beyond the luck of
+    their draw?"""
+    gains = np.array(resampled) - np.array(baseline_resampled)
     gains = gains[np.isfinite(gains)]
     low, high = np.percentile(gains, [2.5, 97.5])
-    return {"gain": float(kendalltau(scores, truth).statistic - kendalltau(baseline, truth).statistic),
-            "low": float(low), "high": float(high), "share_above": float(np.mean(gains > 0))}
+    return {"gain": ranking["tau"] - baseline["tau"], "low": float(low), "high": float(high),
+            "share_above": float(np.mean(gains > 0))}
 
 
 def best_of_k(scores, truth, sizes) -> list[dict]:
@@ -381,15 +381,17 @@ def main() -> None:
             scores[f"{label}: {kind}"] = values
             with_baselines(scores, f"{label}: {kind}")
     groups = ("window",) if args.window_only else ("all", "window")
-    rankings = {name: {group: tau_with_interval([v for v, r in zip(values, rows) if group == "all" or r["group"] == group],
-                                                [r["mean"] for r in rows if group == "all" or r["group"] == group],
-                                                args.seed)
+    members = {group: [i for i, r in enumerate(rows) if group == "all" or r["group"] == group] for group in groups}
+    resampled = {(name, group): resampled_taus([values[i] for i in members[group]],
+                                               [rows[i]["mean"] for i in members[group]], args.seed)
+                 for name, values in scores.items() for group in groups}
+    rankings = {name: {group: tau_with_interval([values[i] for i in members[group]],
+                                                [rows[i]["mean"] for i in members[group]], resampled[name, group])
                        for group in groups} for name, values in scores.items()}
-    window = [i for i, r in enumerate(rows) if r["group"] == "window"]
-    truth_in_window = [rows[i]["mean"] for i in window]
-    over_parameters = {name: tau_gain_with_interval([values[i] for i in window],
-                                                    [scores["parameters"][i] for i in window], truth_in_window, args.seed)
-                       for name, values in scores.items() if name != "parameters"}
+    over_parameters = {name: tau_gain_with_interval(rankings[name]["window"], resampled[name, "window"],
+                                                    rankings["parameters"]["window"], resampled["parameters", "window"])
+                       for name in scores if name != "parameters"}
+    window = members["window"]
     picks = {name: best_of_k([values[i] for i in window], [rows[i]["mean"] for i in window],
                              sorted({*BEST_OF, len(window)} & set(range(1, len(window) + 1))))
              for name, values in scores.items()}
