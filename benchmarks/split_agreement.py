@@ -37,7 +37,7 @@ from hwnas.files.atomic import write_json
 from hwnas.final_check.contest import train_on_the_arch_split
 from hwnas.latency.table import load_table
 from hwnas.net.arch import Arch
-from hwnas.net.space import load_space
+from hwnas.net.space import SearchSpace, load_space
 
 SPLITS = ("arch", "test")
 
@@ -59,20 +59,22 @@ class TestSplitAccuracy(pl.Callback):
         self.accuracy = right / total
 
 
-_worker_data: ImageFolderDataModule | None = None  # each worker process's splits, set up once
+_worker_space: SearchSpace | None = None  # each worker process's space and splits, set up once
+_worker_data: ImageFolderDataModule | None = None
 
 
 def _start_worker(args) -> None:
-    global _worker_data
+    global _worker_space, _worker_data
     torch.set_num_threads(1)
-    _worker_data = search_splits(load_space(args.space), args)
+    _worker_space = load_space(args.space)
+    _worker_data = search_splits(_worker_space, args)
 
 
 def accuracy_on_both_splits(args, ops: tuple[str, ...], seed: int) -> dict[str, float]:
     """The arch trained as the final check trains a candidate (contest.py), scored on both splits."""
     test = TestSplitAccuracy(_worker_data)
-    arch = Arch(load_space(args.space), ops)
-    training = train_on_the_arch_split(arch, _worker_data, args.epochs, seed, "cpu", callbacks=[test])
+    training = train_on_the_arch_split(Arch(_worker_space, ops), _worker_data, args.epochs, seed, "cpu",
+                                       callbacks=[test])
     return {"arch": training.accuracy, "test": test.accuracy}
 
 
