@@ -16,6 +16,7 @@ from hwnas.net.space import load_space
 @pytest.mark.parametrize("name, device, precision", [
     ("demo", "cpu", "float32"), ("proxyless_cifar", "cpu", "float32"), ("proxyless_mobile", "cpu", "float32"),
     ("demo", "cpu", "int8"), ("proxyless_cifar", "cpu", "int8"), ("fashion", "cpu", "float32"),
+    ("fashion_deep", "cpu", "float32"),
     ("fbnet_cifar100", "cpu", "float32"), ("demo", "gpu", "float32")])
 def test_committed_table_fits_its_space_and_predicts_within_10_pct(name, device, precision):
     suffix = "" if precision == "float32" else f"-{precision}"
