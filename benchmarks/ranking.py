@@ -382,17 +382,17 @@ def main() -> None:
             with_baselines(scores, f"{label}: {kind}")
     groups = ("window",) if args.window_only else ("all", "window")
     members = {group: [i for i, r in enumerate(rows) if group == "all" or r["group"] == group] for group in groups}
-    resampled = {(name, group): resampled_taus([values[i] for i in members[group]],
-                                               [rows[i]["mean"] for i in members[group]], args.seed)
+    truth = {group: [rows[i]["mean"] for i in members[group]] for group in groups}
+    resampled = {(name, group): resampled_taus([values[i] for i in members[group]], truth[group], args.seed)
                  for name, values in scores.items() for group in groups}
-    rankings = {name: {group: tau_with_interval([values[i] for i in members[group]],
-                                                [rows[i]["mean"] for i in members[group]], resampled[name, group])
+    rankings = {name: {group: tau_with_interval([values[i] for i in members[group]], truth[group],
+                                                resampled[name, group])
                        for group in groups} for name, values in scores.items()}
     over_parameters = {name: tau_gain_with_interval(rankings[name]["window"], resampled[name, "window"],
                                                     rankings["parameters"]["window"], resampled["parameters", "window"])
                        for name in scores if name != "parameters"}
     window = members["window"]
-    picks = {name: best_of_k([values[i] for i in window], [rows[i]["mean"] for i in window],
+    picks = {name: best_of_k([values[i] for i in window], truth["window"],
                              sorted({*BEST_OF, len(window)} & set(range(1, len(window) + 1))))
              for name, values in scores.items()}
     result = {"settings": {k: v for k, v in vars(args).items()}, "target_ms": args.target_ms,
