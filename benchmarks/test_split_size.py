@@ -1,0 +1,107 @@
+"""Does the test split's size decide the verdict? One search-quality target judged on two test splits.
+
+    .venv/bin/python benchmarks/test_split_size.py --small ../shared/data/fashion-7k \
+        --large runs/data/fashion-7k-full-test --space recipes/spaces/fashion_deep.yaml \
+        --table latency_tables/fashion_deep-cpu.json --target 0.5 \
+        --delivered D0.json D1.json ... --selected S0.json S1.json ... [--seeds 0 1 2] [--out runs/test_split_size]
+
+The two folders hold the same train images (benchmarks/fashion_full_test.py writes the large one), so an
+arch and a seed train the same weights for both; only the images that judge them differ. The candidates
+are search_quality.py's at the target: ranking.py's random archs inside [0.95 T, T], the most-params arch,
+and the delivered and selected archs given (arch.json files of finished search_quality.py runs), each
+retrained with every seed (benchmarks/ground_truth.py, one cache per folder). On each split: the truth's
+noise (pooled seed sd; the random archs' spread, their own sd and the τ ceiling it allows), the parameter
+count's τ against the random archs' means, and the issue's accuracy conditions for every delivered and
+selected arch; between the splits, τ of the random archs' means. Writes OUT/test_split_size.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from ground_truth import Cache
+from ranking import counting_scores, equal_latency_spread, target_at_share, window_group
+from search_quality import accuracy_checks, most_parameters, pooled_seed_sd, retrained_rows
+from hwnas.files.atomic import write_json
+from hwnas.latency.table import load_table
+from hwnas.net.arch import Arch
+from hwnas.net.space import load_space
+from hwnas.records.arch_record import ArchRecord
+
+
+def judged_on(data_root: str, candidates: list[tuple[str, Arch]], table, seeds: list[int]) -> dict:
+    """The candidates' retrains judged on `data_root`'s test split: noise, spread and every pick's conditions."""
+    cache = Cache(f"benchmarks/ground_truth/{Path(data_root).resolve().name}.json")
+    rows = retrained_rows(candidates, table, seeds, data_root, cache)
+    random = [r for r in rows if r["kind"] == "random"]
+    means, sd = [r["mean"] for r in random], pooled_seed_sd(rows)
+    most = next(r["mean"] for r in rows if r["kind"] == "most params")
+    parameters = counting_scores([Arch(table.space, tuple(r["ops"])) for r in random])["parameters"]
+    picks = [{"kind": r["kind"], "ops": r["ops"], "mean": r["mean"], "sd": r["sd"],
+              "over_median_points": 100 * (r["mean"] - statistics.median(means)),
+              "checks": accuracy_checks(r["mean"], means, sd, most)}
+             for r in rows if r["kind"] in ("delivered", "selected")]
+    return {"data_root": data_root, "test_images": sum(1 for _ in (Path(data_root) / "test").rglob("*.*")),
+            "pooled_seed_sd_points": 100 * sd, "random_median": 100 * statistics.median(means),
+            "random_p80": 100 * float(np.percentile(means, 80)), "bar": 100 * (statistics.median(means) + 2 * sd),
+            "random_best": 100 * max(means), "most_params": 100 * most,
+            "parameters_tau": float(kendalltau(parameters, means).statistic),
+            **equal_latency_spread(random), "picks": picks, "rows": rows}
+
+
+def report(result: dict) -> None:
+    splits = result["splits"]
+    print("\n| test split | pooled seed sd | random: median / p80 / median + 2 sd / best | sd of the means | "
+          "the archs' own sd | τ ceiling | parameters τ | most params |")
+    print("|---|---|---|---|---|---|---|---|")
+    for s in splits:
+        print(f"| {s['test_images']:,} images | {s['pooled_seed_sd_points']:.2f} | {s['random_median']:.2f} / "
+              f"{s['random_p80']:.2f} / {s['bar']:.2f} / {s['random_best']:.2f} | {s['window_means_sd_points']:.2f} | "
+              f"{s['window_arch_sd_points']:.2f} | {s['window_tau_ceiling']:.2f} | {s['parameters_tau']:.2f} | "
+              f"{s['most_params']:.2f} |")
+    print(f"\nτ between the splits' means of the random archs: {result['tau_between_splits']:.2f}")
+    print("\n| pick | " + " | ".join(f"{s['test_images']:,} images: mean, − median, conditions met"
+                                      for s in splits) + " |")
+    print("|---|" + "---|" * len(splits))
+    for i, pick in enumerate(splits[0]["picks"]):
+        cells = [f"{100 * s['picks'][i]['mean']:.2f} ± {100 * s['picks'][i]['sd']:.2f}, "
+                 f"{s['picks'][i]['over_median_points']:+.2f}, "
+                 f"{sum(s['picks'][i]['checks'].values())} of {len(s['picks'][i]['checks'])}" for s in splits]
+        print(f"| {pick['kind']} {' '.join(pick['ops'])} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", required=True, help="ImageFolder root (train/ + test/)")
+    parser.add_argument("--large", required=True, help="the same train/ beside a larger test/")
+    parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
+    parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
+    parser.add_argument("--target", type=float, default=0.5, help="share of the table's range")
+    parser.add_argument("--delivered", nargs="*", default=[], help="arch.json files")
+    parser.add_argument("--selected", nargs="*", default=[], help="arch.json files")
+    parser.add_argument("--random", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0, help="seed of ranking.py's arch draws")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", default="runs/test_split_size")
+    args = parser.parse_args()
+    space = load_space(args.space)
+    table = load_table(args.table, space)
+    target = target_at_share(table, args.target)
+    candidates = ([("delivered", ArchRecord.load(p).arch) for p in args.delivered]
+                  + [("selected", ArchRecord.load(p).arch) for p in args.selected]
+                  + [("most params", most_parameters(table, target))]
+                  + [("random", arch) for arch in window_group(space, table, args.random, target, args.seed)])
+    splits = [judged_on(root, candidates, table, args.seeds) for root in (args.small, args.large)]
+    between = kendalltau(*[[r["mean"] for r in s["rows"] if r["kind"] == "random"] for s in splits]).statistic
+    result = {"settings": vars(args), "target_ms": target, "splits": splits, "tau_between_splits": float(between)}
+    write_json(Path(args.out) / "test_split_size.json", result)
+    report(result)
+
+
+if __name__ == "__main__":
+    main()
