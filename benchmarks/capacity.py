@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from ground_truth import Cache, Retrain, retrain_all
+from ground_truth import Cache, Retrain, cache_path, retrain_all
 from ranking import choose_archs
 from hwnas.latency.table import load_table
 from hwnas.net.memory import arch_weight_count
@@ -48,7 +48,7 @@ def main() -> None:
     archs = [spread[int(i)] for i in np.linspace(0, SPREAD - 1, args.archs).round()]
     recipes = {"plain": ()} | {name: tuple(options.split()) for name, options in
                                (variant.split("=", 1) for variant in args.variant)}
-    cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
+    cache = Cache(args.cache or cache_path(args.data_root))
     retrains = {name: [Retrain(arch, args.seed, args.data_root, options=options) for arch in archs]
                 for name, options in recipes.items()}
     found = retrain_all([r for group in retrains.values() for r in group], cache)

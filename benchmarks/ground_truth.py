@@ -51,6 +51,12 @@ class Retrain:
                          f"recipe {recipe}", " ".join(self.options), Path(self.data_root).resolve().name])
 
 
+def cache_path(data_root: str | Path) -> str:
+    """The data set's cache, beside this file: benchmarks/ground_truth/NAME.json, NAME its folder's name (a
+    string: the benchmarks record it in their JSON settings)."""
+    return f"benchmarks/ground_truth/{Path(data_root).resolve().name}.json"
+
+
 class Cache:
     """Accuracies by Retrain.key(), saved after every result (one writer: this process)."""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ground_truth import Cache
+from ground_truth import Cache, cache_path
 from ranking import target_at_share, window_group
 from search_quality import accuracy_checks, pooled_seed_sd, retrained_rows
 from hwnas.files.atomic import write_json
@@ -93,7 +93,7 @@ def main() -> None:
         parser.error("--seeds needs two or more: one picks, the others judge")
     space = load_space(args.space)
     table = load_table(args.table, space)
-    cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
+    cache = Cache(args.cache or cache_path(args.data_root))
     results = [ceiling_at(share, args, space, table, cache) for share in args.targets]
     write_json(Path(args.out) / "pick_ceiling.json", {"settings": vars(args), "targets": results})
     report(results)

@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau, rankdata
 
-from ground_truth import Cache, Retrain, retrain_all
+from ground_truth import Cache, Retrain, cache_path, retrain_all
 from zero_cost import train_batch, zero_cost_scores
 from hwnas.cli import main as hwnas
 from hwnas.files.atomic import write_json
@@ -338,7 +338,7 @@ def main() -> None:
                 else:
                     supernet_scores(train_supernet(name, seed, args, out)[0], archs)
         return
-    cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
+    cache = Cache(args.cache or cache_path(args.data_root))
     seeds = {"spread": args.spread_seeds or args.seeds, "window": args.seeds}
     options = tuple(args.retrain_options.split())
     accuracies = retrain_all([Retrain(arch, seed, args.data_root, options=options) for group in ("window", "spread")

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ground_truth import Cache, Retrain, retrain_all
+from ground_truth import Cache, Retrain, cache_path, retrain_all
 from ranking import WINDOW_FLOOR, target_at_share, window_group
 from hwnas.cli import main as hwnas
 from hwnas.derive.window import capped_problem, most_probable_in_window
@@ -173,7 +173,7 @@ def main() -> None:
         return
     if not args.data_root:
         parser.error("--data-root is required to search and retrain")
-    args.cache = args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json"
+    args.cache = args.cache or cache_path(args.data_root)
     space = load_space(args.space)
     table = load_table(args.table, space)
     out = Path(args.out)

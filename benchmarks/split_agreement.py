@@ -29,7 +29,7 @@ import pytorch_lightning as pl
 import torch
 from scipy.stats import kendalltau
 
-from ground_truth import Cache
+from ground_truth import Cache, cache_path
 from ranking import search_splits, target_at_share, window_group
 from search_quality import retrained_rows
 from hwnas.data import ImageFolderDataModule
@@ -107,7 +107,7 @@ def main() -> None:
     space = load_space(args.space)
     table = load_table(args.table, space)
     archs = window_group(space, table, args.window, target_at_share(table, args.target_share), args.seed)
-    cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
+    cache = Cache(args.cache or cache_path(args.data_root))
     truth = [row["mean"] for row in retrained_rows([("random", arch) for arch in archs], table, args.truth_seeds,
                                                    args.data_root, cache)]
     out_path = Path(args.out) / "split_agreement.json"

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from ground_truth import Cache
+from ground_truth import Cache, cache_path
 from ranking import counting_scores, equal_latency_spread, target_at_share, window_group
 from search_quality import accuracy_checks, most_parameters, pooled_seed_sd, retrained_rows
 from hwnas.files.atomic import write_json
@@ -36,7 +36,7 @@ from hwnas.records.arch_record import ArchRecord
 
 def judged_on(data_root: str, candidates: list[tuple[str, Arch]], table, seeds: list[int]) -> dict:
     """The candidates' retrains judged on `data_root`'s test split: noise, spread and every pick's conditions."""
-    cache = Cache(f"benchmarks/ground_truth/{Path(data_root).resolve().name}.json")
+    cache = Cache(cache_path(data_root))
     rows = retrained_rows(candidates, table, seeds, data_root, cache)
     random = [r for r in rows if r["kind"] == "random"]
     means, sd = [r["mean"] for r in random], pooled_seed_sd(rows)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from ground_truth import Cache
+from ground_truth import Cache, cache_path
 from ranking import WINDOW_FLOOR, counting_scores, target_at_share, window_group
 from search_quality import accuracy_checks, most_parameters, pooled_seed_sd, retrained_rows
 from hwnas.files.atomic import write_json
@@ -88,7 +88,7 @@ def main() -> None:
     candidates = list(picks(pool, table, supernets).items())
     candidates.append(("most params", most_parameters(table, target)))
     candidates += [("random", arch) for arch in window_group(space, table, args.random, target, args.seed)]
-    cache = Cache(args.cache or f"benchmarks/ground_truth/{Path(args.data_root).resolve().name}.json")
+    cache = Cache(args.cache or cache_path(args.data_root))
     rows = retrained_rows(candidates, table, args.seeds, args.data_root, cache, tuple(args.retrain_options.split()))
     random = [r["mean"] for r in rows if r["kind"] == "random"]
     pooled_sd = pooled_seed_sd(rows)
