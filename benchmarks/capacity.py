@@ -1,7 +1,7 @@
 """Capacity: does a bigger arch retrain to a higher accuracy, under the benchmark's retrain or a variant?
 
     .venv/bin/python benchmarks/capacity.py --data-root ../shared/data/fashion-7k \
-        [--archs 6] [--seed 0] [--variant NAME=OPTIONS ...]
+        [--archs 6] [--seed 0] [--variant NAME=OPTIONS ...] [--without-plain]
 
 A ranking benchmark can only reach a high τ over the latency range if its truth rewards capacity.
 The archs: --archs of ranking.py's spread group (same draw, evenly spaced by latency, fastest and slowest
@@ -9,8 +9,9 @@ included), each retrained with benchmarks/retrain_bench.yaml (seed --seed) as it
 ranking's truth, cached) and with every --variant's extra `hwnas retrain` options, e.g.
     crop_flip="--data.init_args.augment crop_flip"
     crop_flip_24="--data.init_args.augment crop_flip --trainer.max_epochs 24"
-Reported per recipe: each arch's test accuracy beside its parameter count, and Kendall τ of the two
-(positive: capacity pays). Retrains are cached with the ranking's (benchmarks/ground_truth.py).
+--without-plain leaves the plain recipe out, for a data folder where it would take hours (a larger train split,
+with a variant of fewer epochs). Reported per recipe: each arch's test accuracy beside its parameter count, and
+Kendall τ of the two (positive: capacity pays). Retrains are cached with the ranking's (benchmarks/ground_truth.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=6, help="of the ranking's 24 spread archs, evenly spaced")
     parser.add_argument("--seed", type=int, default=0, help="retrain seed")
     parser.add_argument("--variant", nargs="*", default=[], metavar="NAME=OPTIONS")
+    parser.add_argument("--without-plain", action="store_true", help="retrain with the variants only")
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     args = parser.parse_args()
     space = load_space(args.space)
@@ -46,8 +48,10 @@ def main() -> None:
     spread = sorted((arch for group, arch in choose_archs(space, table, SPREAD, 0, (fastest + slowest) / 2, 0)
                      if group == "spread"), key=table.predict_ms)
     archs = [spread[int(i)] for i in np.linspace(0, SPREAD - 1, args.archs).round()]
-    recipes = {"plain": ()} | {name: tuple(options.split()) for name, options in
-                               (variant.split("=", 1) for variant in args.variant)}
+    recipes = ({} if args.without_plain else {"plain": ()}) | {
+        name: tuple(options.split()) for name, options in (variant.split("=", 1) for variant in args.variant)}
+    if not recipes:
+        parser.error("--without-plain needs at least one --variant")
     cache = Cache(args.cache or cache_path(args.data_root))
     retrains = {name: [Retrain(arch, args.seed, args.data_root, options=options) for arch in archs]
                 for name, options in recipes.items()}
