@@ -1,7 +1,7 @@
 """Pick ceiling: how far above a random arch can any pick at one latency get, on this ground truth?
 
     .venv/bin/python benchmarks/pick_ceiling.py --data-root ../shared/data/fashion-7k \
-        [--targets 0.25 0.5 0.75] [--random 12] [--seeds 0 1 2] [--out runs/pick_ceiling]
+        [--targets 0.25 0.5 0.75] [--random 12] [--seeds 0 1 2] [--retrain-options "..."] [--out runs/pick_ceiling]
 
 search_quality.py judges a delivered arch against --random archs drawn inside [0.95 T, T]. This asks what
 the best possible score could deliver there: the truth itself. At each target the same random archs
@@ -53,7 +53,8 @@ def held_out_picks(rows: list[dict], size: int) -> dict:
 def ceiling_at(share: float, args, space, table, cache: Cache) -> dict:
     target = target_at_share(table, share)
     archs = window_group(space, table, args.random, target, args.seed)
-    rows = retrained_rows([("random", arch) for arch in archs], table, args.seeds, args.data_root, cache)
+    rows = retrained_rows([("random", arch) for arch in archs], table, args.seeds, args.data_root, cache,
+                          tuple(args.retrain_options.split()))
     means, sd = [r["mean"] for r in rows], pooled_seed_sd(rows)
     return {"share": share, "target_ms": target, "pooled_seed_sd_points": 100 * sd,
             "means_sd_points": 100 * statistics.stdev(means),
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--targets", type=float, nargs="+", default=[0.25, 0.5, 0.75])
     parser.add_argument("--random", type=int, default=12)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--retrain-options", default="", help="more `hwnas retrain` options, one string")
     parser.add_argument("--cache", default=None, help="retrain cache (default benchmarks/ground_truth/DATA.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of ranking.py's arch draws")
     parser.add_argument("--out", default="runs/pick_ceiling")
