@@ -11,7 +11,8 @@
 The archs: --spread archs whose predicted latencies spread over the table's range (of 20,000 seeded
 random archs and the uniform ones, the nearest to each of --spread evenly spaced latencies) and
 --window archs predicted inside [0.95 T, T], T = --target-share of the range: the equal-latency group a
-search at T chooses among. The truth: each retrained from scratch with benchmarks/retrain_bench.yaml
+search at T chooses among (drawn from the same archs, and where too few of them land there, as near the range's
+ends, from further seeded draws). The truth: each retrained from scratch with benchmarks/retrain_bench.yaml
 for every seed (benchmarks/ground_truth.py: cached, two one-thread processes at a time; the window's
 first, and the spread group's with --spread-seeds where time is short), its test accuracy the mean over seeds;
 --retrain-options adds `hwnas retrain` options to every retrain (a variant of the recipe, cached apart).
@@ -70,6 +71,7 @@ from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.scoring.subnet_eval import scorer_of_search
 
 POOL = 20_000  # random archs the spread is picked from
+MAX_DRAWS = 2_000_000  # uniform archs drawn at most for a window group the pool holds too few of
 BEST_OF = (4, 8)  # subset sizes of the best-of-K report, beside all of the window
 SPREAD = 24  # archs spread over the range (--spread); the window group is drawn beside them
 WINDOW_FLOOR = 0.95  # the equal-latency group: predicted inside [0.95 T, T], as search_quality.py draws its random archs
@@ -105,6 +107,15 @@ def choose_archs(space, table, spread: int, window: int, target_ms: float, seed:
     for point in np.linspace(min(latency.values()), max(latency.values()), spread):
         spread_archs.append(min((a for a in pool if a not in spread_archs), key=lambda a: abs(latency[a] - point)))
     inside = [a for a in pool if WINDOW_FLOOR * target_ms <= latency[a] <= target_ms and a not in spread_archs]
+    draws = len(pool)
+    while len(inside) < window and draws < MAX_DRAWS:  # near the range's ends few uniform archs land in the window
+        arch, draws = random_arch(space, rng), draws + 1
+        if (WINDOW_FLOOR * target_ms <= table.predict_ms(arch) <= target_ms
+                and arch not in inside and arch not in spread_archs):
+            inside.append(arch)
+    if len(inside) < window:
+        raise SystemExit(f"{len(inside)} of {draws:,} uniform archs are predicted inside [{WINDOW_FLOOR} T, T] at "
+                         f"T = {target_ms} ms, fewer than {window}: choose a target further inside the range")
     return [("spread", arch) for arch in spread_archs] + [("window", arch) for arch in rng.sample(inside, window)]
 
 
