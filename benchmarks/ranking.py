@@ -67,6 +67,7 @@ from hwnas.net.arch import Arch, random_arch
 from hwnas.net.macs import arch_macs
 from hwnas.net.memory import arch_memory, arch_weight_count
 from hwnas.net.space import load_space, parse_op
+from hwnas.records.arch_record import in_window
 from hwnas.records.search_checkpoint import load_search_checkpoint
 from hwnas.scoring.subnet_eval import scorer_of_search
 
@@ -106,12 +107,11 @@ def choose_archs(space, table, spread: int, window: int, target_ms: float, seed:
     spread_archs: list[Arch] = []
     for point in np.linspace(min(latency.values()), max(latency.values()), spread):
         spread_archs.append(min((a for a in pool if a not in spread_archs), key=lambda a: abs(latency[a] - point)))
-    inside = [a for a in pool if WINDOW_FLOOR * target_ms <= latency[a] <= target_ms and a not in spread_archs]
-    draws = len(pool)
+    inside = [a for a in pool if in_window(latency[a], WINDOW_FLOOR, target_ms) and a not in spread_archs]
+    draws = POOL
     while len(inside) < window and draws < MAX_DRAWS:  # near the range's ends few uniform archs land in the window
         arch, draws = random_arch(space, rng), draws + 1
-        if (WINDOW_FLOOR * target_ms <= table.predict_ms(arch) <= target_ms
-                and arch not in inside and arch not in spread_archs):
+        if in_window(table.predict_ms(arch), WINDOW_FLOOR, target_ms) and arch not in inside and arch not in spread_archs:
             inside.append(arch)
     if len(inside) < window:
         raise SystemExit(f"{len(inside)} of {draws:,} uniform archs are predicted inside [{WINDOW_FLOOR} T, T] at "
