@@ -165,6 +165,9 @@ def main() -> None:
     parser.add_argument("--report", default=None, help="print the tables of a finished run's search_quality.json")
     parser.add_argument("--remeasure", default=None, help="a finished run's search_quality.json: measure again")
     args = parser.parse_args()
+    finished = args.report or args.remeasure
+    if finished and not Path(finished).is_file():
+        parser.error(f"{finished}: no such file; give the search_quality.json a finished run wrote into its --out")
     if args.report:
         report(json.loads(Path(args.report).read_text())["results"])
         return
