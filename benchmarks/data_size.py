@@ -1,7 +1,7 @@
 """Does the data's size decide the verdict? One search-quality target judged on two data folders.
 
     .venv/bin/python benchmarks/data_size.py --small ../shared/data/fashion-7k \
-        --large runs/data/fashion-7k-full-test --space recipes/spaces/fashion_deep.yaml \
+        [--large runs/data/fashion-7k-full-test] --space recipes/spaces/fashion_deep.yaml \
         --table latency_tables/fashion_deep-cpu.json --target 0.5 \
         --delivered D0.json D1.json ... --selected S0.json S1.json ... [--seeds 0 1 2] \
         [--large-seeds 0 1] [--large-options "--trainer.max_epochs 2"] [--out runs/data_size]
@@ -15,7 +15,7 @@ archs given (arch.json files of finished search_quality.py runs), each retrained
 (benchmarks/ground_truth.py, one cache per folder). On each folder: the truth's noise (pooled seed sd; the
 random archs' spread, their own sd and the τ ceiling it allows), the parameter count's τ against the random
 archs' means, and the issue's accuracy conditions for every delivered and selected arch; between the folders,
-τ of the random archs' means. Writes OUT/data_size.json.
+τ of the random archs' means. Without --large, the small folder alone is judged. Writes OUT/data_size.json.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def report(result: dict) -> None:
               f"{s['random_median']:.2f} / {s['random_p80']:.2f} / {s['bar']:.2f} / {s['random_best']:.2f} | "
               f"{s['window_means_sd_points']:.2f} | {s['window_arch_sd_points']:.2f} | "
               f"{s['window_tau_ceiling']:.2f} | {s['parameters_tau']:.2f} | {s['most_params']:.2f} |")
-    print(f"\nτ between the folders' means of the random archs: {result['tau_between_folders']:.2f}")
+    if result["tau_between_folders"] is not None:
+        print(f"\nτ between the folders' means of the random archs: {result['tau_between_folders']:.2f}")
     print("\n| pick | " + " | ".join(f"{s['train_images']:,} / {s['test_images']:,}: mean, − median, conditions met"
                                       for s in folders) + " |")
     print("|---|" + "---|" * len(folders))
@@ -86,7 +87,7 @@ def report(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", required=True, help="ImageFolder root (train/ + test/)")
-    parser.add_argument("--large", required=True, help="a larger test/, train/, or both")
+    parser.add_argument("--large", help="a larger test/, train/, or both; without it, --small alone is judged")
     parser.add_argument("--space", default="recipes/spaces/fashion.yaml")
     parser.add_argument("--table", default="latency_tables/fashion-cpu.json")
     parser.add_argument("--target", type=float, default=0.5, help="share of the table's range")
@@ -107,10 +108,12 @@ def main() -> None:
                   + [("most params", most_parameters(table, target))]
                   + [("random", arch) for arch in window_group(space, table, args.random, target, args.seed)])
     large_options = tuple(args.large_options.split())
-    folders = [judged_on(args.small, candidates, table, args.seeds),
-               judged_on(args.large, candidates, table, args.large_seeds or args.seeds, large_options)]
-    between = kendalltau(*[[r["mean"] for r in s["rows"] if r["kind"] == "random"] for s in folders]).statistic
-    result = {"settings": vars(args), "target_ms": target, "folders": folders, "tau_between_folders": float(between)}
+    folders = [judged_on(args.small, candidates, table, args.seeds)]
+    if args.large:
+        folders.append(judged_on(args.large, candidates, table, args.large_seeds or args.seeds, large_options))
+    between = (float(kendalltau(*[[r["mean"] for r in s["rows"] if r["kind"] == "random"] for s in folders]).statistic)
+               if len(folders) == 2 else None)
+    result = {"settings": vars(args), "target_ms": target, "folders": folders, "tau_between_folders": between}
     write_json(Path(args.out) / "data_size.json", result)
     report(result)
 
