@@ -1,4 +1,4 @@
-"""Does the data's size decide the verdict? One search-quality target judged on two data folders.
+"""Does the data's size decide the verdict? One search-quality target judged on one or two data folders.
 
     .venv/bin/python benchmarks/data_size.py --small ../shared/data/fashion-7k \
         [--large runs/data/fashion-7k-full-test] --space recipes/spaces/fashion_deep.yaml \
